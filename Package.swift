@@ -1,0 +1,105 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// One settings array for every target (Hummingbird template habit).
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "evote",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "ballot-server", targets: ["BallotServer"]),
+        .executable(name: "voter", targets: ["VoterCLI"]),
+        .library(name: "VotingCore", targets: ["VotingCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(
+            name: "VotingCore",
+            dependencies: ["COpenSSL"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "VoterKit",
+            dependencies: [
+                "VotingCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "BallotServer",
+            dependencies: [
+                "VotingCore",
+                "VoterKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "VoterCLI",
+            dependencies: [
+                "VotingCore",
+                "VoterKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "VotingCoreTests",
+            dependencies: ["VotingCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "VoterKitTests",
+            dependencies: ["VoterKit", "VotingCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "BallotServerTests",
+            dependencies: [
+                "BallotServer",
+                "VotingCore",
+                "VoterKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "VoterCLITests",
+            dependencies: ["VoterCLI", "VoterKit", "VotingCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["VotingCore", "VoterKit", "BallotServer"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

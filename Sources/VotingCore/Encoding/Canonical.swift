@@ -1,0 +1,141 @@
+/// The canonical byte encoding (docs/protocol.md §2): every signed or hashed object has
+/// exactly one encoding. Integers are big-endian; variable-length strings and byte strings
+/// carry a u32 length; fixed-size values (hashes, keys, signatures) are raw; lists carry a
+/// u32 count; every object starts with its domain tag as a length-prefixed string.
+public struct CanonicalWriter: Sendable {
+    public private(set) var bytes: [UInt8] = []
+
+    public init(tag: DomainTag) {
+        bytes.reserveCapacity(256)
+        string(tag.rawValue)
+    }
+
+    public mutating func u8(_ v: UInt8) { bytes.append(v) }
+
+    public mutating func u32(_ v: UInt32) {
+        bytes.append(UInt8(truncatingIfNeeded: v >> 24))
+        bytes.append(UInt8(truncatingIfNeeded: v >> 16))
+        bytes.append(UInt8(truncatingIfNeeded: v >> 8))
+        bytes.append(UInt8(truncatingIfNeeded: v))
+    }
+
+    public mutating func u64(_ v: UInt64) {
+        for shift in stride(from: 56, through: 0, by: -8) {
+            bytes.append(UInt8(truncatingIfNeeded: v >> UInt64(shift)))
+        }
+    }
+
+    /// Length-prefixed byte string.
+    public mutating func bytes(_ b: [UInt8]) {
+        u32(UInt32(b.count))
+        bytes.append(contentsOf: b)
+    }
+
+    /// Length-prefixed UTF-8 string.
+    public mutating func string(_ s: String) { bytes(Array(s.utf8)) }
+
+    /// Fixed-size value written raw (its size is fixed by the field's type).
+    public mutating func fixed(_ value: some FixedBytes) { bytes.append(contentsOf: value.bytes) }
+
+    /// An Ed25519 public key, written raw (32 bytes).
+    public mutating func key(_ k: Ed25519PublicKey) { bytes.append(contentsOf: k.rawRepresentation) }
+
+    public mutating func list<T>(_ items: [T], _ each: (inout CanonicalWriter, T) -> Void) {
+        u32(UInt32(items.count))
+        for item in items { each(&self, item) }
+    }
+}
+
+/// Reads the canonical encoding back; every read is bounds-checked and the whole input
+/// must be consumed (`finish()`), so trailing garbage is an error.
+public struct CanonicalReader {
+    private let data: [UInt8]
+    private var offset = 0
+
+    public init(_ data: [UInt8]) { self.data = data }
+
+    public enum Failure: Error, Equatable, Sendable {
+        case truncated(at: Int)
+        case wrongTag(expected: String, found: String)
+        case trailingBytes(Int)
+        case invalidUTF8(at: Int)
+        case tooLarge(at: Int)
+    }
+
+    /// Opens an object: reads and checks its domain tag.
+    public init(_ data: [UInt8], tag: DomainTag) throws {
+        self.init(data)
+        let found = try string()
+        guard found == tag.rawValue else { throw Failure.wrongTag(expected: tag.rawValue, found: found) }
+    }
+
+    private mutating func take(_ n: Int) throws -> ArraySlice<UInt8> {
+        guard n >= 0, data.count - offset >= n else { throw Failure.truncated(at: offset) }
+        defer { offset += n }
+        return data[offset..<(offset + n)]
+    }
+
+    public mutating func u8() throws -> UInt8 { try take(1).first ?? 0 }
+
+    public mutating func u32() throws -> UInt32 {
+        try take(4).reduce(0) { $0 << 8 | UInt32($1) }
+    }
+
+    public mutating func u64() throws -> UInt64 {
+        try take(8).reduce(0) { $0 << 8 | UInt64($1) }
+    }
+
+    public mutating func bytes() throws -> [UInt8] {
+        let start = offset
+        let n = try u32()
+        guard Int(n) <= data.count - offset else { throw Failure.tooLarge(at: start) }
+        return Array(try take(Int(n)))
+    }
+
+    public mutating func string() throws -> String {
+        let start = offset
+        let raw = try bytes()
+        guard let s = String(validating: raw, as: UTF8.self) else { throw Failure.invalidUTF8(at: start) }
+        return s
+    }
+
+    public mutating func fixed<T: FixedBytes>(_ type: T.Type) throws -> T {
+        T(trusted: Array(try take(T.byteCount)))
+    }
+
+    /// An Ed25519 public key (32 raw bytes); OpenSSL must accept it.
+    public mutating func key() throws -> Ed25519PublicKey {
+        try Ed25519PublicKey(rawRepresentation: Array(try take(Ed25519PublicKey.byteCount)))
+    }
+
+    public mutating func list<T>(_ each: (inout CanonicalReader) throws -> T) throws -> [T] {
+        let start = offset
+        let count = try u32()
+        // Every item takes at least one byte, so a count above the remaining bytes is a lie.
+        guard Int(count) <= data.count - offset else { throw Failure.tooLarge(at: start) }
+        var items: [T] = []
+        items.reserveCapacity(Int(count))
+        for _ in 0..<count { items.append(try each(&self)) }
+        return items
+    }
+
+    public func finish() throws {
+        guard offset == data.count else { throw Failure.trailingBytes(data.count - offset) }
+    }
+}
+
+/// Domain-separation tags: the first field of every canonical object (docs/protocol.md §3).
+public enum DomainTag: String, Sendable, CaseIterable {
+    case manifest = "evote.v1.manifest"
+    case electionSetup = "evote.v1.election-setup"
+    case rollImport = "evote.v1.roll-import"
+    case enrollmentRequest = "evote.v1.enrollment-request"
+    case enrollment = "evote.v1.enrollment"
+    case ballot = "evote.v1.ballot"
+    case signedBallot = "evote.v1.signed-ballot"
+    case windowOrder = "evote.v1.window-order"
+    case windowChange = "evote.v1.window-change"
+    case logEntry = "evote.v1.log-entry"
+    case checkpoint = "evote.v1.checkpoint"
+    case receipt = "evote.v1.receipt"
+}

@@ -1,0 +1,108 @@
+public import Foundation
+
+/// Lowercase hexadecimal, the only text form of bytes on the wire.
+public enum Hex {
+    private static let digits = Array("0123456789abcdef".utf8)
+
+    public static func encode(_ bytes: some Sequence<UInt8>) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.underestimatedCount * 2)
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Decodes lowercase hex; rejects odd length, upper case and any other character.
+    public static func decode(_ text: String) -> [UInt8]? {
+        let utf8 = Array(text.utf8)
+        guard utf8.count % 2 == 0 else { return nil }
+        var out = [UInt8]()
+        out.reserveCapacity(utf8.count / 2)
+        var i = 0
+        while i < utf8.count {
+            guard let hi = nibble(utf8[i]), let lo = nibble(utf8[i + 1]) else { return nil }
+            out.append(hi << 4 | lo)
+            i += 2
+        }
+        return out
+    }
+
+    private static func nibble(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+        default: return nil
+        }
+    }
+}
+
+/// Fixed-size byte strings (hashes, keys, signatures) carried as lowercase hex in JSON.
+public protocol FixedBytes: Hashable, Sendable, Codable, CustomStringConvertible {
+    static var byteCount: Int { get }
+    var bytes: [UInt8] { get }
+    init(trusted bytes: [UInt8])
+}
+
+extension FixedBytes {
+    /// Validating initialiser: returns nil unless `bytes` has exactly `byteCount` bytes.
+    public init?(bytes: [UInt8]) {
+        guard bytes.count == Self.byteCount else { return nil }
+        self.init(trusted: bytes)
+    }
+
+    public init?(hex: String) {
+        guard let b = Hex.decode(hex), b.count == Self.byteCount else { return nil }
+        self.init(trusted: b)
+    }
+
+    public var hex: String { Hex.encode(bytes) }
+    public var description: String { hex }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let value = Self(hex: text) else {
+            throw DecodingError.dataCorruptedError(
+                in: container,
+                debugDescription: "expected \(Self.byteCount * 2) lowercase hex digits")
+        }
+        self = value
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(hex)
+    }
+}
+
+/// A SHA-256 output: election hash, tracking code, Merkle node, root.
+public struct Digest: FixedBytes {
+    public static let byteCount = 32
+    public let bytes: [UInt8]
+    public init(trusted bytes: [UInt8]) { self.bytes = bytes }
+}
+
+/// Variable-length bytes carried as lowercase hex in JSON (log entry data).
+public struct HexBytes: Hashable, Sendable, Codable {
+    public let bytes: [UInt8]
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        guard let b = Hex.decode(try container.decode(String.self)) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected lowercase hex")
+        }
+        bytes = b
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(Hex.encode(bytes))
+    }
+}
+
+extension Data {
+    public var byteArray: [UInt8] { [UInt8](self) }
+}
