@@ -51,6 +51,8 @@ public enum Merkle {
     public static func rootFromInclusion(leafHash: [UInt8], index: UInt64, treeSize: UInt64,
                                          proof: [[UInt8]]) throws -> [UInt8] {
         guard index < treeSize else { throw ProofError.indexOutOfRange(index: index, treeSize: treeSize) }
+        // A leaf hash is a SHA-256 output; anything else would let an empty proof "verify" garbage.
+        guard leafHash.count == SHA256.byteCount else { throw ProofError.wrongLeafHashSize(leafHash.count) }
         var fn = index
         var sn = treeSize - 1
         var r = leafHash
@@ -281,6 +283,7 @@ public enum ProofError: Error, Sendable, Equatable, CustomStringConvertible {
     case wrongProofSize(got: Int)
     case rootMismatch(expected: [UInt8], computed: [UInt8])
     case missingNode(level: Int, index: UInt64)
+    case wrongLeafHashSize(Int)
 
     public var description: String {
         switch self {
@@ -290,6 +293,7 @@ public enum ProofError: Error, Sendable, Equatable, CustomStringConvertible {
         case .wrongProofSize(let n): return "proof has the wrong number of hashes (\(n))"
         case .rootMismatch(let e, let c): return "root mismatch: expected \(Hex.encode(e)), computed \(Hex.encode(c))"
         case .missingNode(let l, let i): return "log node (level \(l), index \(i)) is missing from storage"
+        case .wrongLeafHashSize(let n): return "a leaf hash has 32 bytes, this one \(n)"
         }
     }
 }

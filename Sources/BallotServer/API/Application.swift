@@ -1,0 +1,49 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import VotingCore
+
+extension GroupCommitter: Service {
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            await self.runLoop()
+        } onGracefulShutdown: {
+            self.stop()
+        }
+    }
+}
+
+/// Builds the router for a store; tests call this directly.
+func buildRouter(store: ElectionStore, committer: GroupCommitter, rollSecret: [UInt8]) -> Router<BallotRequestContext> {
+    let router = Router(context: BallotRequestContext.self)
+    router.add(middleware: ErrorMiddleware())
+    BallotAPI(store: store, committer: committer, rollSecret: rollSecret).register(on: router)
+    return router
+}
+
+struct ServerSettings: Sendable {
+    var host = "127.0.0.1"
+    var port = 8080
+    var logger = Logger(label: "ballot-server")
+}
+
+/// Builds the whole application (router plus the group-commit writer as a service).
+func buildApplication(
+    dataDirectory: DataDirectory, settings: ServerSettings, clock: Clock = .system,
+    onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+) throws -> some ApplicationProtocol {
+    let store = try ElectionStore.open(dataDirectory, clock: clock)
+    let rollSecret = try dataDirectory.rollSecret()
+    let committer = GroupCommitter(pool: store.pool, electionHash: store.electionHash, serverKey: store.serverKey,
+                                   clock: clock, logger: settings.logger)
+    let router = buildRouter(store: store, committer: committer, rollSecret: rollSecret)
+    var app = Application(
+        router: router,
+        configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "ballot-server"),
+        onServerRunning: onServerRunning,
+        logger: settings.logger)
+    app.addServices(committer)
+    return app
+}

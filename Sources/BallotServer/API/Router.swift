@@ -1,0 +1,223 @@
+import Foundation
+import GRDB
+import Hummingbird
+import Logging
+import NIOCore
+import VotingCore
+
+/// Request context with the API's 64 KiB body limit.
+struct BallotRequestContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    init(source: ApplicationRequestContextSource) { coreContext = .init(source: source) }
+    var maxUploadSize: Int { 64 * 1024 }
+}
+
+/// Turns every error into the API's JSON error shape: no route or body error escapes as
+/// a bare status, and nothing unexpected becomes more than a logged 500.
+struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            throw error
+        } catch let error as HTTPError {
+            switch error.status {
+            case .notFound: throw APIError.notFoundRoute
+            case .contentTooLarge: throw APIError.tooLarge
+            case .methodNotAllowed:
+                throw APIError(status: .methodNotAllowed, code: "method-not-allowed", message: "This route does not take \(request.method); see docs/openapi.yaml.")
+            default:
+                throw APIError.malformed(error.body ?? "\(error.status)")
+            }
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            throw APIError.tooLarge
+        } catch let error as DatabaseError {
+            context.logger.error("storage error: \(error)")
+            throw APIError.unavailable
+        } catch {
+            context.logger.error("unexpected error: \(error)")
+            throw APIError.internalError
+        }
+    }
+}
+
+/// The HTTP API (docs/openapi.yaml).
+struct BallotAPI: Sendable {
+    let store: ElectionStore
+    let committer: GroupCommitter
+    let rollSecret: [UInt8]
+
+    func register(on router: Router<BallotRequestContext>) {
+        router.get("/health") { _, _ in HealthBody(status: "ok") }
+        router.get("/v1/election", use: election)
+        router.post("/v1/enrollments", use: enroll)
+        router.post("/v1/ballots", use: cast)
+        router.get("/v1/ballots/{tracking_code}", use: lookup)
+        router.get("/v1/log/checkpoint", use: latestCheckpoint)
+        router.get("/v1/log/checkpoints/{tree_size}", use: checkpointAt)
+        router.get("/v1/log/inclusion", use: inclusion)
+        router.get("/v1/log/consistency", use: consistency)
+        router.get("/v1/log/entries", use: entries)
+    }
+
+    @Sendable func election(_ request: Request, context: BallotRequestContext) async throws -> Response {
+        let state = try await store.currentState()
+        return try json(ElectionInfo(electionHash: store.electionHash, manifest: store.manifest, serverKey: store.setup.serverKey,
+                                     commissionKey: store.setup.commissionKey, state: state))
+    }
+
+    @Sendable func enroll(_ request: Request, context: BallotRequestContext) async throws -> Response {
+        let body = try await decode(EnrollmentRequestBody.self, request, context)
+        let number = PersonalNumber.normalize(body.personalNumber)
+        guard PersonalNumber.isValid(number) else { throw APIError.malformed(PersonalNumber.rule) }
+        guard body.code.utf8.count <= 64 else { throw APIError.malformed("the enrollment code is too long") }
+        let signed = EnrollmentRequest.signedBytes(electionHash: store.electionHash, voterKey: body.voterKey)
+        guard body.voterKey.isValidSignature(body.signature, for: signed) else { throw APIError.badSignature }
+        let voterMac = PersonalNumber.mac(number, secret: rollSecret)
+        let codeMac = EnrollmentCode.mac(body.code, secret: rollSecret)
+        let key = body.voterKey
+        let outcome = try await committer.submit { db, log in
+            try ElectionStore.enroll(db: db, log: log, voterMac: voterMac, codeMac: codeMac, voterKey: key)
+        }
+        let (recorded, district) = try outcome.get()
+        let index: UInt64
+        let status: HTTPResponse.Status
+        switch recorded {
+        case .new(let i): (index, status) = (i, .created)
+        case .existing(let i): (index, status) = (i, .ok)
+        }
+        guard let subject = Digest(bytes: key.rawRepresentation) else { throw APIError.internalError }
+        let logged = try await store.loggedReceipt(kind: .enrollment, subject: subject, index: index)
+        return try json(EnrollmentResponse(district: district, logged: logged), status: status)
+    }
+
+    @Sendable func cast(_ request: Request, context: BallotRequestContext) async throws -> Response {
+        let wire = try await decode(SignedBallotWire.self, request, context)
+        let ballot = wire.signedBallot
+        guard ballot.ballot.electionHash == store.electionHash else { throw APIError.wrongElection }
+        guard let district = store.manifest.district(ballot.ballot.district) else {
+            throw APIError.invalidChoice("district \"\(ballot.ballot.district)\" is not in this election")
+        }
+        if let problem = ballot.ballot.content.problem(in: district) { throw APIError.invalidChoice(problem.description) }
+        guard ballot.hasValidSignature else { throw APIError.badSignature }
+        let outcome = try await committer.submit { db, log in
+            try ElectionStore.recordBallot(db: db, log: log, ballot: ballot)
+        }
+        let index: UInt64
+        let status: HTTPResponse.Status
+        switch try outcome.get() {
+        case .new(let i): (index, status) = (i, .created)
+        case .existing(let i): (index, status) = (i, .ok)
+        }
+        let logged = try await store.loggedReceipt(kind: .ballot, subject: ballot.trackingCode.digest, index: index)
+        return try json(CastResponse(trackingCode: ballot.trackingCode, logged: logged), status: status)
+    }
+
+    @Sendable func lookup(_ request: Request, context: BallotRequestContext) async throws -> Response {
+        let raw = context.parameters.get("tracking_code") ?? ""
+        guard let code = TrackingCode(hex: raw) else {
+            throw APIError.malformed("a tracking code is 64 lowercase hex digits")
+        }
+        return try json(try await store.lookup(trackingCode: code))
+    }
+
+    @Sendable func latestCheckpoint(_ request: Request, context: BallotRequestContext) async throws -> Response {
+        try json(try await store.latestCheckpoint())
+    }
+
+    @Sendable func checkpointAt(_ request: Request, context: BallotRequestContext) async throws -> Response {
+        guard let size = context.parameters.get("tree_size").flatMap(UInt64.init) else {
+            throw APIError.malformed("tree_size must be a whole number")
+        }
+        guard let checkpoint = try await store.checkpoint(size: size) else {
+            throw APIError.notFound("A signed checkpoint at tree size \(size)")
+        }
+        return try json(checkpoint)
+    }
+
+    @Sendable func inclusion(_ request: Request, context: BallotRequestContext) async throws -> Response {
+        let index = try query(request, "index")
+        let size = try query(request, "tree_size")
+        let proof = try await store.inclusionProof(index: index, treeSize: size)
+        return try json(InclusionProofBody(index: index, treeSize: size, proof: proof))
+    }
+
+    @Sendable func consistency(_ request: Request, context: BallotRequestContext) async throws -> Response {
+        let first = try query(request, "first")
+        let second = try query(request, "second")
+        let proof = try await store.consistencyProof(first: first, second: second)
+        return try json(ConsistencyProofBody(first: first, second: second, proof: proof))
+    }
+
+    static let maxPage = 1000
+
+    @Sendable func entries(_ request: Request, context: BallotRequestContext) async throws -> Response {
+        let start = try query(request, "start", default: 0)
+        let limit = try query(request, "limit", default: 100)
+        guard limit >= 1, limit <= UInt64(Self.maxPage) else {
+            throw APIError.malformed("limit must be between 1 and \(Self.maxPage)")
+        }
+        return try json(try await store.entries(start: start, limit: Int(limit)))
+    }
+
+    // MARK: helpers
+
+    private func query(_ request: Request, _ name: String, default value: UInt64? = nil) throws -> UInt64 {
+        guard let raw = request.uri.queryParameters[name[...]] else {
+            if let value { return value }
+            throw APIError.malformed("query parameter \(name) is required")
+        }
+        guard let number = UInt64(String(raw)), number <= UInt64(Int64.max) else {
+            throw APIError.malformed("query parameter \(name) must be a whole number")
+        }
+        return number
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ context: BallotRequestContext) async throws -> T {
+        var request = request
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: context.maxUploadSize)
+        } catch {
+            throw APIError.tooLarge
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+        } catch let error as DecodingError {
+            throw APIError.malformed(Self.describe(error))
+        } catch {
+            throw APIError.malformed("the body is not valid JSON")
+        }
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context) -> String {
+            let p = context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+            return p.isEmpty ? "body" : p
+        }
+        switch error {
+        case .typeMismatch(_, let c): return "\(path(c)) has the wrong type"
+        case .valueNotFound(_, let c): return "\(path(c)) is null"
+        case .keyNotFound(let key, let c): return "field \(c.codingPath.isEmpty ? "" : path(c) + ".")\(key.stringValue) is missing"
+        case .dataCorrupted(let c): return "\(path(c)): \(c.debugDescription)"
+        @unknown default: return "the body does not match the schema"
+        }
+    }
+}
+
+struct HealthBody: ResponseEncodable {
+    let status: String
+}
+
+private let jsonEncoder: JSONEncoder = {
+    let e = JSONEncoder()
+    e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return e
+}()
+
+func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
+    let data = try jsonEncoder.encode(value)
+    var headers = HTTPFields()
+    headers[.contentType] = "application/json; charset=utf-8"
+    return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+}

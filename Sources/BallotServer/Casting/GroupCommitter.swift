@@ -1,0 +1,138 @@
+import Foundation
+import GRDB
+import Logging
+import Synchronization
+import VotingCore
+
+/// Batches concurrent log-changing operations into one write transaction with one fsync
+/// (group commit). Each operation runs in its own savepoint, so one refusal does not undo
+/// the others; callers are resumed only after the transaction has committed.
+final class GroupCommitter: Sendable {
+    typealias Operation = @Sendable (Database, LogAppender) throws -> any Sendable
+
+    private struct Job: Sendable {
+        let operation: Operation
+        let continuation: CheckedContinuation<any Sendable, any Error>
+    }
+
+    private struct State {
+        var pending: [Job] = []
+        var wakeWriter: CheckedContinuation<Void, Never>?
+        var stopped = false
+    }
+
+    private let pool: DatabasePool
+    private let electionHash: Digest
+    private let serverKey: Ed25519PrivateKey
+    private let clock: Clock
+    private let maxBatch: Int
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    init(pool: DatabasePool, electionHash: Digest, serverKey: Ed25519PrivateKey, clock: Clock,
+         maxBatch: Int = 512, logger: Logger) {
+        self.pool = pool
+        self.electionHash = electionHash
+        self.serverKey = serverKey
+        self.clock = clock
+        self.maxBatch = maxBatch
+        self.logger = logger
+    }
+
+    /// Runs `operation` in the next batch; returns its value once the batch is durable.
+    func submit<T: Sendable>(_ operation: @escaping @Sendable (Database, LogAppender) throws -> T) async throws -> T {
+        let value = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<any Sendable, any Error>) in
+            let job = Job(operation: { db, log in try operation(db, log) }, continuation: continuation)
+            let (wake, stopped) = state.withLock { s -> (CheckedContinuation<Void, Never>?, Bool) in
+                if s.stopped { return (nil, true) }
+                s.pending.append(job)
+                let w = s.wakeWriter
+                s.wakeWriter = nil
+                return (w, false)
+            }
+            if stopped {
+                continuation.resume(throwing: APIError.unavailable)
+                return
+            }
+            wake?.resume()
+        }
+        guard let typed = value as? T else { throw APIError.internalError }
+        return typed
+    }
+
+    /// The writer loop; run it as a task for the server's lifetime.
+    func runLoop() async {
+        while let jobs = await nextBatch() {
+            await commit(jobs)
+        }
+    }
+
+    func stop() {
+        let (wake, leftover) = state.withLock { s -> (CheckedContinuation<Void, Never>?, [Job]) in
+            s.stopped = true
+            let w = s.wakeWriter
+            s.wakeWriter = nil
+            let left = s.pending
+            s.pending = []
+            return (w, left)
+        }
+        wake?.resume()
+        for job in leftover { job.continuation.resume(throwing: APIError.unavailable) }
+    }
+
+    private func nextBatch() async -> [Job]? {
+        while true {
+            let taken = state.withLock { s -> [Job]? in
+                if s.pending.isEmpty { return s.stopped ? nil : [] }
+                let n = min(s.pending.count, maxBatch)
+                let batch = Array(s.pending.prefix(n))
+                s.pending.removeFirst(n)
+                return batch
+            }
+            guard let taken else { return nil }
+            if !taken.isEmpty { return taken }
+            await withCheckedContinuation { (wake: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { s -> Bool in
+                    if !s.pending.isEmpty || s.stopped { return true }
+                    s.wakeWriter = wake
+                    return false
+                }
+                if resumeNow { wake.resume() }
+            }
+        }
+    }
+
+    private func commit(_ jobs: [Job]) async {
+        let electionHash = self.electionHash
+        let serverKey = self.serverKey
+        let now = clock.now()
+        do {
+            let results = try await pool.write { db -> [Result<any Sendable, any Error>] in
+                let log = try LogAppender(db: db, electionHash: electionHash, timestamp: now)
+                var results: [Result<any Sendable, any Error>] = []
+                results.reserveCapacity(jobs.count)
+                for job in jobs {
+                    let mark = log.mark
+                    var value: (any Sendable)?
+                    do {
+                        try db.inSavepoint {
+                            value = try job.operation(db, log)
+                            return .commit
+                        }
+                        results.append(.success(value ?? ()))
+                    } catch {
+                        log.rewind(to: mark)
+                        results.append(.failure(error))
+                    }
+                }
+                _ = try log.seal(serverKey: serverKey)
+                return results
+            }
+            // The transaction has committed with synchronous=FULL: only now may callers sign receipts.
+            for (job, result) in zip(jobs, results) { job.continuation.resume(with: result) }
+        } catch {
+            logger.error("group commit of \(jobs.count) operation(s) failed: \(error)")
+            for job in jobs { job.continuation.resume(throwing: APIError.unavailable) }
+        }
+    }
+}

@@ -1,0 +1,211 @@
+import ArgumentParser
+import Foundation
+import VotingCore
+
+struct InitCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init",
+        abstract: "Create an election: database, server and commission keys (0600), manifest as log entry 0.")
+
+    @OptionGroup var dataOption: DataOption
+    @Option(help: "Election manifest JSON (default: the bundled example parliamentary election).")
+    var manifest: String?
+    @OptionGroup var output: OutputOptions
+
+    struct Result: Encodable {
+        let electionHash: Digest
+        let electionId: String
+        let districts: Int
+        let serverKey: String
+        let commissionKey: String
+        let dataDirectory: String
+        enum CodingKeys: String, CodingKey {
+            case electionHash = "election_hash", electionId = "election_id", districts
+            case serverKey = "server_key", commissionKey = "commission_key", dataDirectory = "data_directory"
+        }
+    }
+
+    func run() async throws {
+        let reporter = Reporter(json: output.json)
+        try await reporter.run {
+            let m: ElectionManifest
+            if let manifest {
+                guard let data = FileManager.default.contents(atPath: manifest) else {
+                    throw CommandError("file-not-found", "cannot read manifest \(manifest); check the path")
+                }
+                do { m = try ElectionManifest.load(jsonData: data) } catch let e as DecodingError {
+                    throw CommandError("invalid-manifest", "\(manifest) is not a valid manifest: \(e)")
+                }
+            } else {
+                m = try ExampleElection.manifest()
+            }
+            let dir = DataDirectory(path: dataOption.data)
+            let store = try ElectionStore.create(in: dir, manifest: m)
+            let result = Result(electionHash: store.electionHash, electionId: m.electionId, districts: m.districts.count,
+                                serverKey: store.setup.serverKey.hex, commissionKey: store.setup.commissionKey.hex,
+                                dataDirectory: dir.url.path)
+            reporter.emit(result) {
+                """
+                Created election \(m.electionId) (\(m.districts.count) districts) in \(dir.url.path)
+                  election hash  \(store.electionHash.hex)
+                  server key     \(store.setup.serverKey.hex)
+                  commission key \(store.setup.commissionKey.hex)
+                Next: ballot-server roll import --data \(dir.url.path) --roll roll.csv --codes-out codes.csv
+                """
+            }
+        }
+    }
+}
+
+struct RollCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "roll", abstract: "Voter roll commands.", subcommands: [RollImportCommand.self])
+}
+
+struct RollImportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Import voters (CSV personal_number,district); write one single-use enrollment code per voter.")
+
+    @OptionGroup var dataOption: DataOption
+    @Option(help: "Roll CSV with header personal_number,district.")
+    var roll: String
+    @Option(name: .customLong("codes-out"), help: "Where to write personal_number,district,code (created 0600; must not exist).")
+    var codesOut: String
+    @OptionGroup var output: OutputOptions
+
+    struct Result: Encodable {
+        let voters: Int
+        let districts: [RollImport.DistrictCount]
+        let codesFile: String
+        enum CodingKeys: String, CodingKey { case voters, districts, codesFile = "codes_file" }
+    }
+
+    func run() async throws {
+        let reporter = Reporter(json: output.json)
+        try await reporter.run {
+            let dir = DataDirectory(path: dataOption.data)
+            let store = try ElectionStore.open(dir)
+            guard let data = FileManager.default.contents(atPath: roll) else {
+                throw CommandError("file-not-found", "cannot read roll \(roll); check the path")
+            }
+            let rows = try RollCSV.parse(String(decoding: data, as: UTF8.self))
+            guard !FileManager.default.fileExists(atPath: codesOut) else {
+                throw CommandError("codes-file-exists", "\(codesOut) already exists; choose a new file so no codes are lost")
+            }
+            let (summary, codes) = try store.importRoll(rows, rollSecret: try dir.rollSecret())
+            var csv = "personal_number,district,code\n"
+            for c in codes { csv += "\(c.personalNumber),\(c.district),\(c.code)\n" }
+            try SecretFile.write(codesOut, Array(csv.utf8))
+            reporter.emit(Result(voters: rows.count, districts: summary.counts, codesFile: codesOut)) {
+                "Imported \(rows.count) voters in \(summary.counts.count) districts; enrollment codes written to \(codesOut) (mode 0600)."
+            }
+        }
+    }
+}
+
+/// The roll file: a header `personal_number,district`, then one voter per line.
+enum RollCSV {
+    static func parse(_ text: String) throws -> [ElectionStore.RollRow] {
+        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map(String.init)
+        while lines.last?.isEmpty == true { lines.removeLast() }
+        guard let header = lines.first,
+              header.trimmingCharacters(in: .whitespaces).lowercased() == "personal_number,district" else {
+            throw CommandError("invalid-roll", "the roll's first line must be the header personal_number,district")
+        }
+        var rows: [ElectionStore.RollRow] = []
+        for (offset, line) in lines.dropFirst().enumerated() {
+            let lineNumber = offset + 2
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false).map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }
+            guard fields.count == 2 else {
+                throw CommandError("invalid-roll", "line \(lineNumber): expected 2 fields personal_number,district")
+            }
+            rows.append(.init(personalNumber: fields[0], district: fields[1], line: lineNumber))
+        }
+        return rows
+    }
+}
+
+struct WindowOutcome: Encodable {
+    let action: String
+    let issuedAt: UInt64
+    let state: String
+    enum CodingKeys: String, CodingKey { case action, issuedAt = "issued_at", state }
+}
+
+private func changeWindow(_ action: WindowChange.Action, data: String, reporter: Reporter) async throws {
+    try await reporter.run {
+        let dir = DataDirectory(path: data)
+        let store = try ElectionStore.open(dir)
+        let order = try store.changeWindow(action, commissionKey: try dir.commissionKey())
+        let state = action == .open ? "open" : "closed"
+        reporter.emit(WindowOutcome(action: action.rawValue, issuedAt: order.issuedAt, state: state)) {
+            "Election \(store.manifest.electionId) is now \(state) (commission order signed and logged)."
+        }
+    }
+}
+
+struct OpenCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "open", abstract: "Open voting: a commission-signed order appended to the log.")
+    @OptionGroup var dataOption: DataOption
+    @OptionGroup var output: OutputOptions
+    func run() async throws { try await changeWindow(.open, data: dataOption.data, reporter: Reporter(json: output.json)) }
+}
+
+struct CloseCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "close", abstract: "Close voting: a commission-signed order appended to the log.")
+    @OptionGroup var dataOption: DataOption
+    @OptionGroup var output: OutputOptions
+    func run() async throws { try await changeWindow(.close, data: dataOption.data, reporter: Reporter(json: output.json)) }
+}
+
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "Show the election's state, roll, enrollments, ballots and latest checkpoint.")
+    @OptionGroup var dataOption: DataOption
+    @OptionGroup var output: OutputOptions
+
+    struct DistrictStatus: Encodable {
+        let district: String
+        let roll: Int
+        let enrolled: Int
+        let ballots: Int
+    }
+
+    struct Result: Encodable {
+        let electionHash: Digest
+        let state: ElectionState
+        let logSize: UInt64
+        let checkpoint: SignedCheckpoint
+        let districts: [DistrictStatus]
+        enum CodingKeys: String, CodingKey {
+            case electionHash = "election_hash", state, logSize = "log_size", checkpoint, districts
+        }
+    }
+
+    func run() async throws {
+        let reporter = Reporter(json: output.json)
+        try await reporter.run {
+            let store = try ElectionStore.open(DataDirectory(path: dataOption.data))
+            let counts = try await store.counts()
+            let checkpoint = try await store.latestCheckpoint()
+            let districts = store.manifest.districts.map {
+                DistrictStatus(district: $0.id, roll: counts.rollByDistrict[$0.id] ?? 0,
+                               enrolled: counts.enrolledByDistrict[$0.id] ?? 0, ballots: counts.ballotsByDistrict[$0.id] ?? 0)
+            }
+            let state = try await store.currentState()
+            reporter.emit(Result(electionHash: store.electionHash, state: state, logSize: counts.logSize,
+                                 checkpoint: checkpoint, districts: districts)) {
+                var lines = ["Election \(store.manifest.electionId): \(state.rawValue); log has \(counts.logSize) entries, latest checkpoint size \(checkpoint.checkpoint.treeSize) root \(checkpoint.checkpoint.rootHash.hex.prefix(16))…"]
+                for d in districts where d.roll > 0 {
+                    lines.append("  \(d.district): roll \(d.roll), enrolled \(d.enrolled), ballots \(d.ballots)")
+                }
+                return lines.joined(separator: "\n")
+            }
+        }
+    }
+}

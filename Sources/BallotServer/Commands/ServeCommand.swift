@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import VotingCore
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve", abstract: "Serve the election's HTTP API.")
+
+    @OptionGroup var dataOption: DataOption
+    @Option(help: "Address to bind (loopback by default).")
+    var host = "127.0.0.1"
+    @Option(help: "Port to bind; 0 binds any free port and prints the one it got.")
+    var port = 8080
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel = "info"
+    @OptionGroup var output: OutputOptions
+
+    struct Listening: Encodable {
+        let host: String
+        let port: Int
+        let url: String
+    }
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+    }
+
+    func run() async throws {
+        let reporter = Reporter(json: output.json)
+        try await reporter.run {
+            var logger = Logger(label: "ballot-server")
+            logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+            let settings = ServerSettings(host: host, port: port, logger: logger)
+            let host = self.host
+            let app = try buildApplication(dataDirectory: DataDirectory(path: dataOption.data), settings: settings) { channel in
+                let bound = channel.localAddress?.port ?? 0
+                let url = "http://\(host):\(bound)"
+                reporter.emit(Listening(host: host, port: bound, url: url)) { "ballot-server listening on \(url)" }
+            }
+            try await app.runService()
+        }
+    }
+}

@@ -1,0 +1,144 @@
+public import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+public import VotingCore
+
+/// A failure a voter or script can meet, with a stable code and a sentence that says what to do.
+public struct VoterError: Error, Sendable, CustomStringConvertible {
+    public let code: String
+    public let message: String
+    /// HTTP status when the server refused the request.
+    public let status: Int?
+    /// For `already-voted`: the tracking code the server holds.
+    public let trackingCode: String?
+
+    public init(_ code: String, _ message: String, status: Int? = nil, trackingCode: String? = nil) {
+        self.code = code
+        self.message = message
+        self.status = status
+        self.trackingCode = trackingCode
+    }
+
+    public var description: String { "\(code): \(message)" }
+}
+
+/// The ballot server's HTTP API (docs/openapi.yaml) over AsyncHTTPClient.
+public struct BallotServerClient: Sendable {
+    public let baseURL: String
+    let http: HTTPClient
+    let timeout: TimeAmount
+
+    /// `baseURL` like `http://127.0.0.1:8080`, without a trailing slash.
+    public init(baseURL: String, http: HTTPClient = .shared, timeoutSeconds: Int64 = 30) throws {
+        var url = baseURL
+        while url.hasSuffix("/") { url.removeLast() }
+        guard let parsed = URL(string: url), let scheme = parsed.scheme, ["http", "https"].contains(scheme), parsed.host != nil else {
+            throw VoterError("bad-url", "\(baseURL) is not an http:// or https:// server address; pass e.g. --server http://127.0.0.1:8080")
+        }
+        self.baseURL = url
+        self.http = http
+        self.timeout = .seconds(timeoutSeconds)
+    }
+
+    /// An HTTP client for many concurrent requests to one host (simulations, benchmarks).
+    public static func makePooledHTTPClient(connections: Int) -> HTTPClient {
+        var config = HTTPClient.Configuration()
+        config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connections)
+        config.timeout = .init(connect: .seconds(10), read: .seconds(60))
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+    }
+
+    public func election() async throws -> ElectionInfo { try await get("/v1/election") }
+    public func latestCheckpoint() async throws -> SignedCheckpoint { try await get("/v1/log/checkpoint") }
+    public func checkpoint(treeSize: UInt64) async throws -> SignedCheckpoint { try await get("/v1/log/checkpoints/\(treeSize)") }
+
+    public func inclusionProof(index: UInt64, treeSize: UInt64) async throws -> InclusionProofBody {
+        try await get("/v1/log/inclusion?index=\(index)&tree_size=\(treeSize)")
+    }
+
+    public func consistencyProof(first: UInt64, second: UInt64) async throws -> ConsistencyProofBody {
+        try await get("/v1/log/consistency?first=\(first)&second=\(second)")
+    }
+
+    public func entries(start: UInt64, limit: Int) async throws -> LogEntriesPage {
+        try await get("/v1/log/entries?start=\(start)&limit=\(limit)")
+    }
+
+    public func lookup(trackingCode: TrackingCode) async throws -> BallotLookup {
+        try await get("/v1/ballots/\(trackingCode.hex)")
+    }
+
+    public func enroll(_ body: EnrollmentRequestBody) async throws -> EnrollmentResponse {
+        try await post("/v1/enrollments", body)
+    }
+
+    public func cast(_ ballot: SignedBallot) async throws -> CastResponse {
+        try await post("/v1/ballots", ballot.wire)
+    }
+
+    // MARK: transport
+
+    func get<T: Decodable>(_ path: String) async throws -> T {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = .GET
+        return try await send(request)
+    }
+
+    /// POSTs are safe to retry: enrollment and casting are idempotent for the same signed body.
+    func post<B: Encodable, T: Decodable>(_ path: String, _ body: B, attempts: Int = 3) async throws -> T {
+        let data = try JSONEncoder().encode(body)
+        var lastError: (any Error)?
+        for attempt in 0..<attempts {
+            var request = HTTPClientRequest(url: baseURL + path)
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: data))
+            do {
+                return try await send(request)
+            } catch let error as VoterError where error.code == "unreachable" {
+                lastError = error
+                try await Task.sleep(nanoseconds: UInt64(200_000_000 * (attempt + 1)))
+            }
+        }
+        throw lastError ?? VoterError("unreachable", "the server did not answer")
+    }
+
+    private func send<T: Decodable>(_ request: HTTPClientRequest) async throws -> T {
+        let response: HTTPClientResponse
+        let body: ByteBuffer
+        do {
+            response = try await http.execute(request, timeout: timeout)
+            body = try await response.body.collect(upTo: 64 * 1024 * 1024)
+        } catch {
+            throw VoterError("unreachable", "cannot reach the ballot server at \(baseURL) (\(error)); check the address and that the server runs, then retry")
+        }
+        let data = Data(body.readableBytesView)
+        guard (200..<300).contains(Int(response.status.code)) else {
+            if let problem = try? JSONDecoder().decode(ErrorBody.self, from: data) {
+                throw VoterError(problem.code, problem.message, status: Int(response.status.code), trackingCode: problem.trackingCode)
+            }
+            throw VoterError("http-\(response.status.code)", "the server answered \(response.status) without an error body")
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: data)
+        } catch {
+            throw VoterError("bad-response", "the server's answer does not match the protocol (\(error)); it may run another version")
+        }
+    }
+}
+
+extension BallotServerClient {
+    /// Runs `body` with a pooled HTTP client and shuts the client down afterwards.
+    public static func withPooledHTTPClient<T: Sendable>(connections: Int, _ body: (HTTPClient) async throws -> T) async throws -> T {
+        let http = makePooledHTTPClient(connections: connections)
+        do {
+            let result = try await body(http)
+            try await http.shutdown()
+            return result
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
+    }
+}

@@ -1,0 +1,218 @@
+/// JSON bodies of the HTTP API (docs/openapi.yaml), shared by the server and its clients.
+/// Request bodies reject unknown fields; all bytes are lowercase hex.
+
+/// `POST /v1/enrollments`.
+public struct EnrollmentRequestBody: Codable, Sendable {
+    public let personalNumber: String
+    public let code: String
+    public let voterKey: Ed25519PublicKey
+    /// Voter's signature over `EnrollmentRequest.signedBytes` (proof of possession).
+    public let signature: Ed25519Signature
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case personalNumber = "personal_number"
+        case code
+        case voterKey = "voter_key"
+        case signature
+    }
+
+    public init(personalNumber: String, code: String, voterKey: Ed25519PublicKey, signature: Ed25519Signature) {
+        self.personalNumber = personalNumber
+        self.code = code
+        self.voterKey = voterKey
+        self.signature = signature
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.strictContainer(keyedBy: CodingKeys.self)
+        personalNumber = try c.decode(String.self, forKey: .personalNumber)
+        code = try c.decode(String.self, forKey: .code)
+        voterKey = try c.decode(Ed25519PublicKey.self, forKey: .voterKey)
+        signature = try c.decode(Ed25519Signature.self, forKey: .signature)
+    }
+}
+
+/// A receipt with what a client needs to check it on the spot: the logged entry and its
+/// inclusion proof against the receipt's checkpoint.
+public struct LoggedReceipt: Codable, Sendable, Hashable {
+    public let receipt: Receipt
+    public let entry: HexBytes
+    public let inclusionProof: [Digest]
+
+    enum CodingKeys: String, CodingKey {
+        case receipt, entry
+        case inclusionProof = "inclusion_proof"
+    }
+
+    public init(receipt: Receipt, entry: HexBytes, inclusionProof: [Digest]) {
+        self.receipt = receipt
+        self.entry = entry
+        self.inclusionProof = inclusionProof
+    }
+}
+
+/// `POST /v1/enrollments` response.
+public struct EnrollmentResponse: Codable, Sendable {
+    public let district: String
+    public let logged: LoggedReceipt
+
+    public init(district: String, logged: LoggedReceipt) {
+        self.district = district
+        self.logged = logged
+    }
+}
+
+/// `POST /v1/ballots` response.
+public struct CastResponse: Codable, Sendable {
+    public let trackingCode: TrackingCode
+    public let shortCode: String
+    public let logged: LoggedReceipt
+
+    enum CodingKeys: String, CodingKey {
+        case trackingCode = "tracking_code"
+        case shortCode = "short_code"
+        case logged
+    }
+
+    public init(trackingCode: TrackingCode, logged: LoggedReceipt) {
+        self.trackingCode = trackingCode
+        self.shortCode = trackingCode.short
+        self.logged = logged
+    }
+}
+
+/// Voting window state.
+public enum ElectionState: String, Codable, Sendable {
+    /// Roll may be imported and voters may enroll; no ballots yet.
+    case setup
+    /// Voters enroll and cast.
+    case open
+    /// No more ballots or enrollments.
+    case closed
+}
+
+/// `GET /v1/election`.
+public struct ElectionInfo: Codable, Sendable {
+    public let electionHash: Digest
+    public let manifest: ElectionManifest
+    public let serverKey: Ed25519PublicKey
+    public let commissionKey: Ed25519PublicKey
+    public let state: ElectionState
+
+    enum CodingKeys: String, CodingKey {
+        case electionHash = "election_hash"
+        case manifest
+        case serverKey = "server_key"
+        case commissionKey = "commission_key"
+        case state
+    }
+
+    public init(electionHash: Digest, manifest: ElectionManifest, serverKey: Ed25519PublicKey,
+                commissionKey: Ed25519PublicKey, state: ElectionState) {
+        self.electionHash = electionHash
+        self.manifest = manifest
+        self.serverKey = serverKey
+        self.commissionKey = commissionKey
+        self.state = state
+    }
+}
+
+/// `GET /v1/ballots/{tracking_code}`: where a ballot is, proven against the latest checkpoint.
+public struct BallotLookup: Codable, Sendable {
+    public let trackingCode: TrackingCode
+    public let logIndex: UInt64
+    public let entry: HexBytes
+    public let checkpoint: SignedCheckpoint
+    public let inclusionProof: [Digest]
+
+    enum CodingKeys: String, CodingKey {
+        case trackingCode = "tracking_code"
+        case logIndex = "log_index"
+        case entry, checkpoint
+        case inclusionProof = "inclusion_proof"
+    }
+
+    public init(trackingCode: TrackingCode, logIndex: UInt64, entry: HexBytes, checkpoint: SignedCheckpoint, inclusionProof: [Digest]) {
+        self.trackingCode = trackingCode
+        self.logIndex = logIndex
+        self.entry = entry
+        self.checkpoint = checkpoint
+        self.inclusionProof = inclusionProof
+    }
+}
+
+/// `GET /v1/log/inclusion`.
+public struct InclusionProofBody: Codable, Sendable {
+    public let index: UInt64
+    public let treeSize: UInt64
+    public let proof: [Digest]
+
+    enum CodingKeys: String, CodingKey {
+        case index
+        case treeSize = "tree_size"
+        case proof
+    }
+
+    public init(index: UInt64, treeSize: UInt64, proof: [Digest]) {
+        self.index = index
+        self.treeSize = treeSize
+        self.proof = proof
+    }
+}
+
+/// `GET /v1/log/consistency`.
+public struct ConsistencyProofBody: Codable, Sendable {
+    public let first: UInt64
+    public let second: UInt64
+    public let proof: [Digest]
+
+    public init(first: UInt64, second: UInt64, proof: [Digest]) {
+        self.first = first
+        self.second = second
+        self.proof = proof
+    }
+}
+
+/// One log entry as served by `GET /v1/log/entries`.
+public struct LogEntryBody: Codable, Sendable, Hashable {
+    public let index: UInt64
+    public let kind: LogEntryKind
+    public let data: HexBytes
+
+    public init(index: UInt64, kind: LogEntryKind, data: HexBytes) {
+        self.index = index
+        self.kind = kind
+        self.data = data
+    }
+}
+
+/// `GET /v1/log/entries`.
+public struct LogEntriesPage: Codable, Sendable {
+    public let entries: [LogEntryBody]
+    /// Index to ask for next, or null at the end of the log.
+    public let next: UInt64?
+
+    public init(entries: [LogEntryBody], next: UInt64?) {
+        self.entries = entries
+        self.next = next
+    }
+}
+
+/// Every error response: a stable machine-readable code and a sentence saying what to do.
+public struct ErrorBody: Codable, Sendable, Hashable {
+    public let code: String
+    public let message: String
+    /// For `already-voted`: the tracking code of the ballot already recorded.
+    public let trackingCode: String?
+
+    enum CodingKeys: String, CodingKey {
+        case code, message
+        case trackingCode = "tracking_code"
+    }
+
+    public init(code: String, message: String, trackingCode: String? = nil) {
+        self.code = code
+        self.message = message
+        self.trackingCode = trackingCode
+    }
+}
