@@ -28,9 +28,11 @@ public struct BallotServerClient: Sendable {
     public let baseURL: String
     let http: HTTPClient
     let timeout: TimeAmount
+    let attempts: Int
 
-    /// `baseURL` like `http://127.0.0.1:8080`, without a trailing slash.
-    public init(baseURL: String, http: HTTPClient = .shared, timeoutSeconds: Int64 = 30) throws {
+    /// `baseURL` like `http://127.0.0.1:8080`, without a trailing slash. POSTs are sent up to
+    /// `attempts` times when the server cannot be reached (they are idempotent).
+    public init(baseURL: String, http: HTTPClient = .shared, timeoutSeconds: Int64 = 30, attempts: Int = 3) throws {
         var url = baseURL
         while url.hasSuffix("/") { url.removeLast() }
         guard let parsed = URL(string: url), let scheme = parsed.scheme, ["http", "https"].contains(scheme), parsed.host != nil else {
@@ -39,6 +41,7 @@ public struct BallotServerClient: Sendable {
         self.baseURL = url
         self.http = http
         self.timeout = .seconds(timeoutSeconds)
+        self.attempts = max(1, attempts)
     }
 
     /// An HTTP client for many concurrent requests to one host (simulations, benchmarks).
@@ -86,7 +89,7 @@ public struct BallotServerClient: Sendable {
     }
 
     /// POSTs are safe to retry: enrollment and casting are idempotent for the same signed body.
-    func post<B: Encodable, T: Decodable>(_ path: String, _ body: B, attempts: Int = 3) async throws -> T {
+    func post<B: Encodable, T: Decodable>(_ path: String, _ body: B) async throws -> T {
         let data = try JSONEncoder().encode(body)
         var lastError: (any Error)?
         for attempt in 0..<attempts {
@@ -98,7 +101,7 @@ public struct BallotServerClient: Sendable {
                 return try await send(request)
             } catch let error as VoterError where error.code == "unreachable" {
                 lastError = error
-                try await Task.sleep(nanoseconds: UInt64(200_000_000 * (attempt + 1)))
+                if attempt + 1 < attempts { try await Task.sleep(nanoseconds: UInt64(200_000_000 * (attempt + 1))) }
             }
         }
         throw lastError ?? VoterError("unreachable", "the server did not answer")

@@ -84,6 +84,9 @@ public enum VoterActions {
             }
         }
         let receipt = file.logged.receipt
+        results.append(CheckResult(
+            name: "tracking-code", passed: receipt.kind == .ballot && receipt.subject == file.trackingCode.digest && file.shortCode == file.trackingCode.short,
+            detail: "the receipt is for ballot \(file.trackingCode.short)"))
         var fresh: SignedCheckpoint?
         await record("fresh-checkpoint") {
             let cp = try await client.latestCheckpoint()
@@ -125,7 +128,9 @@ public enum VoterActions {
             let page = try await client.entries(start: 0, limit: 1)
             guard let first = page.entries.first, first.index == 0 else { throw VoterError("no-entry-0", "the log has no entry 0") }
             let entry = try LogEntry.decode(canonical: first.data.bytes)
-            guard entry.kind == .election else { throw VoterError("bad-entry-0", "entry 0 is not the election setup") }
+            guard entry.kind == .election, entry.index == 0, entry.electionHash == file.electionHash else {
+                throw VoterError("bad-entry-0", "entry 0 is not this election's setup")
+            }
             let setup = try ElectionSetup.decode(canonical: entry.payload)
             guard setup.manifest.electionHash == file.electionHash, setup.serverKey == file.serverKey else {
                 throw VoterError("bad-entry-0", "entry 0 publishes another election or server key")

@@ -64,6 +64,9 @@ public struct ReceiptVerifier: Sendable {
                 guard ballot.trackingCode.digest == receipt.subject else {
                     throw RecordError.mismatch("logged ballot has tracking code \(ballot.trackingCode.hex)")
                 }
+                guard ballot.ballot.electionHash == electionHash, ballot.hasValidSignature else {
+                    throw RecordError.mismatch("the logged ballot is not validly signed for this election")
+                }
             case .enrollment:
                 guard entry.kind == .enrollment else { throw RecordError.mismatch("entry is a \(entry.kind.rawValue), not an enrollment") }
                 let enrollment = try Enrollment.decode(canonical: entry.payload)

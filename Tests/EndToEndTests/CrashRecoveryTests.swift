@@ -1,0 +1,134 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import BallotServer
+import VoterKit
+import VotingCore
+
+/// Kill -9 the server under load, restart it, and check that nothing acknowledged was lost.
+@Suite("crash recovery", .serialized)
+struct CrashRecoveryTests {
+    final class Received: Sendable {
+        let receipts = Mutex<[BallotReceiptFile]>([])
+        let killed = Atomic<Bool>(false)
+
+        /// Records a receipt; true exactly once, when the count reaches `threshold`.
+        func add(_ receipt: BallotReceiptFile, killAt threshold: Int) -> Bool {
+            let count = receipts.withLock { $0.append(receipt); return $0.count }
+            return count >= threshold && !killed.exchange(true, ordering: .relaxed)
+        }
+
+        var isKilled: Bool { killed.load(ordering: .relaxed) }
+    }
+
+    @Test("SIGKILL under load: every receipt a client got is in the log, and the log matches its checkpoints")
+    func killUnderLoad() async throws {
+        let voters = 300
+        let path = try Tools.temporaryDirectory("e2e-crash")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let dir = DataDirectory(path: path + "/election")
+        let store = try ElectionStore.create(in: dir, manifest: try ExampleElection.manifest())
+        let (_, codes) = try store.importRoll(ExampleElection.roll(voters: voters, districts: 5), rollSecret: try dir.rollSecret())
+        _ = try store.changeWindow(.open, commissionKey: try dir.commissionKey())
+
+        var server = try ServerProcess(executable: Tools.ballotServer, dataDirectory: dir.url.path)
+        try await BallotServerClient.withPooledHTTPClient(connections: 16) { http in
+            // One attempt and a short deadline: after the kill, requests fail fast instead of
+            // waiting out the connection pool's reconnect backoff.
+            let client = try BallotServerClient(baseURL: server.url, http: http, timeoutSeconds: 5, attempts: 1)
+            let election = try await VoterActions.fetchElection(client)
+            var wallets: [Wallet] = []
+            for batch in stride(from: 0, to: codes.count, by: 16) {
+                try await withThrowingTaskGroup(of: Wallet.self) { group in
+                    for issued in codes[batch..<min(batch + 16, codes.count)] {
+                        group.addTask {
+                            try await VoterActions.enroll(client: client, personalNumber: issued.personalNumber, code: issued.code, election: election)
+                        }
+                    }
+                    for try await wallet in group { wallets.append(wallet) }
+                }
+            }
+            let ballots = try wallets.map { wallet in
+                (wallet, try VoterActions.prepareBallot(wallet: wallet, selections: ["against-all"], election: election))
+            }
+
+            // Cast with 16 clients; SIGKILL the server once a third of the receipts are in.
+            let received = Received()
+            let victim = server
+            await withTaskGroup(of: Void.self) { group in
+                let next = WorkCounter()
+                for _ in 0..<16 {
+                    group.addTask {
+                        while true {
+                            let i = next.take()
+                            guard i < ballots.count, !received.isKilled else { return }
+                            if let receipt = try? await VoterActions.submit(client: client, wallet: ballots[i].0, ballot: ballots[i].1),
+                               received.add(receipt, killAt: voters / 3) {
+                                victim.stop(signal: SIGKILL)
+                            }
+                        }
+                    }
+                }
+            }
+            let acknowledged = received.receipts.withLock { $0 }
+            #expect(acknowledged.count >= voters / 3)
+            #expect(acknowledged.count < voters, "the kill should have interrupted the load")
+
+            // Restart on the same data directory.
+            server = try ServerProcess(executable: Tools.ballotServer, dataDirectory: dir.url.path)
+            let restarted = try BallotServerClient(baseURL: server.url, http: http, timeoutSeconds: 30)
+
+            // Every acknowledged ballot is still there at the index its receipt names.
+            for receipt in acknowledged {
+                let found = try await restarted.lookup(trackingCode: receipt.trackingCode)
+                #expect(found.logIndex == receipt.logged.receipt.logIndex)
+                #expect(found.entry == receipt.logged.entry)
+            }
+
+            // The log rebuilt from its entries matches every checkpoint a receipt carried and the latest one.
+            let latest = try await restarted.latestCheckpoint()
+            #expect(latest.isValid(serverKey: election.serverKey))
+            var tree = InMemoryMerkleTree()
+            var start: UInt64 = 0
+            while true {
+                let page = try await restarted.entries(start: start, limit: 1000)
+                for entry in page.entries {
+                    #expect(entry.index == tree.size)
+                    tree.append(leafHash: Merkle.leafHash(entry.data.bytes))
+                }
+                guard let next = page.next else { break }
+                start = next
+            }
+            #expect(tree.size == latest.checkpoint.treeSize)
+            #expect(tree.root == latest.checkpoint.rootHash)
+            for receipt in acknowledged {
+                let cp = receipt.logged.receipt.checkpoint.checkpoint
+                #expect(try Merkle.root(size: cp.treeSize, in: tree) == cp.rootHash, "checkpoint \(cp.treeSize) disagrees with the rebuilt log")
+            }
+
+            // Voters whose connection dropped send the same ballot again: each is stored exactly once.
+            for (wallet, ballot) in ballots {
+                let receipt = try await VoterActions.submit(client: restarted, wallet: wallet, ballot: ballot)
+                if let earlier = acknowledged.first(where: { $0.trackingCode == ballot.trackingCode }) {
+                    #expect(receipt.logged.receipt.logIndex == earlier.logged.receipt.logIndex)
+                }
+            }
+            var ballotEntries = 0
+            var seen = Set<TrackingCode>()
+            start = 0
+            while true {
+                let page = try await restarted.entries(start: start, limit: 1000)
+                for entry in page.entries where entry.kind == .ballot {
+                    let logged = try LogEntry.decode(canonical: entry.data.bytes)
+                    let ballot = try SignedBallot.decode(canonical: logged.payload)
+                    #expect(seen.insert(ballot.trackingCode).inserted, "ballot \(ballot.trackingCode.short) logged twice")
+                    ballotEntries += 1
+                }
+                guard let next = page.next else { break }
+                start = next
+            }
+            #expect(ballotEntries == voters)
+        }
+        server.stop()
+    }
+}

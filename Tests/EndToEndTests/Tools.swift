@@ -1,0 +1,68 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The built executables: in a test run they sit in the products directory, which is the
+/// test bundle's own directory (never guess .build/debug; SWIFT-LINUX-NOTES.md).
+enum Tools {
+    static var products: URL { Bundle.main.bundleURL }
+    static var ballotServer: URL { products.appendingPathComponent("ballot-server") }
+    static var voter: URL { products.appendingPathComponent("voter") }
+
+    struct Outcome {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+
+        /// The JSON document a `--json` command printed (its last non-empty line).
+        func json() throws -> [String: Any] {
+            let line = stdout.split(separator: "\n").last.map(String.init) ?? ""
+            guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+                throw ToolError("not a JSON object: \(stdout) / \(stderr)")
+            }
+            return object
+        }
+    }
+
+    struct ToolError: Error, CustomStringConvertible {
+        let description: String
+        init(_ d: String) { description = d }
+    }
+
+    /// Runs a tool to completion, reading its pipes on Dispatch threads, with a watchdog
+    /// that kills it by PID after `timeout` seconds.
+    static func run(_ tool: URL, _ arguments: [String], cwd: String? = nil, timeout: TimeInterval = 120) throws -> Outcome {
+        let process = Process()
+        process.executableURL = tool
+        process.arguments = arguments
+        if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let pid = process.processIdentifier
+        let group = DispatchGroup()
+        nonisolated(unsafe) var outData = Data()
+        nonisolated(unsafe) var errData = Data()
+        group.enter()
+        DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        group.enter()
+        DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
+        defer { watchdog.cancel() }
+        process.waitUntilExit()
+        group.wait()
+        return Outcome(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                       stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    static func temporaryDirectory(_ label: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(label)-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+}

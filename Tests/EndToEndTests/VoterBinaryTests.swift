@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+@testable import BallotServer
+import VoterKit
+import VotingCore
+
+/// A real server process on a loopback port, driven by the real `voter` binary.
+@Suite("voter binary against a real server", .serialized)
+struct VoterBinaryTests {
+    @Test("init, roll import, open, enroll, ballot, cast, verify, second vote refused, tampering detected")
+    func wholeVoterJourney() throws {
+        let work = try Tools.temporaryDirectory("e2e-voter")
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let data = work + "/election"
+
+        let initialized = try Tools.run(Tools.ballotServer, ["init", "--data", data, "--json"])
+        #expect(initialized.status == 0, "\(initialized.stderr)")
+        let electionHash = try initialized.json()["election_hash"] as? String
+        #expect(electionHash?.count == 64)
+        // Key files are private.
+        for key in ["server.key", "commission.key", "roll-secret.key"] {
+            let mode = try FileManager.default.attributesOfItem(atPath: "\(data)/\(key)")[.posixPermissions] as? Int
+            #expect(mode == 0o600, "\(key) has mode \(String(mode ?? 0, radix: 8))")
+        }
+
+        let example = try Tools.run(Tools.ballotServer, ["example", "--manifest-out", work + "/m.json", "--roll-out", work + "/roll.csv",
+                                                         "--districts", "2", "--voters-per-district", "2", "--json"])
+        #expect(example.status == 0, "\(example.stderr)")
+        let imported = try Tools.run(Tools.ballotServer, ["roll", "import", "--data", data, "--roll", work + "/roll.csv",
+                                                          "--codes-out", work + "/codes.csv", "--json"])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        #expect(try imported.json()["voters"] as? Int == 4)
+        let codesMode = try FileManager.default.attributesOfItem(atPath: work + "/codes.csv")[.posixPermissions] as? Int
+        #expect(codesMode == 0o600)
+        let opened = try Tools.run(Tools.ballotServer, ["open", "--data", data, "--json"])
+        #expect(try opened.json()["state"] as? String == "open", "\(opened.stderr)")
+
+        let server = try ServerProcess(executable: Tools.ballotServer, dataDirectory: data)
+        defer { server.stop(signal: SIGKILL) }
+
+        let codeLines = try String(contentsOfFile: work + "/codes.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+        let first = try #require(codeLines.first).split(separator: ",").map(String.init)
+        let (number, code) = (first[0], first[2])
+
+        let wrong = try Tools.run(Tools.voter, ["enroll", "--server", server.url, "--personal-number", number, "--code", "AAAA-AAAA-AAAA",
+                                                "--wallet", work + "/wrong.json", "--json"], cwd: work)
+        #expect(wrong.status == 2)
+        #expect((try wrong.json()["error"] as? [String: Any])?["code"] as? String == "invalid-credentials")
+
+        let enrolled = try Tools.run(Tools.voter, ["enroll", "--server", server.url, "--personal-number", number, "--code", code,
+                                                   "--wallet", work + "/wallet.json", "--json"], cwd: work)
+        #expect(enrolled.status == 0, "\(enrolled.stderr)")
+        #expect(try enrolled.json()["district"] as? String == first[1])
+        let walletMode = try FileManager.default.attributesOfItem(atPath: work + "/wallet.json")[.posixPermissions] as? Int
+        #expect(walletMode == 0o600)
+
+        let ballot = try Tools.run(Tools.voter, ["ballot", "--server", server.url, "--wallet", work + "/wallet.json", "--json"])
+        #expect(ballot.status == 0, "\(ballot.stderr)")
+        let district = try #require(try ballot.json()["district"] as? [String: Any])
+        let options = try #require(district["options"] as? [[String: Any]]).compactMap { $0["id"] as? String }
+        #expect(options.contains("against-all"))
+
+        let cast = try Tools.run(Tools.voter, ["cast", "--server", server.url, "--wallet", work + "/wallet.json", "--choice", options[0],
+                                               "--receipt-out", work + "/receipt.json", "--json"])
+        #expect(cast.status == 0, "\(cast.stderr)")
+        let tracking = try cast.json()["tracking_code"] as? String
+        #expect(tracking?.count == 64)
+
+        let verified = try Tools.run(Tools.voter, ["verify", "--server", server.url, "--receipt", work + "/receipt.json", "--json"])
+        #expect(verified.status == 0, "\(verified.stdout)\(verified.stderr)")
+        #expect(try verified.json()["verdict"] as? String == "recorded-as-cast")
+
+        let second = try Tools.run(Tools.voter, ["cast", "--server", server.url, "--wallet", work + "/wallet.json", "--choice", options[1],
+                                                 "--receipt-out", work + "/receipt2.json", "--json"])
+        #expect(second.status == 2)
+        let refusal = try #require(try second.json()["error"] as? [String: Any])
+        #expect(refusal["code"] as? String == "already-voted")
+        #expect(refusal["tracking_code"] as? String == tracking)
+
+        // A receipt whose log index was altered no longer verifies, and verify says so with exit 1.
+        var receipt = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: work + "/receipt.json"))) as? [String: Any])
+        var logged = try #require(receipt["logged"] as? [String: Any])
+        var inner = try #require(logged["receipt"] as? [String: Any])
+        inner["log_index"] = ((inner["log_index"] as? Int) ?? 0) + 1
+        logged["receipt"] = inner
+        receipt["logged"] = logged
+        try JSONSerialization.data(withJSONObject: receipt).write(to: URL(fileURLWithPath: work + "/tampered.json"))
+        let tampered = try Tools.run(Tools.voter, ["verify", "--server", server.url, "--receipt", work + "/tampered.json", "--json"])
+        #expect(tampered.status == 1)
+        #expect(try tampered.json()["verdict"] as? String == "failed")
+
+        let status = try Tools.run(Tools.ballotServer, ["status", "--data", data, "--json"])
+        #expect(status.status == 0, "\(status.stderr)")
+        #expect(try status.json()["state"] as? String == "open")
+        let closed = try Tools.run(Tools.ballotServer, ["close", "--data", data, "--json"])
+        #expect(try closed.json()["state"] as? String == "closed")
+        let reopened = try Tools.run(Tools.ballotServer, ["open", "--data", data, "--json"])
+        #expect(reopened.status == 2)
+        #expect((try reopened.json()["error"] as? [String: Any])?["code"] as? String == "invalid-state")
+    }
+
+    @Test("the demo runs end to end and reports every step passed")
+    func demoPasses() throws {
+        let demo = try Tools.run(Tools.ballotServer, ["demo", "--json", "--voters", "12", "--districts", "3"], timeout: 300)
+        #expect(demo.status == 0, "\(demo.stdout)\(demo.stderr)")
+        let summary = try demo.json()
+        #expect(summary["passed"] as? Bool == true)
+        #expect(summary["ballots"] as? Int == 12)
+        let steps = try #require(summary["steps"] as? [[String: Any]])
+        #expect(steps.contains { ($0["step"] as? String) == "Second vote refused" && ($0["passed"] as? Bool) == true })
+    }
+}
