@@ -97,7 +97,7 @@ struct ProtocolExampleTests {
         let checks = ReceiptVerifier(serverKey: server.publicKey, electionHash: eh)
             .verify(receipt: receipt, entryBytes: entries[4].canonicalBytes,
                     inclusionProof: try Merkle.inclusionProof(index: 4, size: 5, in: tree), expectedPayload: ballot.canonicalBytes)
-        #expect(checks.allSatisfy(\.passed), "\(checks.filter { !$0.passed })")
+        #expect(checks.allSatisfy { $0.passed }, "\(checks.filter { !$0.passed })")
         let enrollment = try Receipt.issue(kind: .enrollment, electionHash: eh, subject: try #require(Digest(bytes: voter.publicKey.rawRepresentation)),
                                            logIndex: 2, leafHash: entries[2].leafHash, checkpoint: cp3, serverKey: server)
         #expect(SHA256.hash(enrollment.signedBytes).hex == "5e7f42a63f41a9f74f7d1587dd074c783b54a02bd862ee6a1a8e355c7a6e5868")

@@ -40,12 +40,18 @@ public enum BallotProblem: Sendable, Equatable, CustomStringConvertible {
     case wrongSelectionCount(expected: Int, got: Int)
     case unknownOption(String)
     case duplicateOption(String)
+    case wrongOptionCount(expected: Int, got: Int)
+    case badRangeProof(option: String)
+    case badLimitProof(limit: Int)
 
     public var description: String {
         switch self {
         case .wrongSelectionCount(let e, let g): return "the contest takes exactly \(e) selection(s), the ballot has \(g)"
         case .unknownOption(let o): return "option \"\(o)\" is not on this district's ballot"
         case .duplicateOption(let o): return "option \"\(o)\" is selected more than once"
+        case .wrongOptionCount(let e, let g): return "the contest has \(e) options, the ballot encrypts \(g)"
+        case .badRangeProof(let o): return "the proof that option \"\(o)\" encrypts 0 or 1 does not verify"
+        case .badLimitProof(let l): return "the proof that the ballot marks exactly \(l) option(s) does not verify"
         }
     }
 }

@@ -37,6 +37,12 @@ public struct CanonicalWriter: Sendable {
     /// Fixed-size value written raw (its size is fixed by the field's type).
     public mutating func fixed(_ value: some FixedBytes) { bytes.append(contentsOf: value.bytes) }
 
+    /// A P-256 group element, 33-byte compressed SEC1.
+    public mutating func point(_ p: GroupElement) { bytes.append(contentsOf: p.encoding) }
+
+    /// A P-256 scalar, 32 bytes big-endian.
+    public mutating func scalar(_ s: Scalar) { bytes.append(contentsOf: s.bytes) }
+
     /// An Ed25519 public key, written raw (32 bytes).
     public mutating func key(_ k: Ed25519PublicKey) { bytes.append(contentsOf: k.rawRepresentation) }
 
@@ -103,6 +109,18 @@ public struct CanonicalReader {
         T(trusted: Array(try take(T.byteCount)))
     }
 
+    /// A P-256 group element: on the curve, not the identity.
+    public mutating func point() throws -> GroupElement {
+        try GroupElement(encoding: Array(try take(GroupElement.byteCount)))
+    }
+
+    /// A P-256 scalar below the group order.
+    public mutating func scalar() throws -> Scalar {
+        let raw = Array(try take(Scalar.byteCount))
+        guard let s = Scalar(bytes: raw) else { throw CryptoError.invalidEncoding("scalar is not below the group order") }
+        return s
+    }
+
     /// An Ed25519 public key (32 raw bytes); OpenSSL must accept it.
     public mutating func key() throws -> Ed25519PublicKey {
         try Ed25519PublicKey(rawRepresentation: Array(try take(Ed25519PublicKey.byteCount)))
@@ -138,4 +156,18 @@ public enum DomainTag: String, Sendable, CaseIterable {
     case logEntry = "evote.v1.log-entry"
     case checkpoint = "evote.v1.checkpoint"
     case receipt = "evote.v1.receipt"
+    case rangeProof = "evote.v1.proof.zero-or-one"
+    case sumProof = "evote.v1.proof.selection-sum"
+    case schnorrProof = "evote.v1.proof.schnorr"
+    case decryptionProof = "evote.v1.proof.decryption"
+    case shareEncryption = "evote.v1.share-encryption"
+    case trusteeRegistration = "evote.v1.trustee"
+    case dealerPublication = "evote.v1.dealer-publication"
+    case shareVerification = "evote.v1.share-verification"
+    case electionKey = "evote.v1.election-key"
+    case aggregate = "evote.v1.aggregate"
+    case partialDecryption = "evote.v1.partial-decryption"
+    case results = "evote.v1.results"
+    case spoiledBallot = "evote.v1.spoiled-ballot"
+    case signedMessage = "evote.v1.signed-message"
 }

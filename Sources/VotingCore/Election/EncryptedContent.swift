@@ -1,0 +1,108 @@
+/// An encrypted ballot body (content type `elgamal-p256-v1`, docs/protocol.md §11.4): one
+/// exponential-ElGamal ciphertext per option of the district's contest in manifest order,
+/// a proof that each encrypts 0 or 1, and a proof that they sum to the selection limit.
+public struct EncryptedBallotContent: Sendable, Hashable, Codable {
+    public static let contentType = "elgamal-p256-v1"
+
+    public let ciphertexts: [Ciphertext]
+    public let proofs: [ZeroOrOneProof]
+    public let limitProof: KnownValueProof
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case ciphertexts, proofs
+        case limitProof = "limit_proof"
+    }
+
+    public init(ciphertexts: [Ciphertext], proofs: [ZeroOrOneProof], limitProof: KnownValueProof) {
+        self.ciphertexts = ciphertexts
+        self.proofs = proofs
+        self.limitProof = limitProof
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.strictContainer(keyedBy: CodingKeys.self)
+        ciphertexts = try c.decode([Ciphertext].self, forKey: .ciphertexts)
+        proofs = try c.decode([ZeroOrOneProof].self, forKey: .proofs)
+        limitProof = try c.decode(KnownValueProof.self, forKey: .limitProof)
+    }
+
+    /// The proofs' binding: the voter's key and the district, so a proof cannot be copied
+    /// into another voter's ballot (eq. 22).
+    public static func context(electionHash: Digest, electionKey: GroupElement, voterKey: Ed25519PublicKey, district: String) -> ProofContext {
+        ProofContext(electionHash: electionHash, electionKey: electionKey, bound: voterKey.rawRepresentation + Array(district.utf8))
+    }
+
+    /// Encrypts a choice: 1 for each selected option, 0 for the others. `nonces` (one per
+    /// option) are drawn from the DRBG unless given; they are the secret a challenge reveals.
+    public static func encrypt(selections: [String], district: District, context: ProofContext,
+                               nonces given: [Scalar]? = nil) throws -> (EncryptedBallotContent, BallotOpening) {
+        let selected = Set(selections)
+        let nonces = try given ?? district.options.map { _ in try Scalar.random() }
+        precondition(nonces.count == district.options.count, "one nonce per option")
+        var ciphertexts: [Ciphertext] = []
+        var proofs: [ZeroOrOneProof] = []
+        for (option, r) in zip(district.options, nonces) {
+            let m: UInt64 = selected.contains(option.id) ? 1 : 0
+            let ct = Ciphertext.encrypt(m, nonce: r, key: context.electionKey)
+            ciphertexts.append(ct)
+            proofs.append(try ZeroOrOneProof.prove(ciphertext: ct, vote: m, nonce: r, context: context))
+        }
+        let total = ciphertexts.dropFirst().reduce(ciphertexts[0], +)
+        let nonceSum = nonces.dropFirst().reduce(nonces[0], +)
+        let limitProof = try KnownValueProof.prove(ciphertext: total, value: UInt64(selected.count), nonce: nonceSum, context: context)
+        return (EncryptedBallotContent(ciphertexts: ciphertexts, proofs: proofs, limitProof: limitProof),
+                BallotOpening(selections: selections, nonces: nonces))
+    }
+
+    /// Checks shape and every proof; nil when the ballot is well formed for the contest.
+    public func problem(in district: District, context: ProofContext) -> BallotProblem? {
+        guard ciphertexts.count == district.options.count, proofs.count == ciphertexts.count else {
+            return .wrongOptionCount(expected: district.options.count, got: ciphertexts.count)
+        }
+        for (i, (ct, proof)) in zip(ciphertexts, proofs).enumerated() where !proof.verify(ciphertext: ct, context: context) {
+            return .badRangeProof(option: district.options[i].id)
+        }
+        let total = ciphertexts.dropFirst().reduce(ciphertexts[0], +)
+        guard limitProof.verify(ciphertext: total, value: UInt64(district.selectionLimit), context: context) else {
+            return .badLimitProof(limit: district.selectionLimit)
+        }
+        return nil
+    }
+
+    func write(to w: inout CanonicalWriter) {
+        w.string(Self.contentType)
+        w.list(ciphertexts) { w, c in c.write(to: &w) }
+        w.list(proofs) { w, p in p.write(to: &w) }
+        limitProof.write(to: &w)
+    }
+
+    static func read(from r: inout CanonicalReader) throws -> EncryptedBallotContent {
+        let type = try r.string()
+        guard type == contentType else { throw RecordError.unknownValue("ballot content type \"\(type)\"") }
+        return EncryptedBallotContent(ciphertexts: try r.list { try Ciphertext.read(from: &$0) },
+                                      proofs: try r.list { try ZeroOrOneProof.read(from: &$0) },
+                                      limitProof: try KnownValueProof.read(from: &r))
+    }
+}
+
+/// What opens an encrypted ballot: the choice and the nonce of every ciphertext. Revealed
+/// only for a challenged (spoiled) ballot, never for a cast one.
+public struct BallotOpening: Sendable, Hashable, Codable {
+    public let selections: [String]
+    public let nonces: [Scalar]
+
+    public init(selections: [String], nonces: [Scalar]) {
+        self.selections = selections
+        self.nonces = nonces
+    }
+
+    /// Whether `content` encrypts exactly these selections with these nonces (eq. 45).
+    public func opens(_ content: EncryptedBallotContent, district: District, electionKey: GroupElement) -> Bool {
+        let selected = Set(selections)
+        guard selected.count == selections.count, selections.allSatisfy({ district.option($0) != nil }),
+              nonces.count == district.options.count, content.ciphertexts.count == nonces.count else { return false }
+        return zip(zip(district.options, nonces), content.ciphertexts).allSatisfy { pair, ct in
+            ct.opens(to: selected.contains(pair.0.id) ? 1 : 0, nonce: pair.1, key: electionKey)
+        }
+    }
+}

@@ -1,0 +1,395 @@
+import Foundation
+import GRDB
+import Hummingbird
+import HummingbirdTesting
+import Testing
+import VotingCore
+@testable import BallotServer
+
+@Suite("POST /v1/ballots")
+struct CastRouteTests {
+    @Test func castSucceedsWithAVerifiableReceipt() async throws {
+        let e = try TestElection()
+        defer { e.remove() }
+        try await e.withRouter { client in
+            let key = try await e.enrolledKey(client, voter: 0)
+            let ballot = try e.ballot(key, voter: 0, option: 2)
+            let before = try await e.snapshot()
+            let response = try await e.cast(client, ballot)
+            #expect(response.status == .created, "\(response.text)")
+            let body = try response.decode(CastResponse.self)
+            #expect(body.trackingCode == ballot.trackingCode)
+            #expect(body.shortCode == ballot.trackingCode.short)
+            let receipt = body.logged.receipt
+            #expect(receipt.kind == .ballot)
+            #expect(receipt.subject == ballot.trackingCode.digest)
+            #expect(receipt.electionHash == e.store.electionHash)
+            #expect(receipt.logIndex == UInt64(before.logSize))
+            expectAllPassed(e.verifier.verify(receipt: receipt, entryBytes: body.logged.entry.bytes,
+                                              inclusionProof: body.logged.inclusionProof, expectedPayload: ballot.canonicalBytes))
+            // A verifier holding another ballot's bytes must notice.
+            let other = try e.ballot(key, voter: 0, option: 3)
+            let mismatch = e.verifier.verify(receipt: receipt, entryBytes: body.logged.entry.bytes,
+                                             inclusionProof: body.logged.inclusionProof, expectedPayload: other.canonicalBytes)
+            #expect(mismatch.contains { $0.name == "entry-content" && !$0.passed })
+
+            let after = try await e.snapshot()
+            #expect(after.ballots == 1)
+            #expect(after.logSize == before.logSize + 1)
+            let keyData = Data(key.publicKey.rawRepresentation)
+            let row = try await e.store.pool.read { db -> (Data, String, Int64)? in
+                try Row.fetchOne(db, sql: "SELECT tracking_code, district, log_index FROM ballots WHERE voter_key = ?",
+                                 arguments: [keyData]).map { ($0["tracking_code"], $0["district"], $0["log_index"]) }
+            }
+            #expect(row?.0 == Data(ballot.trackingCode.digest.bytes))
+            #expect(row?.1 == e.codes[0].district)
+            #expect(row?.2 == Int64(receipt.logIndex))
+        }
+    }
+
+    @Test func identicalResendReturnsTheSameReceipt() async throws {
+        let e = try TestElection()
+        defer { e.remove() }
+        try await e.withRouter { client in
+            let key = try await e.enrolledKey(client, voter: 0)
+            let ballot = try e.ballot(key, voter: 0)
+            let first = try await e.cast(client, ballot)
+            #expect(first.status == .created)
+            // Something else is logged in between, so the log has grown.
+            _ = try await e.enrolledKey(client, voter: 1)
+            let before = try await e.snapshot()
+            let again = try await e.cast(client, ballot)
+            #expect(again.status == .ok, "\(again.text)")
+            #expect(again.text == first.text)
+            let a = try first.decode(CastResponse.self)
+            let b = try again.decode(CastResponse.self)
+            #expect(a.logged == b.logged)
+            #expect(try await e.snapshot() == before)
+        }
+    }
+
+    @Test func differentBallotFromTheSameVoterIsAlreadyVoted() async throws {
+        let e = try TestElection()
+        defer { e.remove() }
+        try await e.withRouter { client in
+            let key = try await e.enrolledKey(client, voter: 0)
+            let first = try e.ballot(key, voter: 0, option: 0)
+            #expect(try await e.cast(client, first).status == .created)
+            let before = try await e.snapshot()
+            let second = try e.ballot(key, voter: 0, option: 1)
+            let body = expectError(try await e.cast(client, second), .conflict, "already-voted")
+            #expect(body?.trackingCode == first.trackingCode.hex)
+            #expect(body?.message.contains(first.trackingCode.short) == true)
+            #expect(try await e.snapshot() == before)
+        }
+    }
+
+    @Test func keyThatIsNotEnrolledIsRefused() async throws {
+        let e = try TestElection()
+        defer { e.remove() }
+        try await e.withRouter { client in
+            _ = try await e.enrolledKey(client, voter: 0)
+            let before = try await e.snapshot()
+            let stranger = try Ed25519PrivateKey()
+            expectError(try await e.cast(client, try e.ballot(stranger, voter: 0)), .forbidden, "not-enrolled")
+            #expect(try await e.snapshot() == before)
+        }
+    }
+
+    @Test func ballotForAnotherDistrictIsWrongDistrict() async throws {
+        let e = try TestElection()
+        defer { e.remove() }
+        try await e.withRouter { client in
+            let key = try await e.enrolledKey(client, voter: 0)
+            #expect(e.codes[0].district == "d01")
+            let before = try await e.snapshot()
+            let d02 = e.district("d02")
+            let ballot = try e.ballot(key, district: "d02", selections: [d02.options[0].id])
+            let body = expectError(try await e.cast(client, ballot), .badRequest, "wrong-district")
+            #expect(body?.message.contains("d01") == true)
+            #expect(try await e.snapshot() == before)
+            // The right district still works afterwards.
+            #expect(try await e.cast(client, try e.ballot(key, voter: 0)).status == .created)
+        }
+    }
+
+    @Test func invalidChoicesAreRefused() async throws {
+        let e = try TestElection()
+        defer { e.remove() }
+        try await e.withRouter { client in
+            let key = try await e.enrolledKey(client, voter: 0)
+            let d01 = e.district("d01")
+            #expect(d01.selectionLimit == 1)
+            let before = try await e.snapshot()
+            let invalid: [[String]] = [
+                ["no-such-option"],
+                [d01.options[0].id, d01.options[1].id],
+                [d01.options[0].id, d01.options[0].id],
+                [],
+                // An option of another district's ballot.
+                [e.district("d02").options.map(\.id).first { d01.option($0) == nil }!],
+                ["C01"],
+            ]
+            for selections in invalid {
+                let ballot = try e.ballot(key, district: "d01", selections: selections)
+                expectError(try await e.cast(client, ballot), .badRequest, "invalid-choice")
+            }
+            // A district that is not in the manifest at all.
+            expectError(try await e.cast(client, try e.ballot(key, district: "d99", selections: ["c01"])), .badRequest, "invalid-choice")
+            #expect(try await e.snapshot() == before)
+        }
+    }
+
+    /// With a vote-for-2 contest the duplicate check is reached on its own.
+    @Test func duplicateSelectionInAMultiSelectContestIsRefused() async throws {
+        let options = (1...4).map { BallotOption(id: "c0\($0)", name: "Candidate \($0)") }
+        let manifest = ElectionManifest(electionId: "council-2026-test", name: "Council election (test)", districts: [
+            District(id: "d01", name: "Only District", seats: 2, selectionLimit: 2, options: options),
+        ])
+        let e = try TestElection(voters: 2, districts: 1, manifest: manifest)
+        defer { e.remove() }
+        try await e.withRouter { client in
+            let key = try await e.enrolledKey(client, voter: 0)
+            let before = try await e.snapshot()
+            let duplicate = try e.ballot(key, district: "d01", selections: ["c01", "c01"])
+            let body = expectError(try await e.cast(client, duplicate), .badRequest, "invalid-choice")
+            #expect(body?.message.contains("more than once") == true, "\(body?.message ?? "")")
+            let tooFew = try e.ballot(key, district: "d01", selections: ["c01"])
+            expectError(try await e.cast(client, tooFew), .badRequest, "invalid-choice")
+            let tooMany = try e.ballot(key, district: "d01", selections: ["c01", "c02", "c03"])
+            expectError(try await e.cast(client, tooMany), .badRequest, "invalid-choice")
+            #expect(try await e.snapshot() == before)
+            let valid = try e.ballot(key, district: "d01", selections: ["c03", "c01"])
+            #expect(try await e.cast(client, valid).status == .created)
+        }
+    }
+
+    @Test func badSignatureIsRefused() async throws {
+        let e = try TestElection()
+        defer { e.remove() }
+        try await e.withRouter { client in
+            let key = try await e.enrolledKey(client, voter: 0)
+            let before = try await e.snapshot()
+            let good = try e.ballot(key, voter: 0)
+            // Signed by another key.
+            let forged = SignedBallot(ballot: good.ballot, signature: try Ed25519PrivateKey().signature(for: good.ballot.canonicalBytes))
+            expectError(try await e.cast(client, forged), .badRequest, "bad-signature")
+            // The voter's signature over another choice, attached to this one.
+            let otherChoice = try e.ballot(key, voter: 0, option: 1)
+            let swapped = SignedBallot(ballot: good.ballot, signature: otherChoice.signature)
+            expectError(try await e.cast(client, swapped), .badRequest, "bad-signature")
+            // One flipped bit.
+            var bytes = good.signature.bytes
+            bytes[10] ^= 0x01
+            let flipped = SignedBallot(ballot: good.ballot, signature: Ed25519Signature(trusted: bytes))
+            expectError(try await e.cast(client, flipped), .badRequest, "bad-signature")
+            #expect(try await e.snapshot() == before)
+            // And after all that, the genuine ballot is still accepted.
+            #expect(try await e.cast(client, good).status == .created)
+        }
+    }
+
+    /// A ballot signed for another election (the same key enrolled in both) cannot be
+    /// replayed into this one.
+    @Test func ballotFromAnotherElectionIsWrongElection() async throws {
+        let first = try TestElection()
+        defer { first.remove() }
+        let second = try TestElection(manifest: try TestElection.otherManifest())
+        defer { second.remove() }
+        #expect(first.store.electionHash != second.store.electionHash)
+        let key = try Ed25519PrivateKey()
+        let foreign = try second.ballot(key, voter: 0)
+        try await second.withRouter { client async throws -> Void in
+            #expect(try await second.enroll(client, voter: 0, key: key).status == .created)
+            #expect(try await second.cast(client, foreign).status == .created)
+        }
+        try await first.withRouter { client in
+            #expect(try await first.enroll(client, voter: 0, key: key).status == .created)
+            let before = try await first.snapshot()
+            expectError(try await first.cast(client, foreign), .badRequest, "wrong-election")
+            #expect(try await first.snapshot() == before)
+            // The same choice signed for this election is accepted.
+            #expect(try await first.cast(client, try first.ballot(key, voter: 0)).status == .created)
+        }
+    }
+
+    @Test func castingBeforeTheElectionOpensIsRefused() async throws {
+        let e = try TestElection(open: false)
+        defer { e.remove() }
+        try await e.withRouter { client in
+            let key = try await e.enrolledKey(client, voter: 0)
+            let before = try await e.snapshot()
+            expectError(try await e.cast(client, try e.ballot(key, voter: 0)), .forbidden, "election-not-open")
+            // Even a key that is not enrolled learns only that voting is not open.
+            expectError(try await e.cast(client, try e.ballot(try Ed25519PrivateKey(), voter: 0)), .forbidden, "election-not-open")
+            #expect(try await e.snapshot() == before)
+        }
+    }
+
+    @Test func castingAfterCloseIsRefused() async throws {
+        let e = try TestElection()
+        defer { e.remove() }
+        try await e.withRouter { client in
+            let key = try await e.enrolledKey(client, voter: 0)
+            let voted = try await e.enrolledKey(client, voter: 1)
+            let cast = try e.ballot(voted, voter: 1)
+            #expect(try await e.cast(client, cast).status == .created)
+            try e.close()
+            let before = try await e.snapshot()
+            expectError(try await e.cast(client, try e.ballot(key, voter: 0)), .forbidden, "election-closed")
+            expectError(try await e.cast(client, try e.ballot(voted, voter: 1, option: 1)), .forbidden, "election-closed")
+            #expect(try await e.snapshot() == before)
+            // The cast ballot can still be looked up.
+            let lookup = try await client.get("/v1/ballots/\(cast.trackingCode.hex)")
+            #expect(lookup.status == .ok)
+        }
+    }
+
+    /// §7.3: the stateless checks run in order before the batch, and inside the batch the
+    /// district of the enrollment is checked before the earlier ballot.
+    @Test func castChecksRunInTheDocumentedOrder() async throws {
+        let e = try TestElection()
+        defer { e.remove() }
+        try await e.withRouter { client in
+            let key = try await e.enrolledKey(client, voter: 0)
+            let stranger = try Ed25519PrivateKey()
+            func forged(_ b: SignedBallot) throws -> SignedBallot {
+                SignedBallot(ballot: b.ballot, signature: try stranger.signature(for: b.ballot.canonicalBytes))
+            }
+            let otherHash = try TestElection.otherManifest().electionHash
+            // Wrong election and bad signature: wrong-election.
+            expectError(try await e.cast(client, try forged(try e.ballot(key, district: "d01", selections: ["c01"], electionHash: otherHash))),
+                        .badRequest, "wrong-election")
+            // Wrong election and unknown district: wrong-election.
+            expectError(try await e.cast(client, try e.ballot(key, district: "d99", selections: ["c01"], electionHash: otherHash)),
+                        .badRequest, "wrong-election")
+            // Unknown district and bad signature: invalid-choice.
+            expectError(try await e.cast(client, try forged(try e.ballot(key, district: "d99", selections: ["c01"])),),
+                        .badRequest, "invalid-choice")
+            // Invalid selections and bad signature: invalid-choice.
+            expectError(try await e.cast(client, try forged(try e.ballot(key, district: "d01", selections: ["c01", "c02"]))),
+                        .badRequest, "invalid-choice")
+            // Bad signature by a key that is not enrolled: bad-signature.
+            expectError(try await e.cast(client, try forged(try e.ballot(try Ed25519PrivateKey(), voter: 0))), .badRequest, "bad-signature")
+            // A voter who has voted, sending a ballot for another district: wrong-district.
+            let first = try e.ballot(key, voter: 0)
+            #expect(try await e.cast(client, first).status == .created)
+            let before = try await e.snapshot()
+            let body = expectError(try await e.cast(client, try e.ballot(key, district: "d02", selections: ["c01"])),
+                                   .badRequest, "wrong-district")
+            #expect(body?.trackingCode == nil)
+            // Closed, and the key is not enrolled: election-closed.
+            try e.close()
+            expectError(try await e.cast(client, try e.ballot(try Ed25519PrivateKey(), voter: 0)), .forbidden, "election-closed")
+            // Closed, resend of the identical ballot: election-closed (§7.3).
+            expectError(try await e.cast(client, first), .forbidden, "election-closed")
+            var expected = before
+            expected.logSize += 1
+            expected.checkpoints += 1
+            #expect(try await e.snapshot() == expected)  // only the close order was logged
+        }
+    }
+
+    /// §7.4 step 5: when the batch transaction fails, every request of the batch gets
+    /// `unavailable`, nothing is recorded and no receipt is signed; later requests work.
+    @Test func failedBatchIsUnavailableAndRecordsNothing() async throws {
+        let e = try TestElection()
+        defer { e.remove() }
+        try await e.withRouter { client in
+            let keys = [try await e.enrolledKey(client, voter: 0), try await e.enrolledKey(client, voter: 1)]
+            let before = try await e.snapshot()
+            // Storing Merkle nodes fails: the batch appends, then cannot seal.
+            try await e.store.pool.write { db in
+                try db.execute(sql: "CREATE TRIGGER test_fail_nodes BEFORE INSERT ON log_nodes BEGIN SELECT RAISE(ABORT, 'disk on fire'); END")
+            }
+            let ballots = try [e.ballot(keys[0], voter: 0), e.ballot(keys[1], voter: 1)]
+            for ballot in ballots {
+                expectError(try await e.cast(client, ballot), .serviceUnavailable, "unavailable")
+            }
+            expectError(try await e.enroll(client, voter: 2, key: try Ed25519PrivateKey()), .serviceUnavailable, "unavailable")
+            #expect(try await e.snapshot() == before)
+            expectError(try await client.get("/v1/ballots/\(ballots[0].trackingCode.hex)"), .notFound, "not-found")
+
+            try await e.store.pool.write { db in try db.execute(sql: "DROP TRIGGER test_fail_nodes") }
+            for ballot in ballots {
+                let response = try await e.cast(client, ballot)
+                #expect(response.status == .created, "\(response.text)")
+                let cast = try response.decode(CastResponse.self)
+                expectAllPassed(e.verifier.verify(receipt: cast.logged.receipt, entryBytes: cast.logged.entry.bytes,
+                                                  inclusionProof: cast.logged.inclusionProof, expectedPayload: ballot.canonicalBytes))
+            }
+            #expect(try await e.snapshot().ballots == 2)
+        }
+    }
+
+    /// §7.4 step 2: an operation that fails with an error is rolled back alone (its log
+    /// append undone); the others in its batch are recorded, and the log has no gap.
+    @Test func failingOperationIsRolledBackAlone() async throws {
+        let e = try TestElection(voters: 8, districts: 2)
+        defer { e.remove() }
+        try await e.withRouter { client in
+            var keys: [Ed25519PrivateKey] = []
+            for voter in 0..<8 { keys.append(try await e.enrolledKey(client, voter: voter)) }
+            let failing = Set([0, 3, 6])
+            let keyList = failing.sorted().map { "X'\(keys[$0].publicKey.hex)'" }.joined(separator: ", ")
+            try await e.store.pool.write { db in
+                try db.execute(sql: """
+                    CREATE TRIGGER test_fail_ballots BEFORE INSERT ON ballots WHEN NEW.voter_key IN (\(keyList))
+                    BEGIN SELECT RAISE(ABORT, 'this voter cannot be stored'); END
+                    """)
+            }
+            let before = try await e.snapshot()
+            let ballots = try (0..<8).map { try e.ballot(keys[$0], voter: $0) }
+            let frozenKeys = keys
+            let results = try await withThrowingTaskGroup(of: (Int, TestResponse).self) { group in
+                for (voter, ballot) in ballots.enumerated() {
+                    group.addTask { (voter, try await e.cast(client, ballot)) }
+                }
+                var all: [(Int, TestResponse)] = []
+                for try await r in group { all.append(r) }
+                return all
+            }
+            _ = frozenKeys
+            for (voter, response) in results {
+                if failing.contains(voter) {
+                    expectError(response, .serviceUnavailable, "unavailable")
+                } else {
+                    #expect(response.status == .created, "voter \(voter): \(response.text)")
+                    let cast = try response.decode(CastResponse.self)
+                    expectAllPassed(e.verifier.verify(receipt: cast.logged.receipt, entryBytes: cast.logged.entry.bytes,
+                                                      inclusionProof: cast.logged.inclusionProof,
+                                                      expectedPayload: ballots[voter].canonicalBytes))
+                }
+            }
+            let after = try await e.snapshot()
+            #expect(after.ballots == 5)
+            #expect(after.logSize == before.logSize + 5)
+            // No gap, no stray entry: indices are contiguous and the tree matches the checkpoint.
+            let page = try await e.store.entries(start: 0, limit: 1000)
+            #expect(page.entries.map(\.index) == Array(0..<UInt64(after.logSize)))
+            var tree = InMemoryMerkleTree()
+            for entry in page.entries { tree.append(leafHash: Merkle.leafHash(entry.data.bytes)) }
+            #expect(tree.root == (try await e.store.latestCheckpoint()).checkpoint.rootHash)
+            let logged = try page.entries.filter { $0.kind == .ballot }.map {
+                try SignedBallot.decode(canonical: try LogEntry.decode(canonical: $0.data.bytes).payload).trackingCode
+            }
+            #expect(Set(logged) == Set((0..<8).filter { !failing.contains($0) }.map { ballots[$0].trackingCode }))
+        }
+    }
+
+    /// Once the group committer has stopped (graceful shutdown), writes are answered
+    /// `unavailable` and nothing is recorded; reads still work.
+    @Test func stoppedCommitterAnswersUnavailable() async throws {
+        let e = try TestElection()
+        defer { e.remove() }
+        try await e.withRouterAndCommitter { client, committer in
+            let key = try await e.enrolledKey(client, voter: 0)
+            committer.stop()
+            let before = try await e.snapshot()
+            expectError(try await e.cast(client, try e.ballot(key, voter: 0)), .serviceUnavailable, "unavailable")
+            expectError(try await e.enroll(client, voter: 1, key: try Ed25519PrivateKey()), .serviceUnavailable, "unavailable")
+            #expect(try await e.snapshot() == before)
+            #expect(try await client.get("/v1/log/checkpoint").status == .ok)
+        }
+    }
+}

@@ -1,0 +1,428 @@
+import Foundation
+import GRDB
+import Hummingbird
+import HummingbirdTesting
+import Testing
+import VotingCore
+@testable import BallotServer
+
+@Suite("POST /v1/enrollments")
+struct EnrollmentRouteTests {
+    @Test func enrollmentSucceedsWithAVerifiableReceipt() async throws {
+        let e = try TestElection()
+        defer { e.remove() }
+        try await e.withRouter { client in
+            let key = try Ed25519PrivateKey()
+            let before = try await e.snapshot()
+            let response = try await e.enroll(client, voter: 1, key: key)
+            #expect(response.status == .created, "\(response.text)")
+            let body = try response.decode(EnrollmentResponse.self)
+            #expect(body.district == e.codes[1].district)
+            let receipt = body.logged.receipt
+            #expect(receipt.kind == .enrollment)
+            #expect(receipt.subject.bytes == key.publicKey.rawRepresentation)
+            #expect(receipt.logIndex == UInt64(before.logSize))
+            #expect(receipt.checkpoint.checkpoint.treeSize == UInt64(before.logSize) + 1)
+            let expected = Enrollment(voterKey: key.publicKey, district: e.codes[1].district).canonicalBytes
+            expectAllPassed(e.verifier.verify(receipt: receipt, entryBytes: body.logged.entry.bytes,
+                                              inclusionProof: body.logged.inclusionProof, expectedPayload: expected))
+
+            let after = try await e.snapshot()
+            #expect(after.enrollments == 1)
+            #expect(after.boundKeys == 1)
+            #expect(after.logSize == before.logSize + 1)
+            #expect(after.checkpoints == before.checkpoints + 1)
+            let keyData = Data(key.publicKey.rawRepresentation)
+            let stored = try await e.store.pool.read { db -> (String, Int64)? in
+                try Row.fetchOne(db, sql: "SELECT district, log_index FROM enrollments WHERE voter_key = ?",
+                                 arguments: [keyData]).map { ($0["district"], $0["log_index"]) }
+            }
+            #expect(stored?.0 == e.codes[1].district)
+            #expect(stored?.1 == Int64(receipt.logIndex))
+        }
+    }
+
+    @Test func enrollingTheSameKeyAgainReturnsTheSameEntry() async throws {
+        let e = try TestElection()
+        defer { e.remove() }
+        try await e.withRouter { client in
+            let key = try Ed25519PrivateKey()
+            let first = try await e.enroll(client, voter: 0, key: key)
+            #expect(first.status == .created)
+            let afterFirst = try await e.snapshot()
+            let again = try await e.enroll(client, voter: 0, key: key)
+            #expect(again.status == .ok, "\(again.text)")
+            let a = try first.decode(EnrollmentResponse.self)
+            let b = try again.decode(EnrollmentResponse.self)
+            #expect(b.logged.receipt.logIndex == a.logged.receipt.logIndex)
+            #expect(b.district == a.district)
+            #expect(b.logged.entry == a.logged.entry)
+            expectAllPassed(e.verifier.verify(receipt: b.logged.receipt, entryBytes: b.logged.entry.bytes,
+                                              inclusionProof: b.logged.inclusionProof))
+            #expect(try await e.snapshot() == afterFirst)
+        }
+    }
+
+    @Test func codeIsAcceptedInLowerCaseWithoutDashes() async throws {
+        let e = try TestElection()
+        defer { e.remove() }
+        try await e.withRouter { client in
+            let typed = e.codes[2].code.lowercased().replacingOccurrences(of: "-", with: "")
+            let response = try await e.enroll(client, number: " \(e.codes[2].personalNumber) ", code: typed, key: try Ed25519PrivateKey())
+            #expect(response.status == .created, "\(response.text)")
+        }
+    }
+
+    /// §7.2 normalize(code): O reads as 0, I and L as 1, case and '-' and spaces are ignored.
+    @Test func codeLookAlikesAreMapped() async throws {
+        let e = try TestElection()
+        defer { e.remove() }
+        try await e.withRouter { client in
+            // Find a voter whose code has a 0 or a 1, so the mapping is exercised.
+            let voter = try #require(e.codes.indices.first { e.codes[$0].code.contains("0") || e.codes[$0].code.contains("1") }
+                                     ?? e.codes.indices.first)
+            var typed = ""
+            for (i, ch) in e.codes[voter].code.enumerated() {
+                switch ch {
+                case "0": typed.append(i % 2 == 0 ? "O" : "o")
+                case "1": typed.append(["I", "l", "L", "i"][i % 4])
+                case "-": typed.append(" ")
+                default: typed.append(ch)
+                }
+            }
+            let response = try await e.enroll(client, number: e.codes[voter].personalNumber, code: typed, key: try Ed25519PrivateKey())
+            #expect(response.status == .created, "code typed as \(typed): \(response.text)")
+        }
+    }
+
+    /// §7.2 step 2: leading and trailing spaces, tabs and other Unicode space separators are
+    /// trimmed; line breaks are not, and nothing inside the number is.
+    @Test func personalNumberTrimming() async throws {
+        let e = try TestElection()
+        defer { e.remove() }
+        try await e.withRouter { client in
+            let padded = [(0, "\t"), (1, "\u{00A0}"), (2, "\u{2003}")]
+            for (voter, space) in padded {
+                let number = space + e.codes[voter].personalNumber + space
+                let response = try await e.enroll(client, number: number, code: e.codes[voter].code, key: try Ed25519PrivateKey())
+                #expect(response.status == .created, "number padded with U+\(String(space.unicodeScalars.first!.value, radix: 16)): \(response.text)")
+            }
+            let before = try await e.snapshot()
+            let n = e.codes[3].personalNumber
+            for bad in [n + "\n", "\n" + n, "\r\n" + n, String(n.prefix(3)) + " " + String(n.dropFirst(3)), n.replacingOccurrences(of: "-", with: "_")] {
+                let response = try await e.enroll(client, number: bad, code: e.codes[3].code, key: try Ed25519PrivateKey())
+                expectError(response, .badRequest, "malformed")
+            }
+            #expect(try await e.snapshot() == before)
+        }
+    }
+
+    @Test func enrollmentDuringSetupIsAllowed() async throws {
+        let e = try TestElection(open: false)
+        defer { e.remove() }
+        try await e.withRouter { client in
+            let response = try await e.enroll(client, voter: 0, key: try Ed25519PrivateKey())
+            #expect(response.status == .created, "\(response.text)")
+        }
+    }
+
+    @Test func wrongCodeIsRefusedAndCounted() async throws {
+        let e = try TestElection()
+        defer { e.remove() }
+        try await e.withRouter { client in
+            let before = try await e.snapshot()
+            let response = try await e.enroll(client, number: e.codes[0].personalNumber, code: "AAAA-BBBB-CCCC", key: try Ed25519PrivateKey())
+            expectError(response, .unauthorized, "invalid-credentials")
+            #expect(try await e.failedAttempts(voter: 0) == 1)
+            #expect(try await e.failedAttempts(voter: 1) == 0)
+            var expected = before
+            expected.failedAttempts += 1
+            #expect(try await e.snapshot() == expected)
+            // Another voter's (valid) code is a wrong code for this voter.
+            let crossed = try await e.enroll(client, number: e.codes[0].personalNumber, code: e.codes[1].code, key: try Ed25519PrivateKey())
+            expectError(crossed, .unauthorized, "invalid-credentials")
+            #expect(try await e.failedAttempts(voter: 0) == 2)
+            // The right code still works below the limit.
+            let right = try await e.enroll(client, voter: 0, key: try Ed25519PrivateKey())
+            #expect(right.status == .created, "\(right.text)")
+        }
+    }
+
+    @Test func fiveWrongCodesLockTheVoter() async throws {
+        let e = try TestElection()
+        defer { e.remove() }
+        try await e.withRouter { client in
+            let number = e.codes[0].personalNumber
+            for attempt in 1...EnrollmentCode.maxAttempts {
+                let response = try await e.enroll(client, number: number, code: "WRNG-C0DE-000\(attempt)", key: try Ed25519PrivateKey())
+                expectError(response, .unauthorized, "invalid-credentials")
+                #expect(try await e.failedAttempts(voter: 0) == attempt)
+            }
+            let before = try await e.snapshot()
+            let right = try await e.enroll(client, voter: 0, key: try Ed25519PrivateKey())
+            expectError(right, .tooManyRequests, "enrollment-locked")
+            let wrongAgain = try await e.enroll(client, number: number, code: "WRNG-C0DE-0009", key: try Ed25519PrivateKey())
+            expectError(wrongAgain, .tooManyRequests, "enrollment-locked")
+            #expect(try await e.snapshot() == before)
+            #expect(try await e.failedAttempts(voter: 0) == EnrollmentCode.maxAttempts)
+            // Other voters are not affected.
+            let other = try await e.enroll(client, voter: 1, key: try Ed25519PrivateKey())
+            #expect(other.status == .created)
+        }
+    }
+
+    /// §7.2: from the sixth attempt on every attempt is refused, even the resend of a
+    /// completed enrollment.
+    @Test func lockedVoterCannotResendACompletedEnrollment() async throws {
+        let e = try TestElection()
+        defer { e.remove() }
+        try await e.withRouter { client in
+            let key = try await e.enrolledKey(client, voter: 0)
+            #expect(try await e.enroll(client, voter: 0, key: key).status == .ok)
+            for _ in 1...EnrollmentCode.maxAttempts {
+                expectError(try await e.enroll(client, number: e.codes[0].personalNumber, code: "AAAA-BBBB-CCCC", key: key),
+                            .unauthorized, "invalid-credentials")
+            }
+            let before = try await e.snapshot()
+            expectError(try await e.enroll(client, voter: 0, key: key), .tooManyRequests, "enrollment-locked")
+            #expect(try await e.snapshot() == before)
+        }
+    }
+
+    /// Wrong codes sent concurrently are counted one by one: exactly five are answered
+    /// `invalid-credentials`, all the others `enrollment-locked`.
+    @Test func concurrentWrongCodesLockAfterExactlyFive() async throws {
+        let e = try TestElection()
+        defer { e.remove() }
+        try await e.withRouter { client in
+            let number = e.codes[0].personalNumber
+            let bodies = try (0..<24).map { i -> Data in
+                let key = try Ed25519PrivateKey()
+                return try TestElection.enrollmentBody(number: number, code: String(format: "ZZZZ-ZZZZ-%04d", i), key: key.publicKey,
+                                                       signature: try e.proof(key))
+            }
+            let statuses = try await withThrowingTaskGroup(of: (HTTPResponse.Status, String).self) { group in
+                for body in bodies {
+                    group.addTask {
+                        let r = try await client.postJSON("/v1/enrollments", body)
+                        return (r.status, (try? r.decode(ErrorBody.self))?.code ?? r.text)
+                    }
+                }
+                var all: [(HTTPResponse.Status, String)] = []
+                for try await s in group { all.append(s) }
+                return all
+            }
+            #expect(statuses.filter { $0 == (.unauthorized, "invalid-credentials") }.count == EnrollmentCode.maxAttempts)
+            #expect(statuses.filter { $0 == (.tooManyRequests, "enrollment-locked") }.count == 24 - EnrollmentCode.maxAttempts)
+            #expect(try await e.failedAttempts(voter: 0) == EnrollmentCode.maxAttempts)
+            #expect(try await e.snapshot().enrollments == 0)
+        }
+    }
+
+    /// One voter enrolling many keys at once binds exactly one of them.
+    @Test func concurrentEnrollmentsOfOneVoterBindOneKey() async throws {
+        let e = try TestElection()
+        defer { e.remove() }
+        try await e.withRouter { client in
+            let keys = try (0..<20).map { _ in try Ed25519PrivateKey() }
+            let results = try await withThrowingTaskGroup(of: (Int, HTTPResponse.Status, String).self) { group in
+                for (i, key) in keys.enumerated() {
+                    group.addTask {
+                        let r = try await e.enroll(client, voter: 0, key: key)
+                        return (i, r.status, (try? r.decode(ErrorBody.self))?.code ?? "")
+                    }
+                }
+                var all: [(Int, HTTPResponse.Status, String)] = []
+                for try await r in group { all.append(r) }
+                return all
+            }
+            let winners = results.filter { $0.1 == .created }
+            try #require(winners.count == 1, "\(results.map { "\($0.1.code) \($0.2)" })")
+            #expect(results.filter { $0.1 == .conflict && $0.2 == "already-enrolled" }.count == 19)
+            let bound = try await e.store.pool.read { db in try Data.fetchAll(db, sql: "SELECT voter_key FROM enrollments") }
+            #expect(bound == [Data(keys[winners[0].0].publicKey.rawRepresentation)])
+            #expect(try await e.snapshot().boundKeys == 1)
+        }
+    }
+
+    /// One key offered by many voters at once is bound to exactly one of them.
+    @Test func concurrentEnrollmentsOfOneKeyBindOneVoter() async throws {
+        let e = try TestElection()
+        defer { e.remove() }
+        try await e.withRouter { client in
+            let key = try Ed25519PrivateKey()
+            let results = try await withThrowingTaskGroup(of: (HTTPResponse.Status, String).self) { group in
+                for voter in 0..<e.codes.count {
+                    group.addTask {
+                        let r = try await e.enroll(client, voter: voter, key: key)
+                        return (r.status, (try? r.decode(ErrorBody.self))?.code ?? "")
+                    }
+                }
+                var all: [(HTTPResponse.Status, String)] = []
+                for try await r in group { all.append(r) }
+                return all
+            }
+            #expect(results.filter { $0.0 == .created }.count == 1)
+            #expect(results.filter { $0 == (.conflict, "key-in-use") }.count == e.codes.count - 1)
+            let snapshot = try await e.snapshot()
+            #expect(snapshot.enrollments == 1)
+            #expect(snapshot.boundKeys == 1)
+        }
+    }
+
+    /// §7.2: the signature is checked before the roll, so a bad signature with an unknown
+    /// number is `bad-signature`, and a closed election answers before the credentials.
+    @Test func enrollmentChecksRunInTheDocumentedOrder() async throws {
+        let e = try TestElection()
+        defer { e.remove() }
+        try await e.withRouter { client in
+            let key = try Ed25519PrivateKey()
+            let badSig = try TestElection.enrollmentBody(number: "000000-00000", code: "AAAA-BBBB-CCCC", key: key.publicKey,
+                                                         signature: try e.proof(try Ed25519PrivateKey()))
+            expectError(try await client.postJSON("/v1/enrollments", badSig), .badRequest, "bad-signature")
+            let badNumberAndSig = try TestElection.enrollmentBody(number: "no spaces allowed", code: "x", key: key.publicKey,
+                                                                  signature: try e.proof(try Ed25519PrivateKey()))
+            expectError(try await client.postJSON("/v1/enrollments", badNumberAndSig), .badRequest, "malformed")
+            let longCodeAndBadSig = try TestElection.enrollmentBody(number: e.codes[0].personalNumber, code: String(repeating: "A", count: 65),
+                                                                    key: key.publicKey, signature: try e.proof(try Ed25519PrivateKey()))
+            expectError(try await client.postJSON("/v1/enrollments", longCodeAndBadSig), .badRequest, "malformed")
+            try e.close()
+            expectError(try await e.enroll(client, number: "000000-00000", code: "AAAA-BBBB-CCCC", key: key), .forbidden, "election-closed")
+            #expect(try await e.snapshot().failedAttempts == 0)
+        }
+    }
+
+    @Test func unknownPersonalNumberIsInvalidCredentials() async throws {
+        let e = try TestElection()
+        defer { e.remove() }
+        try await e.withRouter { client in
+            let before = try await e.snapshot()
+            let response = try await e.enroll(client, number: "000000-00000", code: e.codes[0].code, key: try Ed25519PrivateKey())
+            let body = expectError(response, .unauthorized, "invalid-credentials")
+            // The refusal must not tell an unknown number from a wrong code.
+            let wrongCode = try await e.enroll(client, number: e.codes[3].personalNumber, code: "AAAA-BBBB-CCCC", key: try Ed25519PrivateKey())
+            let other = expectError(wrongCode, .unauthorized, "invalid-credentials")
+            #expect(body?.message == other?.message)
+            var expected = before
+            expected.failedAttempts += 1
+            #expect(try await e.snapshot() == expected)
+        }
+    }
+
+    @Test func secondKeyForTheSameVoterIsAlreadyEnrolled() async throws {
+        let e = try TestElection()
+        defer { e.remove() }
+        try await e.withRouter { client in
+            _ = try await e.enrolledKey(client, voter: 0)
+            let before = try await e.snapshot()
+            let response = try await e.enroll(client, voter: 0, key: try Ed25519PrivateKey())
+            expectError(response, .conflict, "already-enrolled")
+            #expect(try await e.snapshot() == before)
+        }
+    }
+
+    @Test func keyOfAnotherVoterIsKeyInUse() async throws {
+        let e = try TestElection()
+        defer { e.remove() }
+        try await e.withRouter { client in
+            let key = try await e.enrolledKey(client, voter: 0)
+            let before = try await e.snapshot()
+            let response = try await e.enroll(client, voter: 1, key: key)
+            expectError(response, .conflict, "key-in-use")
+            #expect(try await e.snapshot() == before)
+            // Voter 1 can still enroll with a fresh key.
+            _ = try await e.enrolledKey(client, voter: 1)
+        }
+    }
+
+    @Test func badProofOfPossessionIsBadSignature() async throws {
+        let e = try TestElection()
+        defer { e.remove() }
+        try await e.withRouter { client in
+            let before = try await e.snapshot()
+            let key = try Ed25519PrivateKey()
+            let other = try Ed25519PrivateKey()
+            let voter = e.codes[0]
+            // Signed by another key.
+            let byOther = try TestElection.enrollmentBody(number: voter.personalNumber, code: voter.code, key: key.publicKey,
+                                                          signature: try e.proof(other))
+            expectError(try await client.postJSON("/v1/enrollments", byOther), .badRequest, "bad-signature")
+            // Signed by the right key, for another election.
+            let otherElection = try key.signature(for: EnrollmentRequest.signedBytes(
+                electionHash: try TestElection.otherManifest().electionHash, voterKey: key.publicKey))
+            let replayed = try TestElection.enrollmentBody(number: voter.personalNumber, code: voter.code, key: key.publicKey,
+                                                           signature: otherElection)
+            expectError(try await client.postJSON("/v1/enrollments", replayed), .badRequest, "bad-signature")
+            // A well-formed signature of all zeros.
+            let zeros = try TestElection.enrollmentBody(number: voter.personalNumber, code: voter.code, key: key.publicKey,
+                                                        signature: Ed25519Signature(trusted: [UInt8](repeating: 0, count: 64)))
+            expectError(try await client.postJSON("/v1/enrollments", zeros), .badRequest, "bad-signature")
+            // A bad signature is refused before the code is checked, so it is not counted.
+            #expect(try await e.snapshot() == before)
+        }
+    }
+
+    @Test func enrollmentInAClosedElectionIsRefused() async throws {
+        let e = try TestElection()
+        defer { e.remove() }
+        try e.close()
+        try await e.withRouter { client in
+            let before = try await e.snapshot()
+            let response = try await e.enroll(client, voter: 0, key: try Ed25519PrivateKey())
+            expectError(response, .forbidden, "election-closed")
+            let wrong = try await e.enroll(client, number: e.codes[1].personalNumber, code: "AAAA-BBBB-CCCC", key: try Ed25519PrivateKey())
+            expectError(wrong, .forbidden, "election-closed")
+            #expect(try await e.snapshot() == before)
+        }
+    }
+
+    /// The personal number is only ever stored as a keyed hash: no text or blob in any
+    /// table contains it, after the roll import, an enrollment, failed attempts and a ballot.
+    @Test func personalNumbersAreNeverStored() async throws {
+        let e = try TestElection(voters: 4, districts: 2)
+        defer { e.remove() }
+        try await e.withRouter { client in
+            let key = try await e.enrolledKey(client, voter: 0)
+            _ = try await e.enroll(client, number: e.codes[1].personalNumber, code: "AAAA-BBBB-CCCC", key: try Ed25519PrivateKey())
+            let cast = try await e.cast(client, try e.ballot(key, voter: 0))
+            #expect(cast.status == .created)
+        }
+        let needles = e.codes.map { Array($0.personalNumber.utf8) } + e.codes.map { Array($0.code.utf8) }
+        let (tables, cells, hits) = try await e.store.pool.read { db -> (Int, Int, [String]) in
+            let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
+            var cells = 0
+            var hits: [String] = []
+            for table in tables {
+                for row in try Row.fetchAll(db, sql: "SELECT * FROM \"\(table)\"") {
+                    for (column, value) in row {
+                        let bytes: [UInt8]
+                        switch value.storage {
+                        case .string(let s): bytes = Array(s.utf8)
+                        case .blob(let d): bytes = [UInt8](d)
+                        default: continue
+                        }
+                        cells += 1
+                        for needle in needles where contains(bytes, needle) {
+                            hits.append("\(table).\(column) contains \(String(decoding: needle, as: UTF8.self))")
+                        }
+                    }
+                }
+            }
+            return (tables.count, cells, hits)
+        }
+        #expect(tables >= 7)
+        #expect(cells > 20)
+        #expect(hits.isEmpty, "\(hits)")
+        // The roll holds exactly the keyed hashes of the numbers.
+        let macs = try await e.store.pool.read { db in try Data.fetchAll(db, sql: "SELECT voter_mac FROM roll") }
+        #expect(Set(macs) == Set(e.codes.map { Data(PersonalNumber.mac($0.personalNumber, secret: e.rollSecret).bytes) }))
+    }
+}
+
+private func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+    guard !needle.isEmpty, haystack.count >= needle.count else { return false }
+    for start in 0...(haystack.count - needle.count) where haystack[start] == needle[0] {
+        if Array(haystack[start..<(start + needle.count)]) == needle { return true }
+    }
+    return false
+}

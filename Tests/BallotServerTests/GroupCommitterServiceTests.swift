@@ -1,0 +1,72 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Testing
+import VotingCore
+@testable import BallotServer
+
+/// The group committer runs as a ServiceLifecycle service next to the HTTP server.
+@Suite("Group committer as a service")
+struct GroupCommitterServiceTests {
+    static func committer(_ e: TestElection) -> GroupCommitter {
+        var logger = Logger(label: "ballot-server-tests")
+        logger.logLevel = .critical
+        return GroupCommitter(pool: e.store.pool, electionHash: e.store.electionHash, serverKey: e.store.serverKey,
+                              clock: testClock, logger: logger)
+    }
+
+    /// Graceful shutdown (what SIGTERM triggers) stops the writer: once the application has
+    /// shut down, new work is refused with `unavailable` instead of waiting forever.
+    @Test func gracefulShutdownStopsTheWriter() async throws {
+        let e = try TestElection()
+        defer { e.remove() }
+        let committer = Self.committer(e)
+        var app = Application(router: buildRouter(store: e.store, committer: committer, rollSecret: e.rollSecret))
+        app.addServices(committer)
+        try await app.test(.router) { client in
+            let response = try await e.enroll(client, voter: 0, key: try Ed25519PrivateKey())
+            #expect(response.status == .created)
+        }
+        let before = try await e.snapshot()
+        let error = await #expect(throws: APIError.self) {
+            try await committer.submit { db, log in
+                try ElectionStore.enroll(db: db, log: log, voterMac: PersonalNumber.mac(e.codes[1].personalNumber, secret: e.rollSecret),
+                                         codeMac: EnrollmentCode.mac(e.codes[1].code, secret: e.rollSecret),
+                                         voterKey: try Ed25519PrivateKey().publicKey)
+            }
+        }
+        #expect(error?.code == "unavailable")
+        #expect(try await e.snapshot() == before)
+    }
+
+    /// ServiceGroup tears the other services down by cancelling their tasks when one of them
+    /// fails (for example when the HTTP server cannot bind its port), and ServiceLifecycle
+    /// requires every service's `run()` to end on cancellation. After the task running
+    /// `GroupCommitter.run()` is cancelled the writer must stop: new work is refused with
+    /// `unavailable` and `run()` returns.
+    @Test func cancellingTheServiceTaskStopsTheWriter() async throws {
+        let e = try TestElection()
+        defer { e.remove() }
+        let committer = Self.committer(e)
+        let runner = Task { try await committer.run() }
+        // The loop is running: work submitted now is committed.
+        #expect(try await committer.submit { _, _ in 1 } == 1)
+
+        runner.cancel()
+        var committedAfterCancel = false
+        do {
+            _ = try await committer.submit { _, _ in 2 }
+            committedAfterCancel = true
+        } catch let error as APIError {
+            #expect(error.code == "unavailable")
+        }
+        #expect(!committedAfterCancel,
+                "GroupCommitter.run() ignores task cancellation: the writer loop kept committing after its task was cancelled")
+        if committedAfterCancel {
+            // Unblock the loop so this test ends; the real server has no one to do this.
+            committer.stop()
+        }
+        try await runner.value
+    }
+}

@@ -1,0 +1,365 @@
+import Foundation
+import GRDB
+import Hummingbird
+import HummingbirdTesting
+import Testing
+import VotingCore
+@testable import BallotServer
+
+@Suite("Log routes")
+struct LogRouteTests {
+    /// A small log: setup, roll, open, three enrollments, two ballots (8 entries, each
+    /// change in its own batch, so every size from 1 to 8 has a signed checkpoint).
+    struct SmallLog {
+        let election: TestElection
+        let keys: [Ed25519PrivateKey]
+        let casts: [CastResponse]
+    }
+
+    static func smallLog(_ e: TestElection, _ client: some TestClientProtocol) async throws -> SmallLog {
+        var keys: [Ed25519PrivateKey] = []
+        for voter in 0..<3 { keys.append(try await e.enrolledKey(client, voter: voter)) }
+        var casts: [CastResponse] = []
+        for voter in 0..<2 {
+            let response = try await e.cast(client, try e.ballot(keys[voter], voter: voter, option: voter + 1))
+            #expect(response.status == .created)
+            casts.append(try response.decode(CastResponse.self))
+        }
+        return SmallLog(election: e, keys: keys, casts: casts)
+    }
+
+    static func allEntries(_ client: some TestClientProtocol, limit: Int = 2) async throws -> [LogEntryBody] {
+        var entries: [LogEntryBody] = []
+        var start: UInt64? = 0
+        var pages = 0
+        while let s = start {
+            let response = try await client.get("/v1/log/entries?start=\(s)&limit=\(limit)")
+            #expect(response.status == .ok, "\(response.text)")
+            let page = try response.decode(LogEntriesPage.self)
+            #expect(page.entries.count <= limit)
+            #expect(page.next == nil || page.entries.count == limit)
+            entries += page.entries
+            start = page.next
+            pages += 1
+            if pages > 1000 { throw TestFailure("paging does not end") }
+        }
+        return entries
+    }
+
+    static func latest(_ client: some TestClientProtocol) async throws -> SignedCheckpoint {
+        let response = try await client.get("/v1/log/checkpoint")
+        #expect(response.status == .ok)
+        return try response.decode(SignedCheckpoint.self)
+    }
+
+    @Test func checkpointIsSignedByTheServerKey() async throws {
+        let e = try TestElection()
+        defer { e.remove() }
+        try await e.withRouter { client in
+            _ = try await Self.smallLog(e, client)
+            let checkpoint = try await Self.latest(client)
+            #expect(checkpoint.isValid(serverKey: e.store.setup.serverKey))
+            #expect(!checkpoint.isValid(serverKey: e.store.setup.commissionKey))
+            #expect(checkpoint.checkpoint.treeSize == 8)
+            #expect(checkpoint.checkpoint.electionHash == e.store.electionHash)
+            #expect(checkpoint.checkpoint.timestamp == testClock.now())
+            // The key the server signs with is the one anchored in log entry 0.
+            let entry0 = try await client.get("/v1/log/entries?start=0&limit=1").decode(LogEntriesPage.self).entries[0]
+            let setup = try ElectionSetup.decode(canonical: try LogEntry.decode(canonical: entry0.data.bytes).payload)
+            #expect(setup.serverKey == e.store.setup.serverKey)
+            #expect(setup.manifest.electionHash == e.store.electionHash)
+        }
+    }
+
+    @Test func entriesPageThroughTheWholeLogAndRebuildTheRoot() async throws {
+        let e = try TestElection()
+        defer { e.remove() }
+        try await e.withRouter { client in
+            let log = try await Self.smallLog(e, client)
+            let checkpoint = try await Self.latest(client)
+            let entries = try await Self.allEntries(client, limit: 2)
+            #expect(entries.map(\.index) == Array(0..<8))
+            #expect(entries.map(\.kind) == [.election, .roll, .window, .enrollment, .enrollment, .enrollment, .ballot, .ballot])
+            var tree = InMemoryMerkleTree()
+            for entry in entries {
+                let decoded = try LogEntry.decode(canonical: entry.data.bytes)
+                #expect(decoded.index == entry.index)
+                #expect(decoded.kind == entry.kind)
+                #expect(decoded.electionHash == e.store.electionHash)
+                tree.append(leafHash: Merkle.leafHash(entry.data.bytes))
+            }
+            #expect(tree.size == checkpoint.checkpoint.treeSize)
+            #expect(tree.root == checkpoint.checkpoint.rootHash)
+            // The ballots in the log are the ones cast, at the indices their receipts name.
+            for cast in log.casts {
+                let entry = entries[Int(cast.logged.receipt.logIndex)]
+                #expect(entry.data == cast.logged.entry)
+                let ballot = try SignedBallot.decode(canonical: try LogEntry.decode(canonical: entry.data.bytes).payload)
+                #expect(ballot.trackingCode == cast.trackingCode)
+            }
+            // Other page sizes give the same entries.
+            #expect(try await Self.allEntries(client, limit: 3) == entries)
+            #expect(try await Self.allEntries(client, limit: 1000) == entries)
+            let single = try await client.get("/v1/log/entries").decode(LogEntriesPage.self)
+            #expect(single.entries == entries)
+            #expect(single.next == nil)
+            let past = try await client.get("/v1/log/entries?start=100&limit=5").decode(LogEntriesPage.self)
+            #expect(past.entries.isEmpty)
+            #expect(past.next == nil)
+        }
+    }
+
+    @Test func entriesLimitOutOfRangeIsMalformed() async throws {
+        let e = try TestElection()
+        defer { e.remove() }
+        try await e.withRouter { client in
+            for limit in ["0", "1001", "5000"] {
+                expectError(try await client.get("/v1/log/entries?limit=\(limit)"), .badRequest, "malformed")
+            }
+            #expect(try await client.get("/v1/log/entries?limit=1000").status == .ok)
+            #expect(try await client.get("/v1/log/entries?limit=1").status == .ok)
+        }
+    }
+
+    @Test func inclusionProofsVerifyForEveryIndexAndSize() async throws {
+        let e = try TestElection()
+        defer { e.remove() }
+        try await e.withRouter { client in
+            _ = try await Self.smallLog(e, client)
+            let entries = try await Self.allEntries(client)
+            let latest = try await Self.latest(client)
+            let leaves = entries.map { Merkle.leafHash($0.data.bytes) }
+            for size in 1...latest.checkpoint.treeSize {
+                let response = try await client.get("/v1/log/checkpoints/\(size)")
+                #expect(response.status == .ok, "checkpoint \(size): \(response.text)")
+                let checkpoint = try response.decode(SignedCheckpoint.self)
+                #expect(checkpoint.checkpoint.treeSize == size)
+                #expect(checkpoint.isValid(serverKey: e.store.setup.serverKey))
+                for index in 0..<size {
+                    let r = try await client.get("/v1/log/inclusion?index=\(index)&tree_size=\(size)")
+                    #expect(r.status == .ok, "inclusion \(index) in \(size): \(r.text)")
+                    let body = try r.decode(InclusionProofBody.self)
+                    #expect(body.index == index)
+                    #expect(body.treeSize == size)
+                    #expect(throws: Never.self, "inclusion \(index) in \(size)") {
+                        try Merkle.verifyInclusion(leafHash: leaves[Int(index)].bytes, index: index, treeSize: size,
+                                                   proof: body.proof.map(\.bytes), root: checkpoint.checkpoint.rootHash.bytes)
+                    }
+                    // The proof does not prove another leaf.
+                    let other = leaves[Int((index + 1) % UInt64(leaves.count))]
+                    if other != leaves[Int(index)] {
+                        #expect(throws: ProofError.self) {
+                            try Merkle.verifyInclusion(leafHash: other.bytes, index: index, treeSize: size,
+                                                       proof: body.proof.map(\.bytes), root: checkpoint.checkpoint.rootHash.bytes)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func consistencyProofsVerifyFromEveryEarlierCheckpoint() async throws {
+        let e = try TestElection()
+        defer { e.remove() }
+        try await e.withRouter { client in
+            _ = try await Self.smallLog(e, client)
+            let latest = try await Self.latest(client)
+            let n = latest.checkpoint.treeSize
+            for first in 1...n {
+                let earlier = try await client.get("/v1/log/checkpoints/\(first)").decode(SignedCheckpoint.self)
+                #expect(earlier.isValid(serverKey: e.store.setup.serverKey))
+                let r = try await client.get("/v1/log/consistency?first=\(first)&second=\(n)")
+                #expect(r.status == .ok, "consistency \(first)..\(n): \(r.text)")
+                let body = try r.decode(ConsistencyProofBody.self)
+                #expect(body.first == first)
+                #expect(body.second == n)
+                #expect(throws: Never.self, "consistency \(first)..\(n)") {
+                    try Merkle.verifyConsistency(size1: first, size2: n, root1: earlier.checkpoint.rootHash.bytes,
+                                                 root2: latest.checkpoint.rootHash.bytes, proof: body.proof.map(\.bytes))
+                }
+            }
+            // Between two earlier checkpoints as well.
+            let c3 = try await client.get("/v1/log/checkpoints/3").decode(SignedCheckpoint.self)
+            let c6 = try await client.get("/v1/log/checkpoints/6").decode(SignedCheckpoint.self)
+            let p = try await client.get("/v1/log/consistency?first=3&second=6").decode(ConsistencyProofBody.self)
+            #expect(throws: Never.self) {
+                try Merkle.verifyConsistency(size1: 3, size2: 6, root1: c3.checkpoint.rootHash.bytes,
+                                             root2: c6.checkpoint.rootHash.bytes, proof: p.proof.map(\.bytes))
+            }
+        }
+    }
+
+    @Test func proofRangeErrors() async throws {
+        let e = try TestElection()
+        defer { e.remove() }
+        try await e.withRouter { client in
+            _ = try await Self.smallLog(e, client)
+            expectError(try await client.get("/v1/log/inclusion?index=0&tree_size=9"), .badRequest, "beyond-log")
+            expectError(try await client.get("/v1/log/inclusion?index=0&tree_size=9223372036854775807"), .badRequest, "beyond-log")
+            expectError(try await client.get("/v1/log/inclusion?index=8&tree_size=8"), .badRequest, "index-out-of-range")
+            expectError(try await client.get("/v1/log/inclusion?index=3&tree_size=3"), .badRequest, "index-out-of-range")
+            expectError(try await client.get("/v1/log/inclusion?index=0&tree_size=0"), .badRequest, "index-out-of-range")
+            expectError(try await client.get("/v1/log/consistency?first=0&second=8"), .badRequest, "invalid-range")
+            expectError(try await client.get("/v1/log/consistency?first=0&second=0"), .badRequest, "invalid-range")
+            expectError(try await client.get("/v1/log/consistency?first=5&second=4"), .badRequest, "invalid-range")
+            expectError(try await client.get("/v1/log/consistency?first=1&second=9"), .badRequest, "beyond-log")
+            // A proof between equal sizes is empty.
+            let same = try await client.get("/v1/log/consistency?first=8&second=8").decode(ConsistencyProofBody.self)
+            #expect(same.proof.isEmpty)
+        }
+    }
+
+    @Test func checkpointsAtSignedAndUnsignedSizes() async throws {
+        let e = try TestElection()
+        defer { e.remove() }
+        try await e.withRouter { client in
+            _ = try await Self.smallLog(e, client)
+            let c5 = try await client.get("/v1/log/checkpoints/5")
+            #expect(c5.status == .ok)
+            let checkpoint = try c5.decode(SignedCheckpoint.self)
+            #expect(checkpoint.checkpoint.treeSize == 5)
+            #expect(checkpoint.isValid(serverKey: e.store.setup.serverKey))
+            let latest = try await Self.latest(client)
+            let atLatest = try await client.get("/v1/log/checkpoints/\(latest.checkpoint.treeSize)").decode(SignedCheckpoint.self)
+            #expect(atLatest == latest)
+            for size in ["0", "9", "1000", "9223372036854775807", "18446744073709551615"] {
+                expectError(try await client.get("/v1/log/checkpoints/\(size)"), .notFound, "not-found")
+            }
+        }
+    }
+
+    /// Two log entries committed in one batch leave the size between them unsigned: no
+    /// checkpoint there (404), proofs against the signed sizes still verify, and the first
+    /// entry's receipt is against the first checkpoint that covers it.
+    @Test func batchLeavesAnUnsignedSize() async throws {
+        let e = try TestElection()
+        defer { e.remove() }
+        try await e.withRouter { client in
+            _ = try await Self.smallLog(e, client)
+            let keys = try [Ed25519PrivateKey(), Ed25519PrivateKey()]
+            let voters = [3, 4]
+            // What the group committer does with two enrollments in one batch.
+            try await e.store.pool.write { db in
+                let log = try LogAppender(db: db, electionHash: e.store.electionHash, timestamp: testClock.now())
+                for (key, voter) in zip(keys, voters) {
+                    let result = try ElectionStore.enroll(
+                        db: db, log: log, voterMac: PersonalNumber.mac(e.codes[voter].personalNumber, secret: e.rollSecret),
+                        codeMac: EnrollmentCode.mac(e.codes[voter].code, secret: e.rollSecret), voterKey: key.publicKey)
+                    _ = try result.get()
+                }
+                _ = try log.seal(serverKey: e.store.serverKey)
+            }
+            let latest = try await Self.latest(client)
+            #expect(latest.checkpoint.treeSize == 10)
+            expectError(try await client.get("/v1/log/checkpoints/9"), .notFound, "not-found")
+            #expect(try await client.get("/v1/log/checkpoints/10").status == .ok)
+
+            // Re-enrolling the first key returns its receipt against checkpoint 10.
+            let again = try await e.enroll(client, voter: 3, key: keys[0])
+            #expect(again.status == .ok, "\(again.text)")
+            let body = try again.decode(EnrollmentResponse.self)
+            #expect(body.logged.receipt.logIndex == 8)
+            #expect(body.logged.receipt.checkpoint == latest)
+            expectAllPassed(e.verifier.verify(receipt: body.logged.receipt, entryBytes: body.logged.entry.bytes,
+                                              inclusionProof: body.logged.inclusionProof,
+                                              expectedPayload: Enrollment(voterKey: keys[0].publicKey, district: e.codes[3].district).canonicalBytes))
+
+            // The rebuilt tree matches, and consistency from 8 (signed) to 10 verifies.
+            let entries = try await Self.allEntries(client, limit: 4)
+            var tree = InMemoryMerkleTree()
+            for entry in entries { tree.append(leafHash: Merkle.leafHash(entry.data.bytes)) }
+            #expect(tree.root == latest.checkpoint.rootHash)
+            let c8 = try await client.get("/v1/log/checkpoints/8").decode(SignedCheckpoint.self)
+            let p = try await client.get("/v1/log/consistency?first=8&second=10").decode(ConsistencyProofBody.self)
+            #expect(throws: Never.self) {
+                try Merkle.verifyConsistency(size1: 8, size2: 10, root1: c8.checkpoint.rootHash.bytes,
+                                             root2: latest.checkpoint.rootHash.bytes, proof: p.proof.map(\.bytes))
+            }
+        }
+    }
+
+    @Test func ballotLookupProvesInclusionAgainstTheLatestCheckpoint() async throws {
+        let e = try TestElection()
+        defer { e.remove() }
+        try await e.withRouter { client in
+            let log = try await Self.smallLog(e, client)
+            // More entries after the ballots, so the latest checkpoint is not the receipt's.
+            _ = try await e.enrolledKey(client, voter: 5)
+            let latest = try await Self.latest(client)
+            for cast in log.casts {
+                let response = try await client.get("/v1/ballots/\(cast.trackingCode.hex)")
+                #expect(response.status == .ok, "\(response.text)")
+                let lookup = try response.decode(BallotLookup.self)
+                #expect(lookup.trackingCode == cast.trackingCode)
+                #expect(lookup.logIndex == cast.logged.receipt.logIndex)
+                #expect(lookup.entry == cast.logged.entry)
+                #expect(lookup.checkpoint == latest)
+                #expect(lookup.checkpoint.isValid(serverKey: e.store.setup.serverKey))
+                #expect(throws: Never.self) {
+                    try Merkle.verifyInclusion(leafHash: Merkle.leafHash(lookup.entry.bytes).bytes, index: lookup.logIndex,
+                                               treeSize: lookup.checkpoint.checkpoint.treeSize,
+                                               proof: lookup.inclusionProof.map(\.bytes), root: lookup.checkpoint.checkpoint.rootHash.bytes)
+                }
+                let entry = try LogEntry.decode(canonical: lookup.entry.bytes)
+                #expect(entry.kind == .ballot)
+                #expect(try SignedBallot.decode(canonical: entry.payload).trackingCode == cast.trackingCode)
+                // The receipt's checkpoint is consistent with the lookup's.
+                let receiptSize = cast.logged.receipt.checkpoint.checkpoint.treeSize
+                let p = try await client.get("/v1/log/consistency?first=\(receiptSize)&second=\(latest.checkpoint.treeSize)")
+                    .decode(ConsistencyProofBody.self)
+                #expect(throws: Never.self) {
+                    try Merkle.verifyConsistency(size1: receiptSize, size2: latest.checkpoint.treeSize,
+                                                 root1: cast.logged.receipt.checkpoint.checkpoint.rootHash.bytes,
+                                                 root2: latest.checkpoint.rootHash.bytes, proof: p.proof.map(\.bytes))
+                }
+            }
+            let unknown = Hex.encode(try SecureRandom.bytes(32))
+            expectError(try await client.get("/v1/ballots/\(unknown)"), .notFound, "not-found")
+            let code = log.casts[0].trackingCode.hex
+            for bad in [code.uppercased(), String(code.dropLast()), String(code.dropLast(2)), "zz" + code.dropFirst(2), code + "00",
+                        log.casts[0].shortCode] {
+                expectError(try await client.get("/v1/ballots/\(bad)"), .badRequest, "malformed")
+            }
+        }
+    }
+
+    /// `next` is absent (not null) on the last page, present otherwise.
+    @Test func nextIsAbsentOnTheLastPage() async throws {
+        let e = try TestElection()
+        defer { e.remove() }
+        try await e.withRouter { client in
+            let size = try await e.snapshot().logSize
+            let middle = try await client.get("/v1/log/entries?start=0&limit=1")
+            let middleObject = try #require(try JSONSerialization.jsonObject(with: middle.data) as? [String: Any])
+            #expect(middleObject["next"] as? Int == 1)
+            for uri in ["/v1/log/entries?start=\(size - 1)&limit=1", "/v1/log/entries?start=0&limit=\(size)", "/v1/log/entries?start=\(size + 5)"] {
+                let response = try await client.get(uri)
+                #expect(response.status == .ok)
+                let object = try #require(try JSONSerialization.jsonObject(with: response.data) as? [String: Any])
+                #expect(object["entries"] != nil)
+                #expect(object.keys.contains("next") == false, "\(uri): \(response.text)")
+            }
+        }
+    }
+
+    /// §5.3: all entries of one transaction share one timestamp, and the checkpoint that
+    /// ends the transaction carries it. With a clock that moves on every reading, each
+    /// single-entry batch's entry and checkpoint have the same, new timestamp.
+    @Test func checkpointsCarryTheirBatchTimestamp() async throws {
+        let e = try TestElection(clock: steppingClock())
+        defer { e.remove() }
+        try await e.withRouter { client in
+            _ = try await Self.smallLog(e, client)
+            let entries = try await Self.allEntries(client, limit: 100)
+            var stamps: [UInt64] = []
+            for entry in entries {
+                let decoded = try LogEntry.decode(canonical: entry.data.bytes)
+                let checkpoint = try await client.get("/v1/log/checkpoints/\(entry.index + 1)").decode(SignedCheckpoint.self)
+                #expect(checkpoint.checkpoint.timestamp == decoded.timestamp, "entry \(entry.index)")
+                #expect(checkpoint.isValid(serverKey: e.store.setup.serverKey))
+                stamps.append(decoded.timestamp)
+            }
+            #expect(Set(stamps).count == stamps.count, "each batch has its own clock reading: \(stamps)")
+        }
+    }
+}
