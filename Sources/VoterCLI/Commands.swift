@@ -94,6 +94,8 @@ struct CastCommand: AsyncParsableCommand {
     @OptionGroup var walletOption: WalletOption
     @Option(name: .customLong("receipt-out"), help: "Where to save the receipt (default: receipt-<short code>.json).")
     var receiptOut: String?
+    @Flag(help: "First challenge an encryption: it is opened, published as spoiled (never counted) and checked to hold your choice; then a fresh encryption is cast.")
+    var challenge = false
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -105,8 +107,9 @@ struct CastCommand: AsyncParsableCommand {
         let shortCode: String
         let logIndex: UInt64
         let receipt: String
+        let challenge: VoterActions.ChallengeResult?
         enum CodingKeys: String, CodingKey {
-            case trackingCode = "tracking_code", shortCode = "short_code", logIndex = "log_index", receipt
+            case trackingCode = "tracking_code", shortCode = "short_code", logIndex = "log_index", receipt, challenge
         }
     }
 
@@ -115,7 +118,16 @@ struct CastCommand: AsyncParsableCommand {
         try await reporter.run {
             let wallet = try Wallet.load(path: walletOption.wallet)
             let client = try BallotServerClient(baseURL: serverOption.server)
-            let receipt = try await VoterActions.cast(client: client, wallet: wallet, selections: choices)
+            let election = try await VoterActions.fetchElection(client)
+            var challenged: VoterActions.ChallengeResult?
+            if challenge {
+                let result = try await VoterActions.challenge(client: client, wallet: wallet, selections: choices, election: election)
+                challenged = result
+                if !output.json {
+                    print("✓ Challenge: encryption \(result.shortCode) was opened and published as spoiled (log entry \(result.logIndex)); it holds exactly your choice. It is not counted.")
+                }
+            }
+            let receipt = try await VoterActions.cast(client: client, wallet: wallet, selections: choices, election: election)
             let path = receiptOut ?? "receipt-\(receipt.shortCode).json"
             do {
                 try receipt.jsonData().write(to: URL(fileURLWithPath: path))
@@ -123,9 +135,9 @@ struct CastCommand: AsyncParsableCommand {
                 throw VoterError("io-error", "the ballot was recorded, but saving the receipt to \(path) failed (\(error)); your tracking code is \(receipt.trackingCode.hex)")
             }
             reporter.emit(Result(trackingCode: receipt.trackingCode, shortCode: receipt.shortCode,
-                                 logIndex: receipt.logged.receipt.logIndex, receipt: path)) {
+                                 logIndex: receipt.logged.receipt.logIndex, receipt: path, challenge: challenged)) {
                 """
-                ✓ Ballot recorded as log entry \(receipt.logged.receipt.logIndex); receipt signature and inclusion proof verified.
+                ✓ Encrypted ballot recorded as log entry \(receipt.logged.receipt.logIndex); receipt signature and inclusion proof verified.
                   Tracking code: \(receipt.shortCode)   (full: \(receipt.trackingCode.hex))
                   Receipt saved to \(path). Check it any time: voter verify --server \(serverOption.server) --receipt \(path)
                 """

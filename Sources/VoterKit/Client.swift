@@ -80,6 +80,25 @@ public struct BallotServerClient: Sendable {
         try await post("/v1/ballots", ballot.wire)
     }
 
+    public func spoil(_ ballot: SignedBallot, opening: BallotOpening) async throws -> CastResponse {
+        try await post("/v1/ballots/spoiled", SpoilRequestBody(ballot: ballot.wire, opening: opening))
+    }
+
+    public func trustees() async throws -> TrusteesInfo { try await get("/v1/trustees") }
+    public func tally() async throws -> TallyInfo { try await get("/v1/tally") }
+
+    public func publishDealing(_ publication: DealerPublication) async throws {
+        let _: PublicationResponse = try await post("/v1/trustees/dealings", publication)
+    }
+
+    public func publishVerification(_ verification: ShareVerification) async throws {
+        let _: PublicationResponse = try await post("/v1/trustees/verifications", verification)
+    }
+
+    public func publishDecryption(_ partial: PartialDecryption) async throws {
+        let _: PublicationResponse = try await post("/v1/tally/decryptions", partial)
+    }
+
     // MARK: transport
 
     func get<T: Decodable>(_ path: String) async throws -> T {

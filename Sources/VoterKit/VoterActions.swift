@@ -29,16 +29,61 @@ public enum VoterActions {
                           district: response.district, key: key, enrollment: response.logged)
     }
 
-    /// Builds, signs and casts a ballot, then checks the receipt (signatures, inclusion
-    /// proof and that the logged entry is exactly this ballot) before returning it.
+    /// Encrypts, signs and casts a ballot, then checks the receipt (signatures, inclusion
+    /// proof and that the logged entry is exactly this ballot) before returning it. With
+    /// `challenge`, first encrypts once, has that encryption opened and published as spoiled,
+    /// checks it held the choice, and only then casts a fresh encryption.
     public static func cast(client: BallotServerClient, wallet: Wallet, selections: [String],
-                            election: ElectionInfo? = nil) async throws -> BallotReceiptFile {
-        let ballot = try prepareBallot(wallet: wallet, selections: selections, election: try await resolve(election, client))
+                            election: ElectionInfo? = nil, challenge: Bool = false) async throws -> BallotReceiptFile {
+        let info = try await resolve(election, client)
+        if challenge { _ = try await self.challenge(client: client, wallet: wallet, selections: selections, election: info) }
+        let (ballot, _) = try prepareBallot(wallet: wallet, selections: selections, election: info)
         return try await submit(client: client, wallet: wallet, ballot: ballot)
     }
 
-    /// Checks the wallet against the live election and signs a ballot for its district.
-    public static func prepareBallot(wallet: Wallet, selections: [String], election info: ElectionInfo) throws -> SignedBallot {
+    /// The outcome of a Benaloh challenge: the spoiled ballot's tracking code, where it was
+    /// logged, and whether its published opening encrypts exactly the voter's choice.
+    public struct ChallengeResult: Sendable, Codable {
+        public let trackingCode: TrackingCode
+        public let shortCode: String
+        public let logIndex: UInt64
+        public let opensToChoice: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case trackingCode = "tracking_code", shortCode = "short_code", logIndex = "log_index", opensToChoice = "opens_to_choice"
+        }
+    }
+
+    /// Encrypts the choice, reveals the encryption's randomness to the server (which publishes
+    /// it as a spoiled ballot, never counted) and checks from the logged entry alone that it
+    /// encrypts exactly `selections` (eq. 45).
+    public static func challenge(client: BallotServerClient, wallet: Wallet, selections: [String],
+                                 election info: ElectionInfo) async throws -> ChallengeResult {
+        let (ballot, opening) = try prepareBallot(wallet: wallet, selections: selections, election: info)
+        let response = try await client.spoil(ballot, opening: opening)
+        let checks = ReceiptVerifier(serverKey: wallet.serverKey, electionHash: wallet.electionHash)
+            .verify(receipt: response.logged.receipt, entryBytes: response.logged.entry.bytes,
+                    inclusionProof: response.logged.inclusionProof,
+                    expectedPayload: SpoiledBallot(ballot: ballot, opening: opening).canonicalBytes)
+        try requireAll(checks, what: "spoiled-ballot receipt")
+        // Check from the published entry, as anyone else would.
+        let entry = try LogEntry.decode(canonical: response.logged.entry.bytes)
+        let spoiled = try SpoiledBallot.decode(canonical: entry.payload)
+        guard let district = info.manifest.district(wallet.district), let key = info.electionKey else {
+            throw VoterError("wrong-district", "district \(wallet.district) is not in the election")
+        }
+        let opens = Set(spoiled.opening.selections) == Set(selections)
+            && spoiled.opening.opens(spoiled.ballot.ballot.content, district: district, electionKey: key)
+        guard opens else {
+            throw VoterError("challenge-failed", "the challenged encryption does NOT hold your choice; do not cast from this device and report it to the commission")
+        }
+        return ChallengeResult(trackingCode: ballot.trackingCode, shortCode: ballot.trackingCode.short,
+                               logIndex: response.logged.receipt.logIndex, opensToChoice: true)
+    }
+
+    /// Checks the wallet against the live election, encrypts the choice to the election key
+    /// with proofs, and signs it. The opening (nonces) stays with the caller.
+    public static func prepareBallot(wallet: Wallet, selections: [String], election info: ElectionInfo) throws -> (SignedBallot, BallotOpening) {
         guard info.electionHash == wallet.electionHash else {
             throw VoterError("wrong-election", "the server now runs another election than the one this wallet enrolled in")
         }
@@ -48,12 +93,17 @@ public enum VoterActions {
         guard let district = info.manifest.district(wallet.district) else {
             throw VoterError("wrong-district", "district \(wallet.district) is not in the election")
         }
-        let content = BallotContent(selections: selections)
-        if let problem = content.problem(in: district) {
+        guard let electionKey = info.electionKey else {
+            throw VoterError("ceremony-incomplete", "the trustees have not published the election key yet, so ballots cannot be encrypted; try again once voting opens")
+        }
+        if let problem = Selections.problem(selections, in: district) {
             throw VoterError("invalid-choice", "\(problem); run `voter ballot` to see the options")
         }
+        let context = BallotContent.context(electionHash: info.electionHash, electionKey: electionKey,
+                                            voterKey: wallet.voterKey, district: wallet.district)
+        let (content, opening) = try BallotContent.encrypt(selections: selections, district: district, context: context)
         let ballot = Ballot(electionHash: info.electionHash, voterKey: wallet.voterKey, district: wallet.district, content: content)
-        return try ballot.signed(with: try wallet.signingKey())
+        return (try ballot.signed(with: try wallet.signingKey()), opening)
     }
 
     /// Sends a signed ballot and checks the receipt.

@@ -52,7 +52,13 @@ struct BallotAPI: Sendable {
         router.get("/v1/election", use: election)
         router.post("/v1/enrollments", use: enroll)
         router.post("/v1/ballots", use: cast)
+        router.post("/v1/ballots/spoiled", use: spoil)
         router.get("/v1/ballots/{tracking_code}", use: lookup)
+        router.get("/v1/trustees", use: trustees)
+        router.post("/v1/trustees/dealings", use: publishDealing)
+        router.post("/v1/trustees/verifications", use: publishVerification)
+        router.get("/v1/tally", use: tally)
+        router.post("/v1/tally/decryptions", use: publishDecryption)
         router.get("/v1/log/checkpoint", use: latestCheckpoint)
         router.get("/v1/log/checkpoints/{tree_size}", use: checkpointAt)
         router.get("/v1/log/inclusion", use: inclusion)
@@ -62,8 +68,9 @@ struct BallotAPI: Sendable {
 
     @Sendable func election(_ request: Request, context: BallotRequestContext) async throws -> Response {
         let state = try await store.currentState()
+        let key = try await store.electionKey()
         return try json(ElectionInfo(electionHash: store.electionHash, manifest: store.manifest, serverKey: store.setup.serverKey,
-                                     commissionKey: store.setup.commissionKey, state: state))
+                                     commissionKey: store.setup.commissionKey, state: state, electionKey: key))
     }
 
     @Sendable func enroll(_ request: Request, context: BallotRequestContext) async throws -> Response {
@@ -91,26 +98,97 @@ struct BallotAPI: Sendable {
         return try json(EnrollmentResponse(district: district, logged: logged), status: status)
     }
 
-    @Sendable func cast(_ request: Request, context: BallotRequestContext) async throws -> Response {
-        let wire = try await decode(SignedBallotWire.self, request, context)
-        let ballot = wire.signedBallot
+    /// The checks that need no database: election, district, signature, and every proof of
+    /// the encrypted content (the expensive part, done here in parallel, not in the writer).
+    private func validate(_ ballot: SignedBallot) async throws {
         guard ballot.ballot.electionHash == store.electionHash else { throw APIError.wrongElection }
         guard let district = store.manifest.district(ballot.ballot.district) else {
             throw APIError.invalidChoice("district \"\(ballot.ballot.district)\" is not in this election")
         }
-        if let problem = ballot.ballot.content.problem(in: district) { throw APIError.invalidChoice(problem.description) }
         guard ballot.hasValidSignature else { throw APIError.badSignature }
+        guard let key = try await store.electionKey() else { throw APIError.electionNotOpen }
+        let context = BallotContent.context(electionHash: store.electionHash, electionKey: key,
+                                            voterKey: ballot.ballot.voterKey, district: district.id)
+        if let problem = ballot.ballot.content.problem(in: district, context: context) { throw APIError.invalidChoice(problem.description) }
+    }
+
+    private func recordedIndex(_ outcome: Result<ElectionStore.Recorded, APIError>) throws -> (UInt64, HTTPResponse.Status) {
+        switch try outcome.get() {
+        case .new(let i): return (i, .created)
+        case .existing(let i): return (i, .ok)
+        }
+    }
+
+    @Sendable func cast(_ request: Request, context: BallotRequestContext) async throws -> Response {
+        let ballot = try await decode(SignedBallotWire.self, request, context).signedBallot
+        try await validate(ballot)
         let outcome = try await committer.submit { db, log in
             try ElectionStore.recordBallot(db: db, log: log, ballot: ballot)
         }
-        let index: UInt64
-        let status: HTTPResponse.Status
-        switch try outcome.get() {
-        case .new(let i): (index, status) = (i, .created)
-        case .existing(let i): (index, status) = (i, .ok)
-        }
+        let (index, status) = try recordedIndex(outcome)
         let logged = try await store.loggedReceipt(kind: .ballot, subject: ballot.trackingCode.digest, index: index)
         return try json(CastResponse(trackingCode: ballot.trackingCode, logged: logged), status: status)
+    }
+
+    @Sendable func spoil(_ request: Request, context: BallotRequestContext) async throws -> Response {
+        let body = try await decode(SpoilRequestBody.self, request, context)
+        let ballot = body.ballot.signedBallot
+        try await validate(ballot)
+        guard let district = store.manifest.district(ballot.ballot.district), let key = try await store.electionKey(),
+              Selections.problem(body.opening.selections, in: district) == nil,
+              body.opening.opens(ballot.ballot.content, district: district, electionKey: key) else {
+            throw APIError(status: .badRequest, code: "bad-opening",
+                           message: "The revealed choice and nonces do not open this encrypted ballot; nothing was published. Send the opening of this exact encryption.")
+        }
+        let spoiled = SpoiledBallot(ballot: ballot, opening: body.opening)
+        let outcome = try await committer.submit { db, log in
+            try ElectionStore.recordSpoiled(db: db, log: log, spoiled: spoiled)
+        }
+        let (index, status) = try recordedIndex(outcome)
+        let logged = try await store.loggedReceipt(kind: .spoiled, subject: ballot.trackingCode.digest, index: index)
+        return try json(CastResponse(trackingCode: ballot.trackingCode, logged: logged), status: status)
+    }
+
+    @Sendable func trustees(_ request: Request, context: BallotRequestContext) async throws -> Response {
+        try json(try await store.trusteesInfo())
+    }
+
+    @Sendable func tally(_ request: Request, context: BallotRequestContext) async throws -> Response {
+        try json(try await store.tallyInfo())
+    }
+
+    @Sendable func publishDealing(_ request: Request, context: BallotRequestContext) async throws -> Response {
+        let publication = try await decode(DealerPublication.self, request, context)
+        let manifest = store.manifest
+        let hash = store.electionHash
+        let outcome = try await committer.submit { db, log in
+            try ElectionStore.recordDealing(db: db, log: log, publication: publication, manifest: manifest, electionHash: hash)
+        }
+        let (index, status) = try recordedIndex(outcome)
+        return try json(PublicationResponse(logIndex: index), status: status)
+    }
+
+    @Sendable func publishVerification(_ request: Request, context: BallotRequestContext) async throws -> Response {
+        let verification = try await decode(ShareVerification.self, request, context)
+        let manifest = store.manifest
+        let hash = store.electionHash
+        let outcome = try await committer.submit { db, log in
+            try ElectionStore.recordVerification(db: db, log: log, verification: verification, manifest: manifest, electionHash: hash)
+        }
+        let (index, status) = try recordedIndex(outcome)
+        return try json(PublicationResponse(logIndex: index), status: status)
+    }
+
+    @Sendable func publishDecryption(_ request: Request, context: BallotRequestContext) async throws -> Response {
+        let partial = try await decode(PartialDecryption.self, request, context, limit: 4 * 1024 * 1024)
+        let manifest = store.manifest
+        let hash = store.electionHash
+        let key = store.serverKey
+        let outcome = try await committer.submit { db, log in
+            try ElectionStore.recordDecryption(db: db, log: log, partial: partial, manifest: manifest, electionHash: hash, serverKey: key)
+        }
+        let (index, status) = try recordedIndex(outcome)
+        return try json(PublicationResponse(logIndex: index), status: status)
     }
 
     @Sendable func lookup(_ request: Request, context: BallotRequestContext) async throws -> Response {
@@ -173,11 +251,12 @@ struct BallotAPI: Sendable {
         return number
     }
 
-    private func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ context: BallotRequestContext) async throws -> T {
+    private func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ context: BallotRequestContext,
+                                      limit: Int? = nil) async throws -> T {
         var request = request
         let buffer: ByteBuffer
         do {
-            buffer = try await request.collectBody(upTo: context.maxUploadSize)
+            buffer = try await request.collectBody(upTo: limit ?? context.maxUploadSize)
         } catch {
             throw APIError.tooLarge
         }

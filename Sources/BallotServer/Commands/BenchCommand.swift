@@ -59,11 +59,13 @@ struct BenchCommand: AsyncParsableCommand {
             let dir = DataDirectory(path: path)
             let store = try ElectionStore.create(in: dir, manifest: try ExampleElection.manifest())
             let (_, codes) = try store.importRoll(ExampleElection.roll(voters: voters, districts: 30), rollSecret: try dir.rollSecret())
-            _ = try store.changeWindow(.open, commissionKey: try dir.commissionKey())
+            let trustees = try LocalTrustees.register(in: store)
             let server = try ServerProcess(executable: currentExecutable(), dataDirectory: path)
             defer { server.stop() }
             try await BallotServerClient.withPooledHTTPClient(connections: clients) { http in
             let client = try BallotServerClient(baseURL: server.url, http: http)
+            try await trustees.runCeremony(client: client)
+            _ = try store.changeWindow(.open, commissionKey: try dir.commissionKey())
             let election = try await VoterActions.fetchElection(client)
 
             let enrollProgress = ProgressBar("enroll", total: codes.count, enabled: !output.json)
@@ -75,7 +77,7 @@ struct BenchCommand: AsyncParsableCommand {
             // Signed before timing: the load generator should spend its CPU on HTTP, not on signing.
             let ballots = try wallets.map { wallet -> SignedBallot in
                 let choice = election.manifest.district(wallet.district)?.options.first?.id ?? "against-all"
-                return try VoterActions.prepareBallot(wallet: wallet, selections: [choice], election: election)
+                return try VoterActions.prepareBallot(wallet: wallet, selections: [choice], election: election).0
             }
             let castProgress = ProgressBar("cast", total: ballots.count, enabled: !output.json)
             let (_, castPhase) = try await runConcurrently(ballots, clients: clients, progress: castProgress) { ballot in

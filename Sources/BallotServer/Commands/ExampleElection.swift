@@ -39,7 +39,7 @@ enum ExampleElection {
             return District(id: String(format: "d%02d", i + 1), name: name, seats: 3, selectionLimit: 1, options: options)
         }
         let manifest = ElectionManifest(electionId: "parliament-2026-test", name: "Parliamentary Election 2026 (test election)",
-                                        districts: districts)
+                                        districts: districts, trustees: TrusteePolicy(count: 5, quorum: 3))
         let problems = manifest.problems()
         guard problems.isEmpty else { throw ManifestError.invalid(problems) }
         return manifest

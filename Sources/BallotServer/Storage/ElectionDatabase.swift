@@ -75,6 +75,16 @@ enum ElectionDatabase {
                 ) WITHOUT ROWID;
                 """)
         }
+        m.registerMigration("v2-ceremony-spoiled-tally") { db in
+            try db.execute(sql: """
+                CREATE INDEX log_entries_by_kind ON log_entries(kind, idx);
+                CREATE TABLE spoiled (
+                    tracking_code BLOB PRIMARY KEY,
+                    voter_key BLOB NOT NULL,
+                    log_index INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        }
         return m
     }
 }

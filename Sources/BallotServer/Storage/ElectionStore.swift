@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import VotingCore
 
 /// The election's storage and the rules that need it: roll, enrollment, one ballot per
@@ -11,6 +12,7 @@ final class ElectionStore: Sendable {
     let electionHash: Digest
     let serverKey: Ed25519PrivateKey
     let clock: Clock
+    let keyCache = Mutex<GroupElement?>(nil)
 
     private init(pool: DatabasePool, setup: ElectionSetup, serverKey: Ed25519PrivateKey, clock: Clock) {
         self.pool = pool
@@ -142,6 +144,9 @@ final class ElectionStore: Sendable {
             case (.open, .setup):
                 let voters = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM roll") ?? 0
                 guard voters > 0 else { throw CommandError("empty-roll", "import the voter roll before opening the election") }
+                guard try Self.electionKey(db) != nil else {
+                    throw CommandError("ceremony-incomplete", "the trustees' key ceremony has not completed; register the trustees, then each runs `ballot-server trustee share` and `trustee verify-shares`")
+                }
             case (.close, .open): break
             case (.open, _): throw CommandError("invalid-state", "the election is \(state.rawValue); only an election in setup can be opened")
             case (.close, _): throw CommandError("invalid-state", "the election is \(state.rawValue); only an open election can be closed")
@@ -150,6 +155,10 @@ final class ElectionStore: Sendable {
             try db.execute(sql: "UPDATE election SET state = ? WHERE id = 1", arguments: [newState.rawValue])
             let log = try LogAppender(db: db, electionHash: hash, timestamp: now)
             _ = try log.append(kind: .window, payload: order.canonicalBytes)
+            if action == .close {
+                // The aggregate is published with the close, in the same transaction.
+                _ = try log.append(kind: .aggregate, payload: try self.aggregate(db).canonicalBytes)
+            }
             _ = try log.seal(serverKey: key)
         }
         return order
@@ -202,6 +211,32 @@ final class ElectionStore: Sendable {
         return .success((.new(appended.index), district))
     }
 
+    /// A challenged ballot from an enrolled voter of its district, published with its opening.
+    static func recordSpoiled(db: Database, log: LogAppender, spoiled: SpoiledBallot) throws -> Result<Recorded, APIError> {
+        switch try state(db) {
+        case .setup: return .failure(.electionNotOpen)
+        case .closed: return .failure(.electionClosed)
+        case .open: break
+        }
+        let ballot = spoiled.ballot.ballot
+        let enrolled = try String.fetchOne(
+            db.cachedStatement(sql: "SELECT district FROM enrollments WHERE voter_key = ?"), arguments: [Data(ballot.voterKey.rawRepresentation)])
+        guard let enrolled else { return .failure(.notEnrolled) }
+        guard enrolled == ballot.district else { return .failure(.wrongDistrict(enrolled)) }
+        let code = Data(spoiled.ballot.trackingCode.digest.bytes)
+        if let index = try Int64.fetchOne(db, sql: "SELECT log_index FROM spoiled WHERE tracking_code = ?", arguments: [code]) {
+            return .success(.existing(UInt64(index)))
+        }
+        if try Int.fetchOne(db, sql: "SELECT 1 FROM ballots WHERE tracking_code = ?", arguments: [code]) != nil {
+            return .failure(APIError(status: .conflict, code: "ballot-cast",
+                                     message: "This exact ballot was cast; a cast ballot can never be opened. Challenge a fresh encryption instead."))
+        }
+        let appended = try log.append(kind: .spoiled, payload: spoiled.canonicalBytes)
+        try db.execute(sql: "INSERT INTO spoiled (tracking_code, voter_key, log_index) VALUES (?, ?, ?)",
+                       arguments: [code, Data(ballot.voterKey.rawRepresentation), Int64(appended.index)])
+        return .success(.new(appended.index))
+    }
+
     /// One ballot per voter key, inside the batch transaction. The caller has already checked
     /// the signature, the election and the content against the district.
     static func recordBallot(db: Database, log: LogAppender, ballot: SignedBallot) throws -> Result<Recorded, APIError> {
@@ -215,6 +250,11 @@ final class ElectionStore: Sendable {
             db.cachedStatement(sql: "SELECT district FROM enrollments WHERE voter_key = ?"), arguments: [keyData])
         guard let enrolled else { return .failure(.notEnrolled) }
         guard enrolled == ballot.ballot.district else { return .failure(.wrongDistrict(enrolled)) }
+        if try Int.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM spoiled WHERE tracking_code = ?"),
+                            arguments: [Data(ballot.trackingCode.digest.bytes)]) != nil {
+            return .failure(APIError(status: .conflict, code: "ballot-spoiled",
+                                     message: "This exact ballot was challenged and opened, so it can no longer be secret; cast a fresh encryption."))
+        }
         if let row = try Row.fetchOne(
             db.cachedStatement(sql: "SELECT tracking_code, log_index FROM ballots WHERE voter_key = ?"), arguments: [keyData]) {
             let code: Data = row["tracking_code"]

@@ -98,6 +98,8 @@ public struct ElectionInfo: Codable, Sendable {
     public let serverKey: Ed25519PublicKey
     public let commissionKey: Ed25519PublicKey
     public let state: ElectionState
+    /// The joint election key, once the trustees' ceremony has completed.
+    public let electionKey: GroupElement?
 
     enum CodingKeys: String, CodingKey {
         case electionHash = "election_hash"
@@ -105,15 +107,17 @@ public struct ElectionInfo: Codable, Sendable {
         case serverKey = "server_key"
         case commissionKey = "commission_key"
         case state
+        case electionKey = "election_key"
     }
 
     public init(electionHash: Digest, manifest: ElectionManifest, serverKey: Ed25519PublicKey,
-                commissionKey: Ed25519PublicKey, state: ElectionState) {
+                commissionKey: Ed25519PublicKey, state: ElectionState, electionKey: GroupElement?) {
         self.electionHash = electionHash
         self.manifest = manifest
         self.serverKey = serverKey
         self.commissionKey = commissionKey
         self.state = state
+        self.electionKey = electionKey
     }
 }
 
@@ -215,4 +219,91 @@ public struct ErrorBody: Codable, Sendable, Hashable {
         self.message = message
         self.trackingCode = trackingCode
     }
+}
+
+/// `GET /v1/trustees`: the ceremony so far.
+public struct TrusteesInfo: Codable, Sendable {
+    public let policy: TrusteePolicy
+    public let trustees: [TrusteeRegistration]
+    public let dealings: [DealerPublication]
+    public let verifications: [ShareVerification]
+    public let electionKey: ElectionKeyRecord?
+
+    enum CodingKeys: String, CodingKey {
+        case policy, trustees, dealings, verifications
+        case electionKey = "election_key"
+    }
+
+    public init(policy: TrusteePolicy, trustees: [TrusteeRegistration], dealings: [DealerPublication],
+                verifications: [ShareVerification], electionKey: ElectionKeyRecord?) {
+        self.policy = policy
+        self.trustees = trustees
+        self.dealings = dealings
+        self.verifications = verifications
+        self.electionKey = electionKey
+    }
+}
+
+/// Results with the server's signature over their canonical bytes.
+public struct SignedResults: Codable, Sendable, Hashable {
+    public let results: ElectionResults
+    public let signature: Ed25519Signature
+
+    public init(results: ElectionResults, signature: Ed25519Signature) {
+        self.results = results
+        self.signature = signature
+    }
+
+    public func isValid(serverKey: Ed25519PublicKey) -> Bool {
+        serverKey.isValidSignature(signature, for: results.canonicalBytes)
+    }
+
+    /// Log payload: results canonical bytes and the server's signature.
+    public var payload: [UInt8] { signedPayload(results.canonicalBytes, signature) }
+
+    public static func decode(payload: [UInt8]) throws -> SignedResults {
+        let (body, signature) = try openSignedPayload(payload)
+        return SignedResults(results: try ElectionResults.decode(canonical: body), signature: signature)
+    }
+}
+
+/// `GET /v1/tally`: the aggregate, the trustees' partial decryptions and the results so far.
+public struct TallyInfo: Codable, Sendable {
+    public let aggregate: TallyAggregate?
+    public let decryptions: [PartialDecryption]
+    public let results: SignedResults?
+
+    public init(aggregate: TallyAggregate?, decryptions: [PartialDecryption], results: SignedResults?) {
+        self.aggregate = aggregate
+        self.decryptions = decryptions
+        self.results = results
+    }
+}
+
+/// `POST /v1/ballots/spoiled`: a challenged ballot and what opens it.
+public struct SpoilRequestBody: Codable, Sendable {
+    public let ballot: SignedBallotWire
+    public let opening: BallotOpening
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case ballot, opening }
+
+    public init(ballot: SignedBallotWire, opening: BallotOpening) {
+        self.ballot = ballot
+        self.opening = opening
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.strictContainer(keyedBy: CodingKeys.self)
+        ballot = try c.decode(SignedBallotWire.self, forKey: .ballot)
+        opening = try c.decode(BallotOpening.self, forKey: .opening)
+    }
+}
+
+/// Answer to a trustee publication: where it was logged.
+public struct PublicationResponse: Codable, Sendable {
+    public let logIndex: UInt64
+
+    enum CodingKeys: String, CodingKey { case logIndex = "log_index" }
+
+    public init(logIndex: UInt64) { self.logIndex = logIndex }
 }

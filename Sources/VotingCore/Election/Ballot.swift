@@ -1,29 +1,8 @@
 
-/// What the voter marked. This is the one type the encryption step replaces: everything
-/// around it (signing, tracking codes, storage, the log) treats it as opaque canonical bytes
-/// plus a validity check against the district's contest.
-public struct BallotContent: Sendable, Hashable, Codable {
-    /// Option ids, in the order the voter gave them.
-    public let selections: [String]
-
-    public init(selections: [String]) { self.selections = selections }
-
-    /// Content type written before the content (docs/protocol.md §4.4).
-    public static let contentType = "clear-v1"
-
-    func write(to w: inout CanonicalWriter) {
-        w.string(Self.contentType)
-        w.list(selections) { w, s in w.string(s) }
-    }
-
-    static func read(from r: inout CanonicalReader) throws -> BallotContent {
-        let type = try r.string()
-        guard type == contentType else { throw RecordError.unknownValue("ballot content type \"\(type)\"") }
-        return BallotContent(selections: try r.list { r in try r.string() })
-    }
-
-    /// Checks the content against the contest; nil when it is a valid ballot.
-    public func problem(in district: District) -> BallotProblem? {
+/// Checks a voter's choice against a contest before it is encrypted (the encrypted ballot's
+/// proofs then show the server the same thing without revealing it).
+public enum Selections {
+    public static func problem(_ selections: [String], in district: District) -> BallotProblem? {
         guard selections.count == district.selectionLimit else {
             return .wrongSelectionCount(expected: district.selectionLimit, got: selections.count)
         }
@@ -175,15 +154,6 @@ public struct SignedBallotWire: Codable, Sendable, Hashable {
     public var signedBallot: SignedBallot {
         SignedBallot(ballot: Ballot(electionHash: electionHash, voterKey: voterKey, district: district, content: content),
                      signature: signature)
-    }
-}
-
-extension BallotContent {
-    enum CodingKeys: String, CodingKey, CaseIterable { case selections }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.strictContainer(keyedBy: CodingKeys.self)
-        selections = try c.decode([String].self, forKey: .selections)
     }
 }
 

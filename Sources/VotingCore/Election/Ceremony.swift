@@ -104,18 +104,21 @@ public struct DealerPublication: Sendable, Hashable, Codable {
         Self.signedBytes(electionHash: electionHash, index: index, commitments: commitments, proof: proof, shares: shares)
     }
 
-    /// Deals: a random polynomial of degree quorum-1, its commitments and proof, and the
-    /// other trustees' shares encrypted to their keys. Returns the polynomial too (the
-    /// dealer's own share is f(own index)).
+    /// Deals: a polynomial of degree quorum-1, its commitments and proof, and the other
+    /// trustees' shares encrypted to their keys. `derive(label, t)` supplies every secret
+    /// scalar (coefficient t, the proof nonce, each share's ephemeral secret), so a trustee
+    /// that derives them from its key file deals identically every time. Returns the
+    /// polynomial too (the dealer's own share is f(own index)).
     public static func deal(electionHash: Digest, index: UInt32, quorum: Int, trustees: [TrusteeRegistration],
-                            signingKey: Ed25519PrivateKey) throws -> (DealerPublication, SecretPolynomial) {
-        let polynomial = try SecretPolynomial.random(degree: quorum - 1)
+                            signingKey: Ed25519PrivateKey,
+                            derive: (_ label: String, _ t: UInt32) throws -> Scalar) throws -> (DealerPublication, SecretPolynomial) {
+        let polynomial = SecretPolynomial(coefficients: try (0..<UInt32(quorum)).map { try derive("coefficient", $0) })
         let commitments = polynomial.commitments
         let proof = try SchnorrProof.prove(secret: polynomial.coefficients[0], electionHash: electionHash,
-                                           bound: proofBinding(index: index))
+                                           bound: proofBinding(index: index), u: try derive("proof-nonce", 0))
         let shares = try trustees.filter { $0.index != index }.sorted { $0.index < $1.index }.map { t in
             try EncryptedShare.seal(share: polynomial.evaluate(at: UInt64(t.index)), electionHash: electionHash, dealer: index,
-                                    recipient: t.index, recipientKey: t.encryptionKey)
+                                    recipient: t.index, recipientKey: t.encryptionKey, ephemeralSecret: try derive("share-ephemeral", t.index))
         }
         let bytes = signedBytes(electionHash: electionHash, index: index, commitments: commitments, proof: proof, shares: shares)
         let publication = DealerPublication(index: index, commitments: commitments, proof: proof, shares: shares,

@@ -37,22 +37,36 @@ public struct District: Codable, Sendable, Hashable {
     public func option(_ id: String) -> BallotOption? { options.first { $0.id == id } }
 }
 
+/// How many trustees share the election key and how many of them must take part in
+/// decrypting the tally.
+public struct TrusteePolicy: Codable, Sendable, Hashable {
+    public let count: Int
+    public let quorum: Int
+
+    public init(count: Int, quorum: Int) {
+        self.count = count
+        self.quorum = quorum
+    }
+}
+
 /// The election definition the commission publishes as log entry 0. Its canonical
 /// encoding's SHA-256 is the election hash that every ballot, receipt and checkpoint names.
 public struct ElectionManifest: Codable, Sendable, Hashable {
     public let electionId: String
     public let name: String
     public let districts: [District]
+    public let trustees: TrusteePolicy
 
     enum CodingKeys: String, CodingKey {
         case electionId = "election_id"
-        case name, districts
+        case name, districts, trustees
     }
 
-    public init(electionId: String, name: String, districts: [District]) {
+    public init(electionId: String, name: String, districts: [District], trustees: TrusteePolicy) {
         self.electionId = electionId
         self.name = name
         self.districts = districts
+        self.trustees = trustees
     }
 
     public func district(_ id: String) -> District? { districts.first { $0.id == id } }
@@ -72,6 +86,8 @@ public struct ElectionManifest: Codable, Sendable, Hashable {
                 w.string(o.name)
             }
         }
+        w.u32(UInt32(clamping: trustees.count))
+        w.u32(UInt32(clamping: trustees.quorum))
         return w.bytes
     }
 
@@ -85,8 +101,9 @@ public struct ElectionManifest: Codable, Sendable, Hashable {
                 seats: Int(try r.u32()), selectionLimit: Int(try r.u32()),
                 options: try r.list { r in BallotOption(id: try r.string(), name: try r.string()) })
         }
+        let trustees = TrusteePolicy(count: Int(try r.u32()), quorum: Int(try r.u32()))
         try r.finish()
-        return ElectionManifest(electionId: id, name: name, districts: districts)
+        return ElectionManifest(electionId: id, name: name, districts: districts, trustees: trustees)
     }
 
     /// The election hash (docs/protocol.md eq. 1): SHA-256 of the canonical manifest.
@@ -98,6 +115,8 @@ public struct ElectionManifest: Codable, Sendable, Hashable {
         if !Identifier.isValid(electionId) { out.append("election_id \"\(electionId)\" \(Identifier.rule)") }
         if name.isEmpty || name.utf8.count > 200 { out.append("name must be 1 to 200 bytes") }
         if districts.isEmpty || districts.count > 1000 { out.append("an election needs 1 to 1000 districts") }
+        if trustees.count < 1 || trustees.count > 32 { out.append("trustees.count must be 1 to 32") }
+        if trustees.quorum < 1 || trustees.quorum > trustees.count { out.append("trustees.quorum must be 1 to trustees.count") }
         var seenDistricts = Set<String>()
         for d in districts {
             if !Identifier.isValid(d.id) { out.append("district id \"\(d.id)\" \(Identifier.rule)") }

@@ -166,3 +166,32 @@ public enum RecordError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 }
+
+/// A challenged ballot published with its opening (Benaloh challenge): anyone can check the
+/// encryption held the stated choice. Never counted.
+public struct SpoiledBallot: Sendable, Hashable {
+    public let ballot: SignedBallot
+    public let opening: BallotOpening
+
+    public init(ballot: SignedBallot, opening: BallotOpening) {
+        self.ballot = ballot
+        self.opening = opening
+    }
+
+    public var canonicalBytes: [UInt8] {
+        var w = CanonicalWriter(tag: .spoiledBallot)
+        w.bytes(ballot.canonicalBytes)
+        w.list(opening.selections) { w, s in w.string(s) }
+        w.list(opening.nonces) { w, n in w.scalar(n) }
+        return w.bytes
+    }
+
+    public static func decode(canonical bytes: [UInt8]) throws -> SpoiledBallot {
+        var r = try CanonicalReader(bytes, tag: .spoiledBallot)
+        let ballot = try SignedBallot.decode(canonical: try r.bytes())
+        let selections = try r.list { try $0.string() }
+        let nonces = try r.list { try $0.scalar() }
+        try r.finish()
+        return SpoiledBallot(ballot: ballot, opening: BallotOpening(selections: selections, nonces: nonces))
+    }
+}

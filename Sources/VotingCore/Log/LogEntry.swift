@@ -10,6 +10,22 @@ public enum LogEntryKind: String, Sendable, Codable, CaseIterable {
     case ballot
     /// The commission opened or closed voting (`WindowChange`).
     case window
+    /// A trustee's public keys, registered by the commission (`TrusteeRegistration`).
+    case trustee
+    /// A trustee's commitments, proof and encrypted shares (`DealerPublication`, signed).
+    case dealing
+    /// A trustee's verdict on the shares it received (`ShareVerification`, signed).
+    case verification
+    /// The joint election key and the trustees' public shares (`ElectionKeyRecord`).
+    case electionKey = "election-key"
+    /// A challenged ballot and its opening; never counted (`SpoiledBallot`).
+    case spoiled
+    /// The homomorphic sum of the counted ballots per district (`TallyAggregate`).
+    case aggregate
+    /// A trustee's partial decryption of the aggregate (`PartialDecryption`, signed).
+    case decryption
+    /// Counts and winners per district, signed by the server (`ElectionResults`).
+    case results
 }
 
 /// One leaf of the transparency log (docs/protocol.md §5.1). The leaf hash is
@@ -125,10 +141,10 @@ public struct SignedCheckpoint: Sendable, Hashable, Codable {
 }
 
 /// What the server signs when it has durably logged a voter's enrollment or ballot
-/// (docs/protocol.md §6). For a ballot the subject is the tracking code; for an
-/// enrollment it is the voter's public key.
+/// (docs/protocol.md §6). For a ballot or a spoiled ballot the subject is the tracking code;
+/// for an enrollment it is the voter's public key.
 public struct Receipt: Sendable, Hashable, Codable {
-    public enum Kind: String, Sendable, Codable { case ballot, enrollment }
+    public enum Kind: String, Sendable, Codable { case ballot, enrollment, spoiled }
 
     public let kind: Kind
     public let electionHash: Digest

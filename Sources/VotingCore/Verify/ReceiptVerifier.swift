@@ -67,6 +67,12 @@ public struct ReceiptVerifier: Sendable {
                 guard ballot.ballot.electionHash == electionHash, ballot.hasValidSignature else {
                     throw RecordError.mismatch("the logged ballot is not validly signed for this election")
                 }
+            case .spoiled:
+                guard entry.kind == .spoiled else { throw RecordError.mismatch("entry is a \(entry.kind.rawValue), not a spoiled ballot") }
+                let spoiled = try SpoiledBallot.decode(canonical: entry.payload)
+                guard spoiled.ballot.trackingCode.digest == receipt.subject else {
+                    throw RecordError.mismatch("logged spoiled ballot has tracking code \(spoiled.ballot.trackingCode.hex)")
+                }
             case .enrollment:
                 guard entry.kind == .enrollment else { throw RecordError.mismatch("entry is a \(entry.kind.rawValue), not an enrollment") }
                 let enrollment = try Enrollment.decode(canonical: entry.payload)

@@ -1,7 +1,7 @@
-/// An encrypted ballot body (content type `elgamal-p256-v1`, docs/protocol.md §11.4): one
+/// What the voter marked, encrypted (content type `elgamal-p256-v1`, docs/protocol.md §11.4): one
 /// exponential-ElGamal ciphertext per option of the district's contest in manifest order,
 /// a proof that each encrypts 0 or 1, and a proof that they sum to the selection limit.
-public struct EncryptedBallotContent: Sendable, Hashable, Codable {
+public struct BallotContent: Sendable, Hashable, Codable {
     public static let contentType = "elgamal-p256-v1"
 
     public let ciphertexts: [Ciphertext]
@@ -35,7 +35,7 @@ public struct EncryptedBallotContent: Sendable, Hashable, Codable {
     /// Encrypts a choice: 1 for each selected option, 0 for the others. `nonces` (one per
     /// option) are drawn from the DRBG unless given; they are the secret a challenge reveals.
     public static func encrypt(selections: [String], district: District, context: ProofContext,
-                               nonces given: [Scalar]? = nil) throws -> (EncryptedBallotContent, BallotOpening) {
+                               nonces given: [Scalar]? = nil) throws -> (BallotContent, BallotOpening) {
         let selected = Set(selections)
         let nonces = try given ?? district.options.map { _ in try Scalar.random() }
         precondition(nonces.count == district.options.count, "one nonce per option")
@@ -50,7 +50,7 @@ public struct EncryptedBallotContent: Sendable, Hashable, Codable {
         let total = ciphertexts.dropFirst().reduce(ciphertexts[0], +)
         let nonceSum = nonces.dropFirst().reduce(nonces[0], +)
         let limitProof = try KnownValueProof.prove(ciphertext: total, value: UInt64(selected.count), nonce: nonceSum, context: context)
-        return (EncryptedBallotContent(ciphertexts: ciphertexts, proofs: proofs, limitProof: limitProof),
+        return (BallotContent(ciphertexts: ciphertexts, proofs: proofs, limitProof: limitProof),
                 BallotOpening(selections: selections, nonces: nonces))
     }
 
@@ -76,10 +76,10 @@ public struct EncryptedBallotContent: Sendable, Hashable, Codable {
         limitProof.write(to: &w)
     }
 
-    static func read(from r: inout CanonicalReader) throws -> EncryptedBallotContent {
+    static func read(from r: inout CanonicalReader) throws -> BallotContent {
         let type = try r.string()
         guard type == contentType else { throw RecordError.unknownValue("ballot content type \"\(type)\"") }
-        return EncryptedBallotContent(ciphertexts: try r.list { try Ciphertext.read(from: &$0) },
+        return BallotContent(ciphertexts: try r.list { try Ciphertext.read(from: &$0) },
                                       proofs: try r.list { try ZeroOrOneProof.read(from: &$0) },
                                       limitProof: try KnownValueProof.read(from: &r))
     }
@@ -91,13 +91,21 @@ public struct BallotOpening: Sendable, Hashable, Codable {
     public let selections: [String]
     public let nonces: [Scalar]
 
+    enum CodingKeys: String, CodingKey, CaseIterable { case selections, nonces }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.strictContainer(keyedBy: CodingKeys.self)
+        selections = try c.decode([String].self, forKey: .selections)
+        nonces = try c.decode([Scalar].self, forKey: .nonces)
+    }
+
     public init(selections: [String], nonces: [Scalar]) {
         self.selections = selections
         self.nonces = nonces
     }
 
     /// Whether `content` encrypts exactly these selections with these nonces (eq. 45).
-    public func opens(_ content: EncryptedBallotContent, district: District, electionKey: GroupElement) -> Bool {
+    public func opens(_ content: BallotContent, district: District, electionKey: GroupElement) -> Bool {
         let selected = Set(selections)
         guard selected.count == selections.count, selections.allSatisfy({ district.option($0) != nil }),
               nonces.count == district.options.count, content.ciphertexts.count == nonces.count else { return false }

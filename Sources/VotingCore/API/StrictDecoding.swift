@@ -1,0 +1,60 @@
+/// Strict JSON decoding for the nested values of request bodies: unknown fields are refused
+/// at every level, as at the top (docs/openapi.yaml: additionalProperties false).
+
+extension Ciphertext {
+    enum CodingKeys: String, CodingKey, CaseIterable { case alpha, beta }
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.strictContainer(keyedBy: CodingKeys.self)
+        self.init(alpha: try c.decode(GroupElement.self, forKey: .alpha), beta: try c.decode(GroupElement.self, forKey: .beta))
+    }
+}
+
+extension ZeroOrOneProof {
+    enum CodingKeys: String, CodingKey, CaseIterable { case c0, c1, z0, z1 }
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.strictContainer(keyedBy: CodingKeys.self)
+        self.init(c0: try c.decode(Scalar.self, forKey: .c0), c1: try c.decode(Scalar.self, forKey: .c1),
+                  z0: try c.decode(Scalar.self, forKey: .z0), z1: try c.decode(Scalar.self, forKey: .z1))
+    }
+}
+
+/// The two-scalar proofs share one JSON shape {c, z}.
+enum ChallengeResponseKeys: String, CodingKey, CaseIterable { case c, z }
+
+extension KnownValueProof {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.strictContainer(keyedBy: ChallengeResponseKeys.self)
+        self.init(c: try c.decode(Scalar.self, forKey: .c), z: try c.decode(Scalar.self, forKey: .z))
+    }
+}
+
+extension SchnorrProof {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.strictContainer(keyedBy: ChallengeResponseKeys.self)
+        self.init(c: try c.decode(Scalar.self, forKey: .c), z: try c.decode(Scalar.self, forKey: .z))
+    }
+}
+
+extension DecryptionProof {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.strictContainer(keyedBy: ChallengeResponseKeys.self)
+        self.init(c: try c.decode(Scalar.self, forKey: .c), z: try c.decode(Scalar.self, forKey: .z))
+    }
+}
+
+extension EncryptedShare {
+    enum CodingKeys: String, CodingKey, CaseIterable { case recipient, ephemeral, ciphertext, mac }
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.strictContainer(keyedBy: CodingKeys.self)
+        self.init(recipient: try c.decode(UInt32.self, forKey: .recipient), ephemeral: try c.decode(GroupElement.self, forKey: .ephemeral),
+                  ciphertext: try c.decode(HexBytes.self, forKey: .ciphertext), mac: try c.decode(Digest.self, forKey: .mac))
+    }
+}
+
+extension PartialDecryption.Share {
+    enum CodingKeys: String, CodingKey, CaseIterable { case partial, proof }
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.strictContainer(keyedBy: CodingKeys.self)
+        self.init(partial: try c.decode(GroupElement.self, forKey: .partial), proof: try c.decode(DecryptionProof.self, forKey: .proof))
+    }
+}
