@@ -13,3 +13,17 @@
 #include <openssl/ec.h>
 #include <openssl/obj_mac.h>
 #endif
+
+#ifndef EVOTE_COPENSSL_MSM
+#define EVOTE_COPENSSL_MSM
+// g_scalar*G + Σ scalars[i]*points[i] in one call: OpenSSL's P-256 code shares the
+// doublings between the points. EC_POINTs_mul is deprecated in OpenSSL 3.0 only in favour
+// of single-point calls; it remains the library's multi-scalar multiplication.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+static inline int evote_ec_points_mul(const EC_GROUP *group, EC_POINT *r, const BIGNUM *g_scalar,
+                                      size_t num, const EC_POINT *points[], const BIGNUM *scalars[], BN_CTX *ctx) {
+    return EC_POINTs_mul(group, r, g_scalar, num, points, scalars, ctx);
+}
+#pragma GCC diagnostic pop
+#endif

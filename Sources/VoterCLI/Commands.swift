@@ -183,3 +183,48 @@ struct VerifyCommand: AsyncParsableCommand {
         if !passed { throw ExitCode(1) }
     }
 }
+
+struct ResultsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "results",
+        abstract: "Show the signed results per district (after the trustees' decryption), checking the server's signature.")
+
+    @OptionGroup var serverOption: ServerOption
+    @OptionGroup var output: OutputOptions
+
+    struct Result: Encodable {
+        let signatureValid: Bool
+        let results: ElectionResults
+        enum CodingKeys: String, CodingKey { case signatureValid = "signature_valid", results }
+    }
+
+    func run() async throws {
+        let reporter = Reporter(json: output.json)
+        try await reporter.run {
+            let client = try BallotServerClient(baseURL: serverOption.server)
+            let election = try await VoterActions.fetchElection(client)
+            let tally = try await client.tally()
+            guard let signed = tally.results else {
+                throw VoterError("no-results", tally.aggregate == nil
+                    ? "voting has not closed yet; results appear after the close and the trustees' decryption"
+                    : "\(tally.decryptions.count) of \(election.manifest.trustees.quorum) trustees have decrypted so far; try again later")
+            }
+            guard signed.isValid(serverKey: election.serverKey) else {
+                throw VoterError("bad-signature", "the results are not signed by the election's server key; do not trust them")
+            }
+            reporter.emit(Result(signatureValid: true, results: signed.results)) {
+                var lines = ["\(election.manifest.name): results decrypted by trustees \(signed.results.quorum.map(String.init).joined(separator: ", ")) (server signature verified)"]
+                for d in signed.results.districts {
+                    guard let district = election.manifest.district(d.district) else { continue }
+                    let turnout = d.roll > 0 ? String(format: "%.1f%%", Double(d.ballots) * 100 / Double(d.roll)) : "-"
+                    lines.append("\(district.id) \(district.name): \(d.ballots) of \(d.roll) voted (\(turnout)); elected: \(d.elected.joined(separator: ", "))" +
+                                 (d.tied.isEmpty ? "" : "; tied for the remaining seat(s): \(d.tied.joined(separator: ", "))"))
+                    for (option, count) in zip(district.options, d.counts) {
+                        lines.append("    \(option.id.padding(toLength: 12, withPad: " ", startingAt: 0)) \(String(count).padding(toLength: 7, withPad: " ", startingAt: 0)) \(option.name)")
+                    }
+                }
+                return lines.joined(separator: "\n")
+            }
+        }
+    }
+}

@@ -29,13 +29,15 @@ struct CrashRecoveryTests {
         let dir = DataDirectory(path: path + "/election")
         let store = try ElectionStore.create(in: dir, manifest: try ExampleElection.manifest())
         let (_, codes) = try store.importRoll(ExampleElection.roll(voters: voters, districts: 5), rollSecret: try dir.rollSecret())
-        _ = try store.changeWindow(.open, commissionKey: try dir.commissionKey())
+        let trustees = try LocalTrustees.register(in: store)
 
         var server = try ServerProcess(executable: Tools.ballotServer, dataDirectory: dir.url.path)
         try await BallotServerClient.withPooledHTTPClient(connections: 16) { http in
             // One attempt and a short deadline: after the kill, requests fail fast instead of
             // waiting out the connection pool's reconnect backoff.
             let client = try BallotServerClient(baseURL: server.url, http: http, timeoutSeconds: 5, attempts: 1)
+            try await trustees.runCeremony(client: client)
+            _ = try store.changeWindow(.open, commissionKey: try dir.commissionKey())
             let election = try await VoterActions.fetchElection(client)
             var wallets: [Wallet] = []
             for batch in stride(from: 0, to: codes.count, by: 16) {
@@ -49,7 +51,7 @@ struct CrashRecoveryTests {
                 }
             }
             let ballots = try wallets.map { wallet in
-                (wallet, try VoterActions.prepareBallot(wallet: wallet, selections: ["against-all"], election: election))
+                (wallet, try VoterActions.prepareBallot(wallet: wallet, selections: ["against-all"], election: election).0)
             }
 
             // Cast with 16 clients; SIGKILL the server once a third of the receipts are in.
@@ -128,6 +130,14 @@ struct CrashRecoveryTests {
                 start = next
             }
             #expect(ballotEntries == voters)
+
+            // The tally after the crash counts every voter exactly once.
+            _ = try store.changeWindow(.close, commissionKey: try dir.commissionKey())
+            try await trustees.decrypt(client: restarted, indices: [1, 2, 3])
+            let results = try #require(try await restarted.tally().results)
+            #expect(results.isValid(serverKey: election.serverKey))
+            let againstAll = results.results.districts.reduce(UInt64(0)) { $0 + ($1.counts.last ?? 0) }
+            #expect(againstAll == UInt64(voters))
         }
         server.stop()
     }

@@ -32,11 +32,38 @@ struct VoterBinaryTests {
         #expect(try imported.json()["voters"] as? Int == 4)
         let codesMode = try FileManager.default.attributesOfItem(atPath: work + "/codes.csv")[.posixPermissions] as? Int
         #expect(codesMode == 0o600)
-        let opened = try Tools.run(Tools.ballotServer, ["open", "--data", data, "--json"])
-        #expect(try opened.json()["state"] as? String == "open", "\(opened.stderr)")
+
+        // Opening before the trustees' ceremony is refused.
+        let early = try Tools.run(Tools.ballotServer, ["open", "--data", data, "--json"])
+        #expect(early.status == 2)
+        #expect((try early.json()["error"] as? [String: Any])?["code"] as? String == "ceremony-incomplete")
+
+        // The bundled example election has 5 trustees with quorum 3: each makes a key, the commission registers it.
+        for i in 1...5 {
+            let keygen = try Tools.run(Tools.ballotServer, ["trustee", "keygen", "--index", "\(i)", "--name", "Trustee \(i)",
+                                                            "--out", work + "/trustee-\(i).key.json", "--public-out", work + "/trustee-\(i).pub.json", "--json"])
+            #expect(keygen.status == 0, "\(keygen.stderr)")
+            let mode = try FileManager.default.attributesOfItem(atPath: work + "/trustee-\(i).key.json")[.posixPermissions] as? Int
+            #expect(mode == 0o600)
+            let added = try Tools.run(Tools.ballotServer, ["trustee", "add", "--data", data, "--public", work + "/trustee-\(i).pub.json", "--json"])
+            #expect(added.status == 0, "\(added.stderr)")
+        }
 
         let server = try ServerProcess(executable: Tools.ballotServer, dataDirectory: data)
         defer { server.stop(signal: SIGKILL) }
+
+        // The ceremony over HTTP: every trustee deals, then every trustee verifies its shares.
+        for i in 1...5 {
+            let share = try Tools.run(Tools.ballotServer, ["trustee", "share", "--server", server.url, "--key", work + "/trustee-\(i).key.json", "--json"])
+            #expect(share.status == 0, "\(share.stdout)\(share.stderr)")
+        }
+        for i in 1...5 {
+            let verify = try Tools.run(Tools.ballotServer, ["trustee", "verify-shares", "--server", server.url, "--key", work + "/trustee-\(i).key.json", "--json"])
+            #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+            #expect((try verify.json()["complaints"] as? [Any])?.isEmpty == true)
+        }
+        let opened = try Tools.run(Tools.ballotServer, ["open", "--data", data, "--json"])
+        #expect(try opened.json()["state"] as? String == "open", "\(opened.stderr)")
 
         let codeLines = try String(contentsOfFile: work + "/codes.csv", encoding: .utf8).split(separator: "\n").dropFirst()
         let first = try #require(codeLines.first).split(separator: ",").map(String.init)
@@ -61,10 +88,13 @@ struct VoterBinaryTests {
         #expect(options.contains("against-all"))
 
         let cast = try Tools.run(Tools.voter, ["cast", "--server", server.url, "--wallet", work + "/wallet.json", "--choice", options[0],
-                                               "--receipt-out", work + "/receipt.json", "--json"])
+                                               "--challenge", "--receipt-out", work + "/receipt.json", "--json"])
         #expect(cast.status == 0, "\(cast.stderr)")
         let tracking = try cast.json()["tracking_code"] as? String
         #expect(tracking?.count == 64)
+        let challenge = try #require(try cast.json()["challenge"] as? [String: Any])
+        #expect(challenge["opens_to_choice"] as? Bool == true)
+        #expect(challenge["tracking_code"] as? String != tracking, "the challenged encryption is never the cast one")
 
         let verified = try Tools.run(Tools.voter, ["verify", "--server", server.url, "--receipt", work + "/receipt.json", "--json"])
         #expect(verified.status == 0, "\(verified.stdout)\(verified.stderr)")
@@ -94,6 +124,24 @@ struct VoterBinaryTests {
         #expect(try status.json()["state"] as? String == "open")
         let closed = try Tools.run(Tools.ballotServer, ["close", "--data", data, "--json"])
         #expect(try closed.json()["state"] as? String == "closed")
+
+        // Results need a quorum: after two of five trustees there are none; the third completes them.
+        let none = try Tools.run(Tools.voter, ["results", "--server", server.url, "--json"])
+        #expect(none.status == 2)
+        for i in [2, 4, 5] {
+            let decrypt = try Tools.run(Tools.ballotServer, ["trustee", "decrypt", "--server", server.url, "--key", work + "/trustee-\(i).key.json", "--json"])
+            #expect(decrypt.status == 0, "\(decrypt.stdout)\(decrypt.stderr)")
+        }
+        let results = try Tools.run(Tools.voter, ["results", "--server", server.url, "--json"])
+        #expect(results.status == 0, "\(results.stderr)")
+        #expect(try results.json()["signature_valid"] as? Bool == true)
+        let published = try #require(try results.json()["results"] as? [String: Any])
+        #expect(published["quorum"] as? [Int] == [2, 4, 5])
+        let districtResults = try #require(published["districts"] as? [[String: Any]])
+        let mine = try #require(districtResults.first { $0["district"] as? String == first[1] })
+        #expect(mine["ballots"] as? Int == 1)
+        #expect((mine["counts"] as? [Int])?.first == 1, "the one ballot in this district marked the first option")
+        #expect((mine["counts"] as? [Int])?.reduce(0, +) == 1)
         let reopened = try Tools.run(Tools.ballotServer, ["open", "--data", data, "--json"])
         #expect(reopened.status == 2)
         #expect((try reopened.json()["error"] as? [String: Any])?["code"] as? String == "invalid-state")

@@ -15,11 +15,14 @@ struct BenchCommand: AsyncParsableCommand {
     var voters = 5000
     @Option(help: "Concurrent HTTP clients.")
     var clients = 64
+    @Option(name: .customLong("tally-ballots"), help: "Ballots in the in-process tally and decryption benchmark (0 skips it).")
+    var tallyBallots = 100_000
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
         guard (10...1_000_000).contains(voters) else { throw ValidationError("--voters must be 10 to 1000000") }
         guard (1...1024).contains(clients) else { throw ValidationError("--clients must be 1 to 1024") }
+        guard (0...1_000_000).contains(tallyBallots) else { throw ValidationError("--tally-ballots must be 0 to 1000000") }
     }
 
     struct Phase: Encodable {
@@ -31,22 +34,43 @@ struct BenchCommand: AsyncParsableCommand {
         enum CodingKeys: String, CodingKey { case count, seconds, perSecond = "per_second", p50Ms = "p50_ms", p99Ms = "p99_ms" }
     }
 
+    struct Tally: Encodable {
+        let ballots: Int
+        let options: Int
+        let aggregateSeconds: Double
+        let decryptionSeconds: Double
+        let decodeMicrosecondsPerBallot: Double
+        enum CodingKeys: String, CodingKey {
+            case ballots, options
+            case aggregateSeconds = "aggregate_s"
+            case decryptionSeconds = "decryption_s"
+            case decodeMicrosecondsPerBallot = "decode_us_per_ballot"
+        }
+    }
+
     struct Result: Encodable {
         let voters: Int
         let clients: Int
+        let options: Int
         let enrollment: Phase
         let casting: Phase
-        let rawVerifyPlusSignMicroseconds: Double
-        let rawVerifyPlusSignPerSecondOneCore: Double
+        let rawBallotCheckMicroseconds: Double
+        let rawBallotChecksPerSecondOneCore: Double
         let ratioToRawOneCore: Double
+        let rawEd25519VerifyPlusSignMicroseconds: Double
+        let tally: Tally?
         let cores: Int
         enum CodingKeys: String, CodingKey {
-            case voters, clients, enrollment, casting, cores
-            case rawVerifyPlusSignMicroseconds = "raw_verify_plus_sign_us"
-            case rawVerifyPlusSignPerSecondOneCore = "raw_verify_plus_sign_per_second_one_core"
+            case voters, clients, options, enrollment, casting, cores, tally
+            case rawBallotCheckMicroseconds = "raw_ballot_check_us"
+            case rawBallotChecksPerSecondOneCore = "raw_ballot_checks_per_second_one_core"
             case ratioToRawOneCore = "ratio_to_raw_one_core"
+            case rawEd25519VerifyPlusSignMicroseconds = "raw_ed25519_verify_plus_sign_us"
         }
     }
+
+    /// The benchmark's contest: a district of the example election with 11 options.
+    static let district = "d05"
 
     func run() async throws {
         let reporter = Reporter(json: output.json)
@@ -58,7 +82,11 @@ struct BenchCommand: AsyncParsableCommand {
             defer { try? FileManager.default.removeItem(atPath: path) }
             let dir = DataDirectory(path: path)
             let store = try ElectionStore.create(in: dir, manifest: try ExampleElection.manifest())
-            let (_, codes) = try store.importRoll(ExampleElection.roll(voters: voters, districts: 30), rollSecret: try dir.rollSecret())
+            guard let contest = store.manifest.district(Self.district) else { throw CommandError("bench", "the example has no district \(Self.district)") }
+            let rows = ExampleElection.roll(voters: voters, districts: 1).map {
+                ElectionStore.RollRow(personalNumber: $0.personalNumber, district: Self.district, line: $0.line)
+            }
+            let (_, codes) = try store.importRoll(rows, rollSecret: try dir.rollSecret())
             let trustees = try LocalTrustees.register(in: store)
             let server = try ServerProcess(executable: currentExecutable(), dataDirectory: path)
             defer { server.stop() }
@@ -87,19 +115,37 @@ struct BenchCommand: AsyncParsableCommand {
             }
             castProgress.finish()
 
-            let raw = try Self.rawVerifyPlusSign(iterations: 3000)
-            let rawRate = 1_000_000 / raw
-            let result = Result(voters: voters, clients: clients, enrollment: enrollPhase, casting: castPhase,
-                                rawVerifyPlusSignMicroseconds: raw, rawVerifyPlusSignPerSecondOneCore: rawRate,
-                                ratioToRawOneCore: castPhase.perSecond / rawRate, cores: ProcessInfo.processInfo.activeProcessorCount)
+            // The same run's raw cost of what the server must check per ballot: the voter's
+            // signature and every proof (in-process, one core, no HTTP, no storage).
+            guard let key = election.electionKey else { throw CommandError("bench", "the ceremony did not publish an election key") }
+            let sample = ballots[0]
+            let context = BallotContent.context(electionHash: election.electionHash, electionKey: key,
+                                                voterKey: sample.ballot.voterKey, district: Self.district)
+            let rawCheck = try Self.measure(iterations: 200) {
+                guard sample.hasValidSignature, sample.ballot.content.problem(in: contest, context: context) == nil else {
+                    throw CommandError("bench", "a benchmark ballot failed its own check")
+                }
+            }
+            let rawRate = 1_000_000 / rawCheck
+            let rawSign = try Self.rawVerifyPlusSign(iterations: 3000)
+            let tally = tallyBallots > 0 ? try Self.tallyBenchmark(ballots: tallyBallots, contest: contest, progress: !output.json) : nil
+            let result = Result(voters: voters, clients: clients, options: contest.options.count, enrollment: enrollPhase, casting: castPhase,
+                                rawBallotCheckMicroseconds: rawCheck, rawBallotChecksPerSecondOneCore: rawRate,
+                                ratioToRawOneCore: castPhase.perSecond / rawRate, rawEd25519VerifyPlusSignMicroseconds: rawSign,
+                                tally: tally, cores: ProcessInfo.processInfo.activeProcessorCount)
             reporter.emit(result) {
-                """
-                bench: \(voters) voters, \(clients) concurrent clients, \(result.cores) cores, server and load generator on one machine
-                  enroll: \(fmt(enrollPhase.perSecond)) /s   p50 \(fmt(enrollPhase.p50Ms)) ms   p99 \(fmt(enrollPhase.p99Ms)) ms
-                  cast:   \(fmt(castPhase.perSecond)) ballots/s   p50 \(fmt(castPhase.p50Ms)) ms   p99 \(fmt(castPhase.p99Ms)) ms
-                  raw OpenSSL Ed25519 verify + sign in-process: \(fmt(raw)) µs = \(fmt(rawRate)) /s on one core
-                  ratio cast rate / raw one-core rate: \(String(format: "%.3f", result.ratioToRawOneCore))
-                """
+                var lines = [
+                    "bench: \(voters) voters, \(contest.options.count)-option encrypted ballots, \(clients) concurrent clients, \(result.cores) cores, server and load generator on one machine",
+                    "  enroll: \(fmt(enrollPhase.perSecond)) /s   p50 \(fmt(enrollPhase.p50Ms)) ms   p99 \(fmt(enrollPhase.p99Ms)) ms",
+                    "  cast:   \(fmt(castPhase.perSecond)) ballots/s   p50 \(fmt(castPhase.p50Ms)) ms   p99 \(fmt(castPhase.p99Ms)) ms   (every proof verified by the server)",
+                    "  raw in-process ballot check (signature + \(contest.options.count) zero-or-one proofs + limit proof): \(fmt(rawCheck)) µs = \(fmt(rawRate)) /s on one core",
+                    "  ratio cast rate / raw one-core check rate: \(String(format: "%.3f", result.ratioToRawOneCore))",
+                    "  raw Ed25519 verify + sign: \(fmt(rawSign)) µs",
+                ]
+                if let tally {
+                    lines.append("  tally of \(tally.ballots) ballots × \(tally.options) options: aggregate \(String(format: "%.2f", tally.aggregateSeconds)) s, decryption by 3 of 5 trustees with proofs + combination \(String(format: "%.2f", tally.decryptionSeconds)) s; decoding a stored ballot with point validation \(fmt(tally.decodeMicrosecondsPerBallot)) µs")
+                }
+                return lines.joined(separator: "\n")
             }
             }
         }
@@ -136,6 +182,75 @@ struct BenchCommand: AsyncParsableCommand {
         func pct(_ p: Double) -> Double { latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
         let ordered = collected.sorted { $0.0 < $1.0 }.map(\.1)
         return (ordered, Phase(count: items.count, seconds: seconds, perSecond: Double(items.count) / seconds, p50Ms: pct(0.5), p99Ms: pct(0.99)))
+    }
+
+    static func measure(iterations: Int, _ body: () throws -> Void) throws -> Double {
+        let started = ContinuousClock.now
+        for _ in 0..<iterations { try body() }
+        return (ContinuousClock.now - started).seconds * 1_000_000 / Double(iterations)
+    }
+
+    /// Tally and decryption of `ballots` 11-option ballots in process: homomorphic aggregate,
+    /// 3-of-5 partial decryptions with proofs, their verification, Lagrange and discrete logs.
+    /// Ciphertexts use consecutive nonces (r, r+1, …) so that making 100,000 valid ballots
+    /// costs point additions, not scalar multiplications; the tally's work is the same.
+    static func tallyBenchmark(ballots: Int, contest: District, progress: Bool) throws -> Tally {
+        let electionHash = SHA256.hash(Array("bench".utf8))
+        let manifest = ElectionManifest(electionId: "bench", name: "bench", districts: [contest], trustees: TrusteePolicy(count: 5, quorum: 3))
+        let polynomial = try SecretPolynomial.random(degree: 2)
+        let key = GroupElement.base(polynomial.coefficients[0])
+        let width = contest.options.count
+        let r0 = try Scalar.random()
+        var alpha = GroupElement.base(r0)
+        var rK = r0 * key
+        var rows: [(district: String, ciphertexts: [Ciphertext])] = []
+        rows.reserveCapacity(ballots)
+        var expected = [UInt64](repeating: 0, count: width)
+        let bar = ProgressBar("make ballots", total: ballots, enabled: progress)
+        for b in 0..<ballots {
+            let choice = b % width
+            var row: [Ciphertext] = []
+            for o in 0..<width {
+                alpha = alpha + .generator
+                rK = rK + key
+                row.append(Ciphertext(alpha: alpha, beta: o == choice ? rK + .generator : rK))
+            }
+            expected[choice] += 1
+            rows.append((contest.id, row))
+            if b % 1000 == 999 { bar.advance(by: 1000) }
+        }
+        bar.finish()
+        let encoded = Ballot(electionHash: electionHash, voterKey: try Ed25519PrivateKey().publicKey, district: contest.id,
+                             content: BallotContent(ciphertexts: rows[0].ciphertexts,
+                                                    proofs: Array(repeating: ZeroOrOneProof(c0: .one, c1: .one, z0: .one, z1: .one), count: width),
+                                                    limitProof: KnownValueProof(c: .one, z: .one))).canonicalBytes
+        let decode = try measure(iterations: 200) { _ = try Ballot.decode(canonical: encoded) }
+
+        let t0 = ContinuousClock.now
+        let aggregate = TallyAggregate.sum(manifest: manifest, ballots: rows)
+        let aggregateSeconds = (ContinuousClock.now - t0).seconds
+
+        let t1 = ContinuousClock.now
+        let trustees: [UInt32] = [2, 4, 5]
+        var partials: [PartialDecryption] = []
+        for index in trustees {
+            let signer = try Ed25519PrivateKey()
+            let share = polynomial.evaluate(at: UInt64(index))
+            let partial = try PartialDecryption.make(electionHash: electionHash, index: index, secretShare: share,
+                                                     aggregate: aggregate, signingKey: signer)
+            guard partial.problem(electionHash: electionHash, aggregate: aggregate, publicShare: .base(share),
+                                  signingKey: signer.publicKey) == nil else {
+                throw CommandError("bench", "a partial decryption failed its own proof check")
+            }
+            partials.append(partial)
+        }
+        guard let results = ElectionResults.combine(manifest: manifest, aggregate: aggregate, partials: partials, roll: [:]),
+              results.districts.first?.counts == expected else {
+            throw CommandError("bench", "the benchmark tally did not decrypt to the counts that were cast")
+        }
+        let decryptionSeconds = (ContinuousClock.now - t1).seconds
+        return Tally(ballots: ballots, options: width, aggregateSeconds: aggregateSeconds, decryptionSeconds: decryptionSeconds,
+                     decodeMicrosecondsPerBallot: decode)
     }
 
     /// Microseconds for what the server must do per ballot in OpenSSL: verify the voter's

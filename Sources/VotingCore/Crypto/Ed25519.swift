@@ -159,17 +159,20 @@ public struct Ed25519PrivateKey: Sendable {
 
 private func readPEM(_ pem: String, isPrivate: Bool) throws -> EVPKey {
     let bytes = Array(pem.utf8)
-    guard let bio = BIO_new_mem_buf(bytes, Int32(bytes.count)) else { throw CryptoError.fromQueue("BIO_new_mem_buf") }
-    defer { BIO_free(bio) }
-    let pkey = isPrivate ? PEM_read_bio_PrivateKey(bio, nil, nil, nil) : PEM_read_bio_PUBKEY(bio, nil, nil, nil)
-    guard let pkey else {
-        throw CryptoError.fromQueue(isPrivate ? "PEM_read_bio_PrivateKey" : "PEM_read_bio_PUBKEY")
+    // BIO_new_mem_buf does not copy: the buffer must outlive the BIO, so both live inside one closure.
+    return try bytes.withUnsafeBufferPointer { buffer in
+        guard let bio = BIO_new_mem_buf(buffer.baseAddress, Int32(buffer.count)) else { throw CryptoError.fromQueue("BIO_new_mem_buf") }
+        defer { BIO_free(bio) }
+        let pkey = isPrivate ? PEM_read_bio_PrivateKey(bio, nil, nil, nil) : PEM_read_bio_PUBKEY(bio, nil, nil, nil)
+        guard let pkey else {
+            throw CryptoError.fromQueue(isPrivate ? "PEM_read_bio_PrivateKey" : "PEM_read_bio_PUBKEY")
+        }
+        let evp = EVPKey(pkey)
+        guard EVP_PKEY_get_id(pkey) == EVP_PKEY_ED25519 else {
+            throw CryptoError.invalidEncoding("PEM key is not an Ed25519 key")
+        }
+        return evp
     }
-    let evp = EVPKey(pkey)
-    guard EVP_PKEY_get_id(pkey) == EVP_PKEY_ED25519 else {
-        throw CryptoError.invalidEncoding("PEM key is not an Ed25519 key")
-    }
-    return evp
 }
 
 private func writePEM(_ key: EVPKey, isPrivate: Bool) throws -> String {

@@ -47,7 +47,7 @@ public struct BallotContent: Sendable, Hashable, Codable {
             ciphertexts.append(ct)
             proofs.append(try ZeroOrOneProof.prove(ciphertext: ct, vote: m, nonce: r, context: context))
         }
-        let total = ciphertexts.dropFirst().reduce(ciphertexts[0], +)
+        let total = Ciphertext.sum(ciphertexts)
         let nonceSum = nonces.dropFirst().reduce(nonces[0], +)
         let limitProof = try KnownValueProof.prove(ciphertext: total, value: UInt64(selected.count), nonce: nonceSum, context: context)
         return (BallotContent(ciphertexts: ciphertexts, proofs: proofs, limitProof: limitProof),
@@ -62,7 +62,7 @@ public struct BallotContent: Sendable, Hashable, Codable {
         for (i, (ct, proof)) in zip(ciphertexts, proofs).enumerated() where !proof.verify(ciphertext: ct, context: context) {
             return .badRangeProof(option: district.options[i].id)
         }
-        let total = ciphertexts.dropFirst().reduce(ciphertexts[0], +)
+        let total = Ciphertext.sum(ciphertexts)
         guard limitProof.verify(ciphertext: total, value: UInt64(district.selectionLimit), context: context) else {
             return .badLimitProof(limit: district.selectionLimit)
         }

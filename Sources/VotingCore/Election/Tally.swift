@@ -24,18 +24,13 @@ public struct TallyAggregate: Sendable, Hashable, Codable {
     /// Sums the counted ballots' ciphertexts per district; a district without ballots has
     /// zero ballots and no ciphertexts (its counts are all zero).
     public static func sum(manifest: ElectionManifest, ballots: [(district: String, ciphertexts: [Ciphertext])]) -> TallyAggregate {
-        var sums: [String: [Ciphertext]] = [:]
-        var counts: [String: UInt32] = [:]
-        for (district, ciphertexts) in ballots {
-            counts[district, default: 0] += 1
-            if let current = sums[district] {
-                sums[district] = zip(current, ciphertexts).map { $0 + $1 }
-            } else {
-                sums[district] = ciphertexts
-            }
-        }
+        var byDistrict: [String: [[Ciphertext]]] = [:]
+        for (district, ciphertexts) in ballots { byDistrict[district, default: []].append(ciphertexts) }
         return TallyAggregate(districts: manifest.districts.map { d in
-            District(district: d.id, ballots: counts[d.id] ?? 0, ciphertexts: sums[d.id] ?? [])
+            // Only well-formed ballots (one ciphertext per option) can have been accepted.
+            let cast = (byDistrict[d.id] ?? []).filter { $0.count == d.options.count }
+            let sums = cast.isEmpty ? [] : (0..<d.options.count).map { option in Ciphertext.sum(cast.lazy.map { $0[option] }) }
+            return District(district: d.id, ballots: UInt32(cast.count), ciphertexts: sums)
         })
     }
 

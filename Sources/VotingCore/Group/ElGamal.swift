@@ -20,6 +20,11 @@ public struct Ciphertext: Sendable, Hashable, Codable {
         Ciphertext(alpha: x.alpha + y.alpha, beta: x.beta + y.beta)
     }
 
+    /// The homomorphic sum of many ciphertexts (eq. 21), accumulated without intermediate encodings.
+    public static func sum<C: Collection<Ciphertext>>(_ ciphertexts: C) -> Ciphertext {
+        Ciphertext(alpha: .sum(ciphertexts.lazy.map(\.alpha)), beta: .sum(ciphertexts.lazy.map(\.beta)))
+    }
+
     /// Whether this encrypts `m` under nonce `r` (how a challenged ballot is opened).
     public func opens(to m: UInt64, nonce r: Scalar, key: GroupElement) -> Bool {
         self == Ciphertext.encrypt(m, nonce: r, key: key)
@@ -95,19 +100,19 @@ public struct ZeroOrOneProof: Sendable, Hashable, Codable {
         let u = try randomness?.u ?? Scalar.random()
         let cFake = try randomness?.cFake ?? Scalar.random()
         let zFake = try randomness?.zFake ?? Scalar.random()
-        let betaMinusG = ct.beta - .generator
         if m == 0 {
             // Real branch 0, simulated branch 1 (eq. 24).
             let a0 = GroupElement.base(u), b0 = u * K
             let a1 = GroupElement.linear(zFake, -cFake, ct.alpha)
-            let b1 = zFake * K - cFake * betaMinusG
+            // zFake*K - cFake*(beta - G) = cFake*G + zFake*K - cFake*beta
+            let b1 = GroupElement.combination(generator: cFake, [(zFake, K), (-cFake, ct.beta)])
             let c = hash(ctx, ct, a0, b0, a1, b1)
             let c0 = c - cFake
             return ZeroOrOneProof(c0: c0, c1: cFake, z0: u + c0 * r, z1: zFake)
         } else {
             let a1 = GroupElement.base(u), b1 = u * K
             let a0 = GroupElement.linear(zFake, -cFake, ct.alpha)
-            let b0 = zFake * K - cFake * ct.beta
+            let b0 = GroupElement.combination(generator: nil, [(zFake, K), (-cFake, ct.beta)])
             let c = hash(ctx, ct, a0, b0, a1, b1)
             let c1 = c - cFake
             return ZeroOrOneProof(c0: cFake, c1: c1, z0: zFake, z1: u + c1 * r)
@@ -118,9 +123,10 @@ public struct ZeroOrOneProof: Sendable, Hashable, Codable {
     public func verify(ciphertext ct: Ciphertext, context ctx: ProofContext) -> Bool {
         let K = ctx.electionKey
         let a0 = GroupElement.linear(z0, -c0, ct.alpha)
-        let b0 = z0 * K - c0 * ct.beta
+        let b0 = GroupElement.combination(generator: nil, [(z0, K), (-c0, ct.beta)])
         let a1 = GroupElement.linear(z1, -c1, ct.alpha)
-        let b1 = z1 * K - c1 * (ct.beta - .generator)
+        // z1*K - c1*(beta - G) = c1*G + z1*K - c1*beta
+        let b1 = GroupElement.combination(generator: c1, [(z1, K), (-c1, ct.beta)])
         return c0 + c1 == Self.hash(ctx, ct, a0, b0, a1, b1)
     }
 
@@ -163,7 +169,8 @@ public struct KnownValueProof: Sendable, Hashable, Codable {
 
     public func verify(ciphertext ct: Ciphertext, value: UInt64, context ctx: ProofContext) -> Bool {
         let a = GroupElement.linear(z, -c, ct.alpha)
-        let b = z * ctx.electionKey - c * (ct.beta - .base(Scalar(value)))
+        // z*K - c*(beta - value*G) = (c*value)*G + z*K - c*beta
+        let b = GroupElement.combination(generator: c * Scalar(value), [(z, ctx.electionKey), (-c, ct.beta)])
         return c == Self.hash(ctx, ct, value, a, b)
     }
 

@@ -1,4 +1,5 @@
 internal import COpenSSL
+import Synchronization
 
 /// NIST P-256 (secp256r1) through OpenSSL's EC_GROUP. The group object is created once and
 /// only read afterwards; OpenSSL documents EC_GROUP as safe to share for read-only use.
@@ -155,14 +156,34 @@ public struct Scalar: Sendable, Hashable, Codable, CustomStringConvertible {
     }
 }
 
-/// Owns an EC_POINT. Immutable after construction, so sharing it is safe.
+/// Owns an EC_POINT. The point is immutable after construction; its encoding is computed
+/// on first use (converting to affine coordinates costs a field inversion, which
+/// intermediate results of a proof check never need) and cached under a lock.
 final class ECPointBox: @unchecked Sendable {
     let pointer: OpaquePointer
+    private let cached = Mutex<[UInt8]?>(nil)
+
     init() throws {
         guard let p = EC_POINT_new(P256Group.shared.group) else { throw CryptoError.fromQueue("EC_POINT_new") }
         pointer = p
     }
+
+    /// Records the encoding a point was decoded from, so it is never recomputed.
+    func seed(encoding: [UInt8]) { cached.withLock { $0 = encoding } }
+
     deinit { EC_POINT_free(pointer) }
+
+    var encoding: [UInt8] {
+        if let e = cached.withLock({ $0 }) { return e }
+        let g = P256Group.shared.group
+        var out = [UInt8](repeating: 0, count: 33)
+        if EC_POINT_is_at_infinity(g, pointer) == 0 {
+            // point2oct fails only for the identity, handled above.
+            _ = EC_POINT_point2oct(g, pointer, POINT_CONVERSION_COMPRESSED, &out, 33, nil)
+        }
+        cached.withLock { $0 = out }
+        return out
+    }
 }
 
 /// A P-256 group element. On the wire and in hashes: 33-byte SEC1 compressed encoding.
@@ -170,20 +191,12 @@ final class ECPointBox: @unchecked Sendable {
 public struct GroupElement: Sendable, Hashable, Codable, CustomStringConvertible {
     public static let byteCount = 33
     let box: ECPointBox
+
     /// SEC1 compressed encoding; 33 zero bytes for the identity (never accepted on input).
-    public let encoding: [UInt8]
+    public var encoding: [UInt8] { box.encoding }
 
     init(box: ECPointBox) throws {
         self.box = box
-        let g = P256Group.shared.group
-        if EC_POINT_is_at_infinity(g, box.pointer) == 1 {
-            encoding = [UInt8](repeating: 0, count: 33)
-        } else {
-            var out = [UInt8](repeating: 0, count: 33)
-            let n = EC_POINT_point2oct(g, box.pointer, POINT_CONVERSION_COMPRESSED, &out, 33, nil)
-            guard n == 33 else { throw CryptoError.fromQueue("EC_POINT_point2oct") }
-            encoding = out
-        }
     }
 
     /// Validating decoder: 33-byte compressed SEC1, on the curve, not the identity.
@@ -202,7 +215,7 @@ public struct GroupElement: Sendable, Hashable, Codable, CustomStringConvertible
             throw CryptoError.invalidEncoding("not a valid non-identity point on P-256")
         }
         self.box = box
-        self.encoding = bytes
+        box.seed(encoding: bytes)
     }
 
     public init?(hex: String) {
@@ -210,7 +223,7 @@ public struct GroupElement: Sendable, Hashable, Codable, CustomStringConvertible
         self = p
     }
 
-    public var isIdentity: Bool { encoding.allSatisfy { $0 == 0 } }
+    public var isIdentity: Bool { EC_POINT_is_at_infinity(P256Group.shared.group, box.pointer) == 1 }
     public var hex: String { Hex.encode(encoding) }
     public var description: String { hex }
 
@@ -245,6 +258,31 @@ public struct GroupElement: Sendable, Hashable, Codable, CustomStringConvertible
         multiply(generator: g, point: p, scalar: s)
     }
 
+    /// g*G + Σ s_i*P_i in one multi-scalar multiplication (shared doublings).
+    public static func combination(generator g: Scalar?, _ terms: [(Scalar, GroupElement)]) -> GroupElement {
+        do {
+            let ctx = try BigNumContext()
+            let result = try ECPointBox()
+            let gn = try g.map { try BigNum(bytes: $0.bytes) }
+            let scalars = try terms.map { try BigNum(bytes: $0.0.bytes) }
+            var points: [OpaquePointer?] = terms.map { $0.1.box.pointer }
+            var bns: [OpaquePointer?] = scalars.map { $0.pointer }
+            let ok = points.withUnsafeMutableBufferPointer { p in
+                bns.withUnsafeMutableBufferPointer { b in
+                    p.baseAddress!.withMemoryRebound(to: Optional<OpaquePointer>.self, capacity: terms.count) { pp in
+                        evote_ec_points_mul(P256Group.shared.group, result.pointer, gn?.pointer, terms.count,
+                                            UnsafeMutablePointer(mutating: pp), UnsafeMutablePointer(mutating: b.baseAddress), ctx.pointer)
+                    }
+                }
+            }
+            try check(ok, "EC_POINTs_mul")
+            withExtendedLifetime((terms, scalars)) {}
+            return try GroupElement(box: result)
+        } catch {
+            preconditionFailure("EC_POINTs_mul failed on valid inputs: \(error)")
+        }
+    }
+
     public static func + (a: GroupElement, b: GroupElement) -> GroupElement {
         do {
             let ctx = try BigNumContext()
@@ -269,6 +307,22 @@ public struct GroupElement: Sendable, Hashable, Codable, CustomStringConvertible
     }
 
     public static func - (a: GroupElement, b: GroupElement) -> GroupElement { a + (-b) }
+
+    /// Σ points, accumulated in one EC_POINT (no per-step encoding): the tally's hot loop.
+    public static func sum<C: Collection<GroupElement>>(_ points: C) -> GroupElement {
+        do {
+            let ctx = try BigNumContext()
+            let acc = try ECPointBox()
+            let g = P256Group.shared.group
+            try check(EC_POINT_set_to_infinity(g, acc.pointer), "EC_POINT_set_to_infinity")
+            for p in points {
+                try check(EC_POINT_add(g, acc.pointer, acc.pointer, p.box.pointer, ctx.pointer), "EC_POINT_add")
+            }
+            return try GroupElement(box: acc)
+        } catch {
+            preconditionFailure("EC_POINT_add failed on valid inputs: \(error)")
+        }
+    }
 
     public static var identity: GroupElement { base(.zero) }
 

@@ -60,13 +60,12 @@ public enum Feldman {
     public static func shareImage(commitments: [GroupElement], at x: UInt64) -> GroupElement {
         let xs = Scalar(x)
         var power = Scalar.one
-        var acc: GroupElement?
+        var terms: [(Scalar, GroupElement)] = []
         for c in commitments {
-            let term = power * c
-            acc = acc.map { $0 + term } ?? term
+            terms.append((power, c))
             power = power * xs
         }
-        return acc ?? .identity
+        return terms.isEmpty ? .identity : .combination(generator: nil, terms)
     }
 
     /// Whether share s from a dealer with these commitments is f(x) (eq. 33).
@@ -185,7 +184,7 @@ public struct DecryptionProof: Sendable, Hashable, Codable {
 
     public func verify(publicShare S: GroupElement, alpha: GroupElement, partial D: GroupElement, electionHash: Digest) -> Bool {
         let a = GroupElement.linear(z, -c, S)
-        let b = z * alpha - c * D
+        let b = GroupElement.combination(generator: nil, [(z, alpha), (-c, D)])
         return c == Self.hash(electionHash, S, alpha, D, a, b)
     }
 }
