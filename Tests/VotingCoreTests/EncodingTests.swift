@@ -24,6 +24,8 @@ private func key(_ n: UInt8) throws -> Ed25519PrivateKey {
 }
 
 enum Fixture {
+    static let trustees = TrusteePolicy(count: 3, quorum: 2)
+
     static let manifest = ElectionManifest(
         electionId: "test-2027",
         name: "Test election",
@@ -38,7 +40,25 @@ enum Fixture {
                 BallotOption(id: "y", name: "Y"),
                 BallotOption(id: "z", name: "Z"),
             ]),
-        ])
+        ],
+        trustees: trustees)
+
+    /// The election secret x, fixed so tests can decrypt, and the election key x*G.
+    static let electionSecret = P256Constants.scalar(label: "evote test election secret")
+    static let electionKey = GroupElement.base(electionSecret)
+
+    static func district(_ id: String) -> District {
+        guard let d = manifest.district(id) else { preconditionFailure("no district \(id) in the fixture") }
+        return d
+    }
+
+    /// The proof context of a ballot by `voter` in `district` of the fixture election.
+    static func context(voter: Ed25519PublicKey, district: String) -> ProofContext {
+        BallotContent.context(electionHash: manifest.electionHash, electionKey: electionKey, voterKey: voter, district: district)
+    }
+
+    /// m*G for the plaintext m of `ct` (exponential ElGamal decrypts to a point).
+    static func decrypt(_ ct: Ciphertext) -> GroupElement { ct.beta - electionSecret * ct.alpha }
 }
 
 private func failedChecks(_ results: [CheckResult]) -> Set<String> {
@@ -215,10 +235,11 @@ struct ManifestTests {
             District(id: "d", name: "D", seats: 1, selectionLimit: 2, options: [
                 BallotOption(id: "a", name: "A"), BallotOption(id: "b", name: "B"),
             ]),
-        ])
+        ], trustees: TrusteePolicy(count: 5, quorum: 3))
         let expected = lp("evote.v1.manifest") + lp("e") + lp("N")
             + be32(1) + lp("d") + lp("D") + be32(1) + be32(2)
             + be32(2) + lp("a") + lp("A") + lp("b") + lp("B")
+            + be32(5) + be32(3)
         #expect(m.canonicalBytes == expected)
         #expect(m.electionHash == SHA256.hash(expected))
     }
@@ -245,9 +266,13 @@ struct ManifestTests {
         #expect(object["election_id"] as? String == "test-2027")
         let districts = try #require(object["districts"] as? [[String: Any]])
         #expect(districts.first?["selection_limit"] as? Int == 1)
+        let trustees = try #require(object["trustees"] as? [String: Any])
+        #expect(trustees["count"] as? Int == 3)
+        #expect(trustees["quorum"] as? Int == 2)
+        #expect(Set(trustees.keys) == ["count", "quorum"])
         #expect(try ElectionManifest.load(jsonData: encoded) == m)
 
-        let bad = ElectionManifest(electionId: "Bad Id", name: m.name, districts: m.districts)
+        let bad = ElectionManifest(electionId: "Bad Id", name: m.name, districts: m.districts, trustees: m.trustees)
         #expect(throws: ManifestError.self) { try ElectionManifest.load(jsonData: try JSONEncoder().encode(bad)) }
     }
 
@@ -255,7 +280,10 @@ struct ManifestTests {
         let m = Fixture.manifest
         let d1 = m.districts[0], d2 = m.districts[1]
         func with(_ d: District) -> ElectionManifest {
-            ElectionManifest(electionId: m.electionId, name: m.name, districts: [d, d2])
+            ElectionManifest(electionId: m.electionId, name: m.name, districts: [d, d2], trustees: m.trustees)
+        }
+        func with(_ t: TrusteePolicy) -> ElectionManifest {
+            ElectionManifest(electionId: m.electionId, name: m.name, districts: m.districts, trustees: t)
         }
         func district(id: String? = nil, name: String? = nil, seats: Int? = nil, limit: Int? = nil,
                       options: [BallotOption]? = nil) -> District {
@@ -263,10 +291,10 @@ struct ManifestTests {
                      selectionLimit: limit ?? d1.selectionLimit, options: options ?? d1.options)
         }
         let variants: [(String, ElectionManifest)] = [
-            ("election id", ElectionManifest(electionId: "test-2028", name: m.name, districts: m.districts)),
-            ("name", ElectionManifest(electionId: m.electionId, name: "Test election!", districts: m.districts)),
-            ("district order", ElectionManifest(electionId: m.electionId, name: m.name, districts: [d2, d1])),
-            ("district dropped", ElectionManifest(electionId: m.electionId, name: m.name, districts: [d1])),
+            ("election id", ElectionManifest(electionId: "test-2028", name: m.name, districts: m.districts, trustees: m.trustees)),
+            ("name", ElectionManifest(electionId: m.electionId, name: "Test election!", districts: m.districts, trustees: m.trustees)),
+            ("district order", ElectionManifest(electionId: m.electionId, name: m.name, districts: [d2, d1], trustees: m.trustees)),
+            ("district dropped", ElectionManifest(electionId: m.electionId, name: m.name, districts: [d1], trustees: m.trustees)),
             ("district id", with(district(id: "d3"))),
             ("district name", with(district(name: "Norths"))),
             ("seats", with(district(seats: 3))),
@@ -275,8 +303,12 @@ struct ManifestTests {
             ("option name", with(district(options: [BallotOption(id: "alice", name: "Alice B.")] + d1.options.dropFirst()))),
             ("option order", with(district(options: d1.options.reversed()))),
             ("option dropped", with(district(options: Array(d1.options.dropLast())))),
+            ("trustee count", with(TrusteePolicy(count: 4, quorum: 2))),
+            ("trustee quorum", with(TrusteePolicy(count: 3, quorum: 3))),
+            ("trustee count and quorum swapped", with(TrusteePolicy(count: 2, quorum: 3))),
             // Field boundaries are unambiguous thanks to the length prefixes.
-            ("id/name boundary", ElectionManifest(electionId: "test-2027T", name: "est election", districts: m.districts)),
+            ("id/name boundary", ElectionManifest(electionId: "test-2027T", name: "est election", districts: m.districts,
+                                                  trustees: m.trustees)),
         ]
         let base = m.electionHash
         var seen: Set<Digest> = [base]
@@ -297,13 +329,13 @@ struct ManifestTests {
         let m = Fixture.manifest
         let options = [BallotOption(id: id, name: "Bad")] + m.districts[0].options
         let cases = [
-            ElectionManifest(electionId: id, name: m.name, districts: m.districts),
+            ElectionManifest(electionId: id, name: m.name, districts: m.districts, trustees: m.trustees),
             ElectionManifest(electionId: m.electionId, name: m.name, districts: [
                 District(id: id, name: "Bad", seats: 1, selectionLimit: 1, options: m.districts[0].options),
-            ]),
+            ], trustees: m.trustees),
             ElectionManifest(electionId: m.electionId, name: m.name, districts: [
                 District(id: "d1", name: "Bad", seats: 1, selectionLimit: 1, options: options),
-            ]),
+            ], trustees: m.trustees),
         ]
         for c in cases {
             let problems = c.problems()
@@ -313,19 +345,20 @@ struct ManifestTests {
 
     @Test func duplicateIds() throws {
         let m = Fixture.manifest
-        let dupDistricts = ElectionManifest(electionId: m.electionId, name: m.name, districts: [m.districts[0], m.districts[0]])
+        let dupDistricts = ElectionManifest(electionId: m.electionId, name: m.name, districts: [m.districts[0], m.districts[0]],
+                                            trustees: m.trustees)
         #expect(dupDistricts.problems().contains { $0.contains("district id \"d1\" appears twice") }, "\(dupDistricts.problems())")
 
         let d = m.districts[0]
         let dupOptions = ElectionManifest(electionId: m.electionId, name: m.name, districts: [
             District(id: d.id, name: d.name, seats: 1, selectionLimit: 1, options: d.options + [BallotOption(id: "bob", name: "Bob again")]),
-        ])
+        ], trustees: m.trustees)
         #expect(dupOptions.problems().contains { $0.contains("option id \"bob\" appears twice") }, "\(dupOptions.problems())")
         // The same option id in two districts is fine.
         #expect(ElectionManifest(electionId: "e", name: "E", districts: [
             District(id: "a", name: "A", seats: 1, selectionLimit: 1, options: d.options),
             District(id: "b", name: "B", seats: 1, selectionLimit: 1, options: d.options),
-        ]).problems() == [])
+        ], trustees: m.trustees).problems() == [])
     }
 
     @Test func seatsAndSelectionLimitRange() throws {
@@ -334,7 +367,7 @@ struct ManifestTests {
         func manifest(seats: Int, limit: Int) -> ElectionManifest {
             ElectionManifest(electionId: m.electionId, name: m.name, districts: [
                 District(id: "d1", name: "North", seats: seats, selectionLimit: limit, options: options),
-            ])
+            ], trustees: m.trustees)
         }
         for seats in [-1, 0, 4, 100] {
             let problems = manifest(seats: seats, limit: 1).problems()
@@ -355,13 +388,16 @@ struct ManifestTests {
 
     @Test func otherLimits() throws {
         let m = Fixture.manifest
-        #expect(!ElectionManifest(electionId: "e", name: "", districts: m.districts).problems().isEmpty)
-        #expect(!ElectionManifest(electionId: "e", name: String(repeating: "n", count: 201), districts: m.districts).problems().isEmpty)
-        #expect(ElectionManifest(electionId: "e", name: String(repeating: "n", count: 200), districts: m.districts).problems() == [])
-        #expect(!ElectionManifest(electionId: "e", name: "E", districts: []).problems().isEmpty)
+        let t = m.trustees
+        #expect(!ElectionManifest(electionId: "e", name: "", districts: m.districts, trustees: t).problems().isEmpty)
+        #expect(!ElectionManifest(electionId: "e", name: String(repeating: "n", count: 201), districts: m.districts, trustees: t)
+            .problems().isEmpty)
+        #expect(ElectionManifest(electionId: "e", name: String(repeating: "n", count: 200), districts: m.districts, trustees: t)
+            .problems() == [])
+        #expect(!ElectionManifest(electionId: "e", name: "E", districts: [], trustees: t).problems().isEmpty)
         let one = ElectionManifest(electionId: "e", name: "E", districts: [
             District(id: "d", name: "D", seats: 1, selectionLimit: 1, options: [BallotOption(id: "a", name: "A")]),
-        ])
+        ], trustees: t)
         #expect(one.problems().contains { $0.contains("needs 2 to 64 options") })
     }
 }
@@ -370,31 +406,71 @@ struct ManifestTests {
 
 @Suite("Ballots")
 struct BallotTests {
-    static func ballot(_ selections: [String] = ["bob"], voter: UInt8 = 3) throws -> Ballot {
-        Ballot(electionHash: Fixture.manifest.electionHash, voterKey: try key(voter).publicKey, district: "d1",
-               content: BallotContent(selections: selections))
+    /// A ballot with encrypted content: `selections` in `district`, by the voter with key seed
+    /// `voter`, with its proofs bound to that voter (fresh nonces each call).
+    static func ballot(_ selections: [String] = ["bob"], voter: UInt8 = 3, district: String = "d1") throws -> Ballot {
+        try sealed(selections, voter: voter, district: district).ballot
+    }
+
+    /// The same, with the opening that a Benaloh challenge would reveal.
+    static func sealed(_ selections: [String] = ["bob"], voter: UInt8 = 3, district: String = "d1",
+                       nonces: [Scalar]? = nil) throws -> (ballot: Ballot, opening: BallotOpening) {
+        let voterKey = try key(voter).publicKey
+        let (content, opening) = try BallotContent.encrypt(selections: selections, district: Fixture.district(district),
+                                                           context: Fixture.context(voter: voterKey, district: district),
+                                                           nonces: nonces)
+        return (Ballot(electionHash: Fixture.manifest.electionHash, voterKey: voterKey, district: district, content: content), opening)
+    }
+
+    /// The canonical bytes of encrypted content (docs/protocol.md §4.4), written out by hand.
+    static func contentBytes(_ c: BallotContent) -> [UInt8] {
+        lp("elgamal-p256-v1")
+            + be32(c.ciphertexts.count) + c.ciphertexts.flatMap { $0.alpha.encoding + $0.beta.encoding }
+            + be32(c.proofs.count) + c.proofs.flatMap { $0.c0.bytes + $0.c1.bytes + $0.z0.bytes + $0.z1.bytes }
+            + c.limitProof.c.bytes + c.limitProof.z.bytes
     }
 
     @Test func ballotCanonicalLayoutAndRoundTrip() throws {
         let b = try Self.ballot()
-        let expected = lp("evote.v1.ballot") + Fixture.manifest.electionHash.bytes + (try key(3)).publicKey.rawRepresentation
-            + lp("d1") + lp("clear-v1") + be32(1) + lp("bob")
+        let header = lp("evote.v1.ballot") + Fixture.manifest.electionHash.bytes + (try key(3)).publicKey.rawRepresentation + lp("d1")
+        let expected = header + Self.contentBytes(b.content)
         #expect(b.canonicalBytes == expected)
-        #expect(try Ballot.decode(canonical: b.canonicalBytes) == b)
+        // Three options: three 66-byte ciphertexts, three 128-byte range proofs, one 64-byte limit proof.
+        #expect(expected.count == header.count + 19 + 4 + 3 * 66 + 4 + 3 * 128 + 64)
+        let back = try Ballot.decode(canonical: b.canonicalBytes)
+        #expect(back == b)
+        #expect(back.content.problem(in: Fixture.district("d1"), context: Fixture.context(voter: b.voterKey, district: "d1")) == nil)
         let bytes = b.canonicalBytes
         for n in 0..<bytes.count {
             #expect(throws: (any Error).self, "prefix \(n)") { try Ballot.decode(canonical: Array(bytes[..<n])) }
         }
         #expect(throws: CanonicalReader.Failure.trailingBytes(1)) { try Ballot.decode(canonical: bytes + [0]) }
 
-        // Another content type is refused.
-        var w = CanonicalWriter(tag: .ballot)
-        w.fixed(b.electionHash)
-        w.key(b.voterKey)
-        w.string("d1")
-        w.string("encrypted-v9")
-        w.list(["bob"]) { w, s in w.string(s) }
-        #expect(throws: RecordError.self) { try Ballot.decode(canonical: w.bytes) }
+        // Another content type is refused, the old clear content among them.
+        for type in ["clear-v1", "elgamal-p256-v2", ""] {
+            var w = CanonicalWriter(tag: .ballot)
+            w.fixed(b.electionHash)
+            w.key(b.voterKey)
+            w.string("d1")
+            w.string(type)
+            w.list(["bob"]) { w, s in w.string(s) }
+            #expect(throws: RecordError.self, "content type \"\(type)\"") { try Ballot.decode(canonical: w.bytes) }
+        }
+
+        // A ciphertext point that is not a compressed point, or is the identity, is refused.
+        let alpha0 = header.count + 19 + 4
+        for (what, replacement) in [("prefix 04", [UInt8(4)] + bytes[(alpha0 + 1)..<(alpha0 + 33)]),
+                                    ("identity", [UInt8](repeating: 0, count: 33))] {
+            var bad = bytes
+            bad.replaceSubrange(alpha0..<(alpha0 + 33), with: replacement)
+            #expect(throws: CryptoError.self, "\(what)") { try Ballot.decode(canonical: bad) }
+        }
+        // A proof scalar that is not below the group order is refused.
+        for scalar in [P256Constants.orderHex, String(repeating: "ff", count: 32)] {
+            var bad = bytes
+            bad.replaceSubrange((bad.count - 32)..<bad.count, with: hex(scalar))
+            #expect(throws: CryptoError.self, "limit proof z = \(scalar)") { try Ballot.decode(canonical: bad) }
+        }
     }
 
     @Test func signedBallotRoundTrip() throws {
@@ -407,6 +483,7 @@ struct BallotTests {
         #expect(back == sb)
         #expect(back.hasValidSignature)
         #expect(back.trackingCode == sb.trackingCode)
+        #expect(back.ballot.content == sb.ballot.content)
         #expect(SignedBallot(ballot: sb.ballot, signature: sb.signature) == sb)
 
         let bytes = sb.canonicalBytes
@@ -420,12 +497,16 @@ struct BallotTests {
         #expect(!forged.hasValidSignature)
         let moved = SignedBallot(ballot: try Self.ballot(["carol"]), signature: sb.signature)
         #expect(!moved.hasValidSignature)
+        // Re-encrypting the same choice gives another ballot: the signature does not carry over.
+        let reencrypted = SignedBallot(ballot: try Self.ballot(), signature: sb.signature)
+        #expect(!reencrypted.hasValidSignature)
     }
 
     @Test func trackingCodeIsDeterministic() throws {
         let voter = try key(3)
-        let a = try Self.ballot().signed(with: voter)
-        let b = try Self.ballot().signed(with: voter)
+        let ballot = try Self.ballot()
+        let a = try ballot.signed(with: voter)
+        let b = try ballot.signed(with: voter)
         #expect(a.signature == b.signature, "Ed25519 signatures are deterministic")
         #expect(a.trackingCode == b.trackingCode)
         #expect(a.trackingCode.digest == SHA256.hash(a.canonicalBytes))
@@ -436,12 +517,18 @@ struct BallotTests {
         #expect(other.trackingCode != a.trackingCode)
         let otherVoter = try Self.ballot(voter: 4).signed(with: try key(4))
         #expect(otherVoter.trackingCode != a.trackingCode)
+        // Encryption is randomized: the same choice encrypted again has another tracking code.
+        let again = try Self.ballot().signed(with: voter)
+        #expect(again.trackingCode != a.trackingCode)
     }
 
     @Test func trackingCodeShortForm() throws {
         let alphabet = Set("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+        // One encryption, signed by 20 voters (the short form does not depend on the proofs).
+        let content = try Self.ballot().content
         for n: UInt8 in 1...20 {
-            let code = try Self.ballot(voter: n).signed(with: try key(n)).trackingCode
+            let b = Ballot(electionHash: Fixture.manifest.electionHash, voterKey: try key(n).publicKey, district: "d1", content: content)
+            let code = try b.signed(with: try key(n)).trackingCode
             let short = code.short
             #expect(short.count == 19, "\(short)")
             for (i, c) in short.enumerated() {
@@ -463,15 +550,29 @@ struct BallotTests {
     }
 
     @Test func wireJSONRoundTrip() throws {
-        let sb = try Self.ballot(["x", "z"], voter: 5).signed(with: try key(5))
+        let sb = try Self.ballot(["x", "z"], voter: 5, district: "d2").signed(with: try key(5))
         let object = try json(sb.wire)
         #expect(Set(object.keys) == ["election_hash", "voter_key", "district", "content", "signature"])
         #expect(object["election_hash"] as? String == Fixture.manifest.electionHash.hex)
         #expect(object["signature"] as? String == sb.signature.hex)
+        #expect(object["district"] as? String == "d2")
+        let content = try #require(object["content"] as? [String: Any])
+        #expect(Set(content.keys) == ["ciphertexts", "proofs", "limit_proof"])
+        let ciphertexts = try #require(content["ciphertexts"] as? [[String: Any]])
+        #expect(ciphertexts.count == 3)
+        #expect(ciphertexts.allSatisfy { Set($0.keys) == ["alpha", "beta"] })
+        #expect(ciphertexts.first?["alpha"] as? String == sb.ballot.content.ciphertexts[0].alpha.hex)
+        let proofs = try #require(content["proofs"] as? [[String: Any]])
+        #expect(proofs.count == 3)
+        #expect(proofs.allSatisfy { Set($0.keys) == ["c0", "c1", "z0", "z1"] })
+        let limit = try #require(content["limit_proof"] as? [String: Any])
+        #expect(Set(limit.keys) == ["c", "z"])
+        #expect(limit["z"] as? String == sb.ballot.content.limitProof.z.hex)
         let decoded = try JSONDecoder().decode(SignedBallotWire.self, from: try data(object))
         #expect(decoded == sb.wire)
         #expect(decoded.signedBallot == sb)
         #expect(decoded.signedBallot.trackingCode == sb.trackingCode)
+        #expect(decoded.signedBallot.hasValidSignature)
     }
 
     /// Each mutation of a valid wire object that must make decoding fail.
@@ -482,6 +583,7 @@ struct BallotTests {
             c["weight"] = 2
             o["content"] = c
         }),
+        ("clear selections instead of content", { $0["content"] = ["type": "clear-v1", "selections": ["x", "z"]] }),
         ("missing signature", { $0["signature"] = nil }),
         ("missing content", { $0["content"] = nil }),
         ("uppercase election hash", { $0["election_hash"] = ($0["election_hash"] as? String)?.uppercased() }),
@@ -499,7 +601,7 @@ struct BallotTests {
     ]
 
     @Test func wireJSONRejects() throws {
-        let sb = try Self.ballot(["x", "z"], voter: 5).signed(with: try key(5))
+        let sb = try Self.ballot(["x", "z"], voter: 5, district: "d2").signed(with: try key(5))
         let valid = try json(sb.wire)
         #expect(throws: Never.self) { try JSONDecoder().decode(SignedBallotWire.self, from: try data(valid)) }
         for (what, mutate) in Self.wireMutations {
@@ -512,22 +614,28 @@ struct BallotTests {
         }
     }
 
-    @Test func contentProblems() throws {
+    /// The voter's choice is checked before it is encrypted (`Selections.problem`).
+    @Test func selectionProblems() throws {
         let d1 = Fixture.manifest.districts[0]  // limit 1: alice, bob, carol
         let d2 = Fixture.manifest.districts[1]  // limit 2: x, y, z
-        #expect(BallotContent(selections: ["bob"]).problem(in: d1) == nil)
-        #expect(BallotContent(selections: ["z", "x"]).problem(in: d2) == nil)
-        #expect(BallotContent(selections: []).problem(in: d1) == .wrongSelectionCount(expected: 1, got: 0))
-        #expect(BallotContent(selections: ["alice", "bob"]).problem(in: d1) == .wrongSelectionCount(expected: 1, got: 2))
-        #expect(BallotContent(selections: ["x"]).problem(in: d2) == .wrongSelectionCount(expected: 2, got: 1))
-        #expect(BallotContent(selections: ["dave"]).problem(in: d1) == .unknownOption("dave"))
-        #expect(BallotContent(selections: ["x"]).problem(in: d1) == .unknownOption("x"), "an option of another district")
-        #expect(BallotContent(selections: ["Bob"]).problem(in: d1) == .unknownOption("Bob"))
-        #expect(BallotContent(selections: ["y", "y"]).problem(in: d2) == .duplicateOption("y"))
-        #expect(BallotContent(selections: ["y", "w"]).problem(in: d2) == .unknownOption("w"))
-        for p in [BallotProblem.wrongSelectionCount(expected: 1, got: 2), .unknownOption("q"), .duplicateOption("y")] {
+        #expect(Selections.problem(["bob"], in: d1) == nil)
+        #expect(Selections.problem(["z", "x"], in: d2) == nil)
+        #expect(Selections.problem([], in: d1) == .wrongSelectionCount(expected: 1, got: 0))
+        #expect(Selections.problem(["alice", "bob"], in: d1) == .wrongSelectionCount(expected: 1, got: 2))
+        #expect(Selections.problem(["x"], in: d2) == .wrongSelectionCount(expected: 2, got: 1))
+        #expect(Selections.problem(["x", "y", "z"], in: d2) == .wrongSelectionCount(expected: 2, got: 3))
+        #expect(Selections.problem(["dave"], in: d1) == .unknownOption("dave"))
+        #expect(Selections.problem(["x"], in: d1) == .unknownOption("x"), "an option of another district")
+        #expect(Selections.problem(["Bob"], in: d1) == .unknownOption("Bob"))
+        #expect(Selections.problem(["y", "y"], in: d2) == .duplicateOption("y"))
+        #expect(Selections.problem(["y", "w"], in: d2) == .unknownOption("w"))
+        #expect(Selections.problem(["w", "w"], in: d2) == .unknownOption("w"), "an unknown option is reported before the duplicate")
+        let all: [BallotProblem] = [.wrongSelectionCount(expected: 1, got: 2), .unknownOption("q"), .duplicateOption("y"),
+                                    .wrongOptionCount(expected: 3, got: 2), .badRangeProof(option: "bob"), .badLimitProof(limit: 1)]
+        for p in all {
             #expect(!p.description.isEmpty)
         }
+        #expect(Set(all.map(\.description)).count == all.count)
     }
 }
 
@@ -786,7 +894,8 @@ struct ReceiptVerifierTests {
     @Test func anotherElection() throws {
         let log = try Log()
         let receipt = try log.ballotReceipt()
-        let otherHash = ElectionManifest(electionId: "other", name: "Other", districts: Fixture.manifest.districts).electionHash
+        let otherHash = ElectionManifest(electionId: "other", name: "Other", districts: Fixture.manifest.districts,
+                                         trustees: Fixture.trustees).electionHash
         let verifier = ReceiptVerifier(serverKey: log.server.publicKey, electionHash: otherHash)
         let r1 = verifier.verify(receipt: receipt, entryBytes: log.entries[2].canonicalBytes, inclusionProof: try log.proof(2))
         #expect(failedChecks(r1) == ["election", "entry-content"], "\(r1)")

@@ -6,10 +6,16 @@ import ServiceLifecycle
 import VotingCore
 
 extension GroupCommitter: Service {
+    /// Ends on graceful shutdown and on cancellation (ServiceGroup cancels every service when
+    /// one fails, e.g. when the port cannot be bound): both stop the writer and refuse new work.
     func run() async throws {
-        await withGracefulShutdownHandler {
-            await self.runLoop()
-        } onGracefulShutdown: {
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await self.runLoop()
+            } onGracefulShutdown: {
+                self.stop()
+            }
+        } onCancel: {
             self.stop()
         }
     }

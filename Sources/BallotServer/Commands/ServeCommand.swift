@@ -41,7 +41,11 @@ struct ServeCommand: AsyncParsableCommand {
                 let url = "http://\(host):\(bound)"
                 reporter.emit(Listening(host: host, port: bound, url: url)) { "ballot-server listening on \(url)" }
             }
-            try await app.runService()
+            do {
+                try await app.runService()
+            } catch where "\(error)".contains("Address already in use") {
+                throw CommandError("address-in-use", "\(host):\(port) is already in use; stop the other server or choose another --port (0 picks a free one)")
+            }
         }
     }
 }

@@ -20,6 +20,7 @@ public enum BallotProblem: Sendable, Equatable, CustomStringConvertible {
     case unknownOption(String)
     case duplicateOption(String)
     case wrongOptionCount(expected: Int, got: Int)
+    case wrongProofCount(expected: Int, got: Int)
     case badRangeProof(option: String)
     case badLimitProof(limit: Int)
 
@@ -29,6 +30,7 @@ public enum BallotProblem: Sendable, Equatable, CustomStringConvertible {
         case .unknownOption(let o): return "option \"\(o)\" is not on this district's ballot"
         case .duplicateOption(let o): return "option \"\(o)\" is selected more than once"
         case .wrongOptionCount(let e, let g): return "the contest has \(e) options, the ballot encrypts \(g)"
+        case .wrongProofCount(let e, let g): return "the ballot has \(e) ciphertexts but \(g) range proofs"
         case .badRangeProof(let o): return "the proof that option \"\(o)\" encrypts 0 or 1 does not verify"
         case .badLimitProof(let l): return "the proof that the ballot marks exactly \(l) option(s) does not verify"
         }

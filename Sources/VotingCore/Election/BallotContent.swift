@@ -37,6 +37,10 @@ public struct BallotContent: Sendable, Hashable, Codable {
     public static func encrypt(selections: [String], district: District, context: ProofContext,
                                nonces given: [Scalar]? = nil) throws -> (BallotContent, BallotOpening) {
         let selected = Set(selections)
+        // The count is left to the proofs (an over-vote must be refusable); names must be real and distinct.
+        guard selected.count == selections.count, selections.allSatisfy({ district.option($0) != nil }) else {
+            throw RecordError.mismatch("selections must be distinct options of district \(district.id)")
+        }
         let nonces = try given ?? district.options.map { _ in try Scalar.random() }
         precondition(nonces.count == district.options.count, "one nonce per option")
         var ciphertexts: [Ciphertext] = []
@@ -56,9 +60,10 @@ public struct BallotContent: Sendable, Hashable, Codable {
 
     /// Checks shape and every proof; nil when the ballot is well formed for the contest.
     public func problem(in district: District, context: ProofContext) -> BallotProblem? {
-        guard ciphertexts.count == district.options.count, proofs.count == ciphertexts.count else {
+        guard ciphertexts.count == district.options.count else {
             return .wrongOptionCount(expected: district.options.count, got: ciphertexts.count)
         }
+        guard proofs.count == ciphertexts.count else { return .wrongProofCount(expected: ciphertexts.count, got: proofs.count) }
         for (i, (ct, proof)) in zip(ciphertexts, proofs).enumerated() where !proof.verify(ciphertext: ct, context: context) {
             return .badRangeProof(option: district.options[i].id)
         }

@@ -73,6 +73,9 @@ public struct ReceiptVerifier: Sendable {
                 guard spoiled.ballot.trackingCode.digest == receipt.subject else {
                     throw RecordError.mismatch("logged spoiled ballot has tracking code \(spoiled.ballot.trackingCode.hex)")
                 }
+                guard spoiled.ballot.ballot.electionHash == electionHash, spoiled.ballot.hasValidSignature else {
+                    throw RecordError.mismatch("the logged spoiled ballot is not validly signed for this election")
+                }
             case .enrollment:
                 guard entry.kind == .enrollment else { throw RecordError.mismatch("entry is a \(entry.kind.rawValue), not an enrollment") }
                 let enrollment = try Enrollment.decode(canonical: entry.payload)
