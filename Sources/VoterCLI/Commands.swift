@@ -228,3 +228,50 @@ struct ResultsCommand: AsyncParsableCommand {
         }
     }
 }
+
+struct AuditCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "Verify a whole election from its public record: every signature, proof, count and winner (docs/verification.md).")
+
+    @Option(help: "Stream the record from this ballot server (GET /v1/record).")
+    var server: String?
+    @Option(help: "Read the record from a file written by `ballot-server export`.")
+    var record: String?
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        guard (server == nil) != (record == nil) else { throw ValidationError("give exactly one of --server or --record") }
+    }
+
+    func run() async throws {
+        let reporter = Reporter(json: output.json)
+        var passed = false
+        try await reporter.run {
+            let showProgress = !output.json
+            let progress: @Sendable (Int) -> Void = { count in
+                if showProgress { FileHandle.standardError.write(Data("\r  checked \(count) ballots…".utf8)) }
+            }
+            let report: AuditReport
+            if let record {
+                report = try await AuditRunner.audit(recordFile: record, progress: progress)
+            } else {
+                report = try await AuditRunner.audit(client: try BallotServerClient(baseURL: server ?? ""), progress: progress)
+            }
+            if showProgress { FileHandle.standardError.write(Data("\r".utf8)) }
+            passed = report.passed
+            reporter.emit(report) {
+                var lines = ["Audit of election \(report.electionHash?.hex.prefix(16) ?? "?")…: \(report.entries) log entries, \(report.ballots) ballots"]
+                for check in report.checks {
+                    let number = check.number < 10 ? " \(check.number)" : "\(check.number)"
+                    lines.append("\(check.passed ? "✓" : "✗") \(number). \(check.name) (\(check.examined) examined)")
+                    for failure in check.failures { lines.append("      - \(failure)") }
+                    if check.moreFailures > 0 { lines.append("      … and \(check.moreFailures) more") }
+                }
+                lines.append(report.passed ? "AUDIT PASSED: every check above held." : "AUDIT FAILED: see the ✗ checks above.")
+                return lines.joined(separator: "\n")
+            }
+        }
+        if !passed { throw ExitCode(1) }
+    }
+}

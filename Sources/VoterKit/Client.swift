@@ -26,7 +26,7 @@ public struct VoterError: Error, Sendable, CustomStringConvertible {
 /// The ballot server's HTTP API (docs/openapi.yaml) over AsyncHTTPClient.
 public struct BallotServerClient: Sendable {
     public let baseURL: String
-    let http: HTTPClient
+    public let http: HTTPClient
     let timeout: TimeAmount
     let attempts: Int
 

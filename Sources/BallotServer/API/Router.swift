@@ -58,6 +58,7 @@ struct BallotAPI: Sendable {
         router.post("/v1/trustees/dealings", use: publishDealing)
         router.post("/v1/trustees/verifications", use: publishVerification)
         router.get("/v1/tally", use: tally)
+        router.get("/v1/record", use: record)
         router.post("/v1/tally/decryptions", use: publishDecryption)
         router.get("/v1/log/checkpoint", use: latestCheckpoint)
         router.get("/v1/log/checkpoints/{tree_size}", use: checkpointAt)
@@ -151,6 +152,17 @@ struct BallotAPI: Sendable {
 
     @Sendable func trustees(_ request: Request, context: BallotRequestContext) async throws -> Response {
         try json(try await store.trusteesInfo())
+    }
+
+    /// The whole public record as JSON Lines, streamed page by page.
+    @Sendable func record(_ request: Request, context: BallotRequestContext) async throws -> Response {
+        let store = self.store
+        var headers = HTTPFields()
+        headers[.contentType] = "application/x-ndjson"
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            _ = try await store.exportRecord { data in try await writer.write(ByteBuffer(bytes: data)) }
+            try await writer.finish(nil)
+        })
     }
 
     @Sendable func tally(_ request: Request, context: BallotRequestContext) async throws -> Response {

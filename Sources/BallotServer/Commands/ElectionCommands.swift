@@ -209,3 +209,36 @@ struct StatusCommand: AsyncParsableCommand {
         }
     }
 }
+
+struct ExportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write the public election record (JSON Lines, docs/verification.md) for `voter audit --record`.")
+
+    @OptionGroup var dataOption: DataOption
+    @Option(help: "Record file to create (never overwritten).")
+    var out: String
+    @OptionGroup var output: OutputOptions
+
+    struct Result: Encodable {
+        let file: String
+        let entries: UInt64
+        let checkpoints: UInt64
+    }
+
+    func run() async throws {
+        let reporter = Reporter(json: output.json)
+        try await reporter.run {
+            let store = try ElectionStore.open(DataDirectory(path: dataOption.data))
+            guard FileManager.default.createFile(atPath: out, contents: nil), let handle = FileHandle(forWritingAtPath: out) else {
+                throw CommandError("io-error", "cannot create \(out)")
+            }
+            defer { try? handle.close() }
+            let end = try await store.exportRecord { data in try handle.write(contentsOf: data) }
+            try handle.synchronize()
+            reporter.emit(Result(file: out, entries: end.entries, checkpoints: end.checkpoints)) {
+                "Wrote \(out): \(end.entries) log entries and \(end.checkpoints) signed checkpoints. Check it with: voter audit --record \(out)"
+            }
+        }
+    }
+}

@@ -142,7 +142,8 @@ extension ElectionStore {
             return .success(.existing(try indexOf(db, kind: .verification, matching: payload)))
         }
         let appended = try log.append(kind: .verification, payload: payload)
-        let all = try verifications(db) + [verification]
+        // Read after the append: this transaction already sees the new verification.
+        let all = try verifications(db)
         if all.count == manifest.trustees.count, all.allSatisfy({ $0.complaints.isEmpty }),
            let record = ElectionKeyRecord.derive(from: dealings, trustees: trustees.map(\.index)) {
             _ = try log.append(kind: .electionKey, payload: record.canonicalBytes)

@@ -300,6 +300,8 @@ final class ElectionStore: Sendable {
         }
     }
 
+    func checkpointRow(_ row: Row) throws -> SignedCheckpoint { try checkpoint(row) }
+
     private func checkpoint(_ row: Row) throws -> SignedCheckpoint {
         let size: Int64 = row["tree_size"]
         let root: Data = row["root_hash"]
