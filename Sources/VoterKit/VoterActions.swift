@@ -174,6 +174,23 @@ public enum VoterActions {
             }
             return "the server still serves the same bytes for entry \(receipt.logIndex)"
         }
+        await record("counted") {
+            let tally = try await client.tally()
+            guard let aggregateIndex = tally.aggregateIndex, let aggregate = tally.aggregate else {
+                return "voting has not closed yet; after the close, your ballot will be in the published aggregate"
+            }
+            let entry = try LogEntry.decode(canonical: file.logged.entry.bytes)
+            let ballot = try SignedBallot.decode(canonical: entry.payload)
+            guard receipt.logIndex < aggregateIndex,
+                  let district = aggregate.districts.first(where: { $0.district == ballot.ballot.district }), district.ballots > 0 else {
+                throw VoterError("not-counted", "the ballot is not before the aggregate of its district")
+            }
+            var line = "the ballot precedes the close, so it is one of the \(district.ballots) ballots summed in district \(district.district)'s aggregate"
+            if let results = tally.results, results.isValid(serverKey: file.serverKey) {
+                line += "; signed results are published (`voter results`; `voter audit` re-checks the whole sum)"
+            }
+            return line
+        }
         await record("server-key-anchor") {
             let page = try await client.entries(start: 0, limit: 1)
             guard let first = page.entries.first, first.index == 0 else { throw VoterError("no-entry-0", "the log has no entry 0") }

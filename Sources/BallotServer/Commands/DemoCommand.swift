@@ -177,6 +177,13 @@ struct DemoCommand: AsyncParsableCommand {
             narrator.step("Tally decrypted by trustees \(quorum.map(String.init).joined(separator: ", ")) of \(policy.count)", signed != nil && matches,
                           "every partial decryption's proof checked; the signed results equal exactly what the simulated voters cast\n" + lines.joined(separator: "\n"))
 
+            // 8. Anyone can now check the whole election from the public record alone.
+            let audit = try await AuditRunner.audit(client: client)
+            let failed = audit.checks.filter { !$0.passed }.map { "\($0.number). \($0.name)" }
+            narrator.step("Full audit", audit.passed,
+                          failed.isEmpty ? "all \(audit.checks.count) checks of docs/verification.md passed on the public record (\(audit.entries) entries, \(audit.ballots) ballots); run it yourself: voter audit --server \(server.url)"
+                                         : "failed checks: \(failed.joined(separator: "; "))")
+
             let checkpoint = try await client.latestCheckpoint()
             narrator.step("Summary", true, "log has \(checkpoint.checkpoint.treeSize) entries, root \(checkpoint.checkpoint.rootHash.hex.prefix(16))…, every one signed into a checkpoint")
 

@@ -55,7 +55,9 @@ extension ElectionStore {
 
     func tallyInfo() async throws -> TallyInfo {
         try await pool.read { db in
-            TallyInfo(aggregate: try Self.storedAggregate(db), decryptions: try Self.decryptions(db), results: try Self.results(db))
+            let index = try Int64.fetchOne(db, sql: "SELECT MAX(idx) FROM log_entries WHERE kind = ?", arguments: [LogEntryKind.aggregate.rawValue])
+            return TallyInfo(aggregate: try Self.storedAggregate(db), aggregateIndex: index.map { UInt64($0) },
+                             decryptions: try Self.decryptions(db), results: try Self.results(db))
         }
     }
 

@@ -270,11 +270,20 @@ public struct SignedResults: Codable, Sendable, Hashable {
 /// `GET /v1/tally`: the aggregate, the trustees' partial decryptions and the results so far.
 public struct TallyInfo: Codable, Sendable {
     public let aggregate: TallyAggregate?
+    /// Log index of the aggregate entry: every ballot logged before it is counted in it.
+    public let aggregateIndex: UInt64?
     public let decryptions: [PartialDecryption]
     public let results: SignedResults?
 
-    public init(aggregate: TallyAggregate?, decryptions: [PartialDecryption], results: SignedResults?) {
+    enum CodingKeys: String, CodingKey {
+        case aggregate
+        case aggregateIndex = "aggregate_index"
+        case decryptions, results
+    }
+
+    public init(aggregate: TallyAggregate?, aggregateIndex: UInt64?, decryptions: [PartialDecryption], results: SignedResults?) {
         self.aggregate = aggregate
+        self.aggregateIndex = aggregateIndex
         self.decryptions = decryptions
         self.results = results
     }
