@@ -32,7 +32,7 @@ public struct TrusteeKeyFile: Codable, Sendable {
 
     /// A secret scalar for `label` and `t` in this election: HMAC-SHA-256 keyed with the
     /// trustee's secrets, reduced mod n (deterministic, like RFC 6979 nonces).
-    func derive(_ label: String, _ t: UInt32, electionHash: Digest) throws -> Scalar {
+    public func derive(_ label: String, _ t: UInt32, electionHash: Digest) throws -> Scalar {
         var message = Array("evote.v1.trustee-derivation\u{0}".utf8) + electionHash.bytes
         message += Array(label.utf8) + [0]
         message += [UInt8(truncatingIfNeeded: t >> 24), UInt8(truncatingIfNeeded: t >> 16), UInt8(truncatingIfNeeded: t >> 8), UInt8(truncatingIfNeeded: t)]

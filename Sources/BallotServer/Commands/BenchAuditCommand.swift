@@ -1,0 +1,270 @@
+import ArgumentParser
+import Foundation
+import VoterKit
+import VotingCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `ballot-server bench-audit`: writes a synthetic but fully valid election record of N
+/// encrypted 11-option ballots (real keys, signatures, proofs, ceremony, tally), then times
+/// `voter audit --record` on it in a child process (peak memory from the kernel) against
+/// the raw in-process proof verification rate on all cores, measured in the same run.
+struct BenchAuditCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-audit",
+        abstract: "Benchmark `voter audit` on a generated N-ballot record (run with -c release).")
+
+    @Option(help: "Ballots in the generated record.")
+    var ballots = 100_000
+    @Option(help: "Keep the generated record here instead of a temporary file.")
+    var record: String?
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        guard (10...2_000_000).contains(ballots) else { throw ValidationError("--ballots must be 10 to 2000000") }
+    }
+
+    struct Result: Encodable {
+        let ballots: Int
+        let options: Int
+        let recordBytes: Int
+        let generationSeconds: Double
+        let auditSeconds: Double
+        let auditBallotsPerSecond: Double
+        let rawProofChecksPerSecondAllCores: Double
+        let ratio: Double
+        let auditPeakMemoryMiB: Double
+        let auditPassed: Bool
+        let cores: Int
+        enum CodingKeys: String, CodingKey {
+            case ballots, options, cores, ratio
+            case recordBytes = "record_bytes", generationSeconds = "generation_s", auditSeconds = "audit_s"
+            case auditBallotsPerSecond = "audit_ballots_per_second", rawProofChecksPerSecondAllCores = "raw_proof_checks_per_second_all_cores"
+            case auditPeakMemoryMiB = "audit_peak_memory_mib", auditPassed = "audit_passed"
+        }
+    }
+
+    func run() async throws {
+        let reporter = Reporter(json: output.json)
+        try await reporter.run {
+            #if DEBUG
+            if !output.json { print("warning: this is a debug build; run `swift run -c release ballot-server bench-audit` for real figures") }
+            #endif
+            let path = record ?? FileManager.default.temporaryDirectory.appendingPathComponent("ballot-record-\(UUID().uuidString).jsonl").path
+            defer { if record == nil { try? FileManager.default.removeItem(atPath: path) } }
+            let cores = ProcessInfo.processInfo.activeProcessorCount
+            let started = ContinuousClock.now
+            let (bytes, sample) = try await SyntheticRecord.write(ballots: ballots, to: path, parallelism: cores, progress: !output.json)
+            let generation = (ContinuousClock.now - started).seconds
+
+            // Raw: the same proof checks in process, on every core, no I/O, no parsing.
+            let rawStarted = ContinuousClock.now
+            let rawCount = cores * 200
+            await withTaskGroup(of: Void.self) { group in
+                for _ in 0..<cores {
+                    group.addTask { for _ in 0..<200 { _ = sample.check() } }
+                }
+            }
+            let rawRate = Double(rawCount) / (ContinuousClock.now - rawStarted).seconds
+
+            let voter = currentExecutable().deletingLastPathComponent().appendingPathComponent("voter")
+            let auditStarted = ContinuousClock.now
+            let (status, report) = try Self.runAudit(voter: voter, record: path)
+            let auditSeconds = (ContinuousClock.now - auditStarted).seconds
+            var usage = rusage()
+            getrusage(__rusage_who_t(RUSAGE_CHILDREN.rawValue), &usage)
+            let peak = Double(usage.ru_maxrss) / 1024
+            let rate = Double(ballots) / auditSeconds
+            let result = Result(ballots: ballots, options: sample.options, recordBytes: bytes, generationSeconds: generation,
+                                auditSeconds: auditSeconds, auditBallotsPerSecond: rate, rawProofChecksPerSecondAllCores: rawRate,
+                                ratio: rate / rawRate, auditPeakMemoryMiB: peak, auditPassed: status == 0 && report?.passed == true, cores: cores)
+            reporter.emit(result) {
+                """
+                bench-audit: \(ballots) ballots × \(sample.options) options, record \(bytes / 1_048_576) MiB (generated in \(String(format: "%.1f", generation)) s), \(cores) cores
+                  voter audit --record: \(String(format: "%.1f", auditSeconds)) s = \(fmt(rate)) ballots/s, peak memory \(String(format: "%.1f", peak)) MiB, \(result.auditPassed ? "all checks passed" : "AUDIT FAILED")
+                  raw in-process ballot checks on \(cores) cores: \(fmt(rawRate)) /s
+                  ratio audit / raw: \(String(format: "%.3f", result.ratio))
+                """
+            }
+            if !result.auditPassed { throw ExitCode(1) }
+        }
+    }
+
+    static func runAudit(voter: URL, record: String) throws -> (Int32, AuditReport?) {
+        let process = Process()
+        process.executableURL = voter
+        process.arguments = ["audit", "--record", record, "--json"]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, try? JSONDecoder().decode(AuditReport.self, from: data))
+    }
+}
+
+/// A generated election record: real ceremony, enrollments, encrypted ballots with proofs,
+/// close, aggregate, partial decryptions and signed results, checkpoints every 1000 entries.
+enum SyntheticRecord {
+    struct Sample: Sendable {
+        let ballot: SignedBallot
+        let district: District
+        let context: ProofContext
+        var options: Int { district.options.count }
+        func check() -> Bool { ballot.hasValidSignature && ballot.ballot.content.problem(in: district, context: context) == nil }
+    }
+
+    static func write(ballots: Int, to path: String, parallelism: Int, progress: Bool) async throws -> (Int, Sample) {
+        let example = try ExampleElection.manifest()
+        guard let contest = example.district(BenchCommand.district) else { throw CommandError("bench", "no district \(BenchCommand.district)") }
+        let manifest = ElectionManifest(electionId: "audit-bench", name: "Audit benchmark", districts: [contest],
+                                        trustees: TrusteePolicy(count: 3, quorum: 2))
+        let hash = manifest.electionHash
+        let server = try Ed25519PrivateKey()
+        let commission = try Ed25519PrivateKey()
+        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
+            throw CommandError("io-error", "cannot create \(path)")
+        }
+        defer { try? handle.close() }
+        var writer = RecordWriter(handle: handle, electionHash: hash, serverKey: server)
+        var time: Timestamp = 1_800_000_000_000
+        try writer.header(at: time)
+        try writer.append(.election, ElectionSetup(manifest: manifest, serverKey: server.publicKey, commissionKey: commission.publicKey).canonicalBytes, at: time)
+        try writer.append(.roll, RollImport(counts: [.init(district: contest.id, voters: ballots)]).canonicalBytes, at: time)
+        let trustees = try (1...UInt32(3)).map { try TrusteeKeyFile.generate(index: $0, name: "Trustee \($0)") }
+        let registrations = try trustees.map { try $0.registration }
+        for r in registrations { try writer.append(.trustee, r.canonicalBytes, at: time) }
+        var dealings: [DealerPublication] = []
+        var polynomials: [SecretPolynomial] = []
+        for t in trustees {
+            let (d, p) = try DealerPublication.deal(electionHash: hash, index: t.index, quorum: 2, trustees: registrations,
+                                                    signingKey: try t.signingKey()) { label, i in try t.derive(label, i, electionHash: hash) }
+            dealings.append(d)
+            polynomials.append(p)
+            try writer.append(.dealing, d.payload(electionHash: hash), at: time)
+        }
+        for t in trustees {
+            let v = ShareVerification(index: t.index, complaints: [],
+                                      signature: try t.signingKey().signature(for: ShareVerification.signedBytes(electionHash: hash, index: t.index, complaints: [])))
+            try writer.append(.verification, v.payload(electionHash: hash), at: time)
+        }
+        guard let key = ElectionKeyRecord.derive(from: dealings, trustees: [1, 2, 3]) else { throw CommandError("bench", "no key") }
+        try writer.append(.electionKey, key.canonicalBytes, at: time)
+        time += 1000
+        try writer.append(.window, try WindowChange.sign(electionHash: hash, action: .open, issuedAt: time, commissionKey: commission).canonicalBytes, at: time)
+
+        // Voters in chunks, encrypted in parallel; the record is written in log order.
+        let bar = ProgressBar("generate ballots", total: ballots, enabled: progress)
+        var sample: Sample?
+        let chunk = 256
+        for start in stride(from: 0, to: ballots, by: chunk) {
+            let count = min(chunk, ballots - start)
+            let made: [(Ed25519PublicKey, SignedBallot)] = try await withThrowingTaskGroup(of: [(Int, Ed25519PublicKey, SignedBallot)].self) { group in
+                for w in 0..<parallelism {
+                    group.addTask {
+                        try stride(from: w, to: count, by: parallelism).map { i in
+                            let voter = try Ed25519PrivateKey()
+                            let choice = contest.options[(start + i) % contest.options.count].id
+                            let context = BallotContent.context(electionHash: hash, electionKey: key.key, voterKey: voter.publicKey, district: contest.id)
+                            let (content, _) = try BallotContent.encrypt(selections: [choice], district: contest, context: context)
+                            let ballot = try Ballot(electionHash: hash, voterKey: voter.publicKey, district: contest.id, content: content).signed(with: voter)
+                            return (i, voter.publicKey, ballot)
+                        }
+                    }
+                }
+                var all: [(Int, Ed25519PublicKey, SignedBallot)] = []
+                for try await part in group { all += part }
+                return all.sorted { $0.0 < $1.0 }.map { ($0.1, $0.2) }
+            }
+            time += 1
+            for (voterKey, _) in made { try writer.append(.enrollment, Enrollment(voterKey: voterKey, district: contest.id).canonicalBytes, at: time) }
+            for (_, ballot) in made { try writer.append(.ballot, ballot.canonicalBytes, at: time) }
+            if sample == nil, let first = made.first {
+                sample = Sample(ballot: first.1, district: contest,
+                                context: BallotContent.context(electionHash: hash, electionKey: key.key, voterKey: first.0, district: contest.id))
+            }
+            writer.addCounted(made.map { $0.1.ballot.content.ciphertexts })
+            bar.advance(by: count)
+        }
+        bar.finish()
+        time += 1000
+        try writer.append(.window, try WindowChange.sign(electionHash: hash, action: .close, issuedAt: time, commissionKey: commission).canonicalBytes, at: time)
+        let aggregate = TallyAggregate(districts: [.init(district: contest.id, ballots: UInt32(ballots), ciphertexts: writer.sums)])
+        try writer.append(.aggregate, aggregate.canonicalBytes, at: time)
+        var partials: [PartialDecryption] = []
+        for (t, _) in zip(trustees.prefix(2), polynomials) {
+            // s_j = Σ_i f_i(j)
+            let share = polynomials.map { $0.evaluate(at: UInt64(t.index)) }.dropFirst().reduce(polynomials[0].evaluate(at: UInt64(t.index)), +)
+            let partial = try PartialDecryption.make(electionHash: hash, index: t.index, secretShare: share, aggregate: aggregate, signingKey: try t.signingKey())
+            partials.append(partial)
+            try writer.append(.decryption, partial.payload(electionHash: hash), at: time)
+        }
+        guard let results = ElectionResults.combine(manifest: manifest, aggregate: aggregate, partials: partials, roll: [contest.id: UInt32(ballots)]) else {
+            throw CommandError("bench", "the synthetic tally did not combine")
+        }
+        try writer.append(.results, SignedResults(results: results, signature: try server.signature(for: results.canonicalBytes)).payload, at: time)
+        try writer.finish(at: time)
+        guard let sample else { throw CommandError("bench", "no ballots generated") }
+        return (writer.bytes, sample)
+    }
+
+    /// Appends entries, keeps the Merkle frontier, signs a checkpoint every 1000 entries.
+    struct RecordWriter {
+        let handle: FileHandle
+        let electionHash: Digest
+        let serverKey: Ed25519PrivateKey
+        var frontier = MerkleFrontier()
+        var checkpoints: UInt64 = 0
+        var bytes = 0
+        var buffer = Data()
+        var sums: [Ciphertext] = []
+
+        init(handle: FileHandle, electionHash: Digest, serverKey: Ed25519PrivateKey) {
+            self.handle = handle
+            self.electionHash = electionHash
+            self.serverKey = serverKey
+        }
+
+        mutating func header(at time: Timestamp) throws {
+            try emit(try RecordItem.header(RecordHeader(electionHash: electionHash, exportedAt: time)).line())
+        }
+
+        mutating func append(_ kind: LogEntryKind, _ payload: [UInt8], at time: Timestamp) throws {
+            let entry = LogEntry(index: frontier.size, electionHash: electionHash, timestamp: time, kind: kind, payload: payload)
+            let data = entry.canonicalBytes
+            frontier.append(leafHash: Merkle.leafHash(data))
+            try emit(try RecordItem.entry(LogEntryBody(index: entry.index, kind: kind, data: HexBytes(data))).line())
+            if frontier.size % 1000 == 0 { try checkpoint(at: time) }
+        }
+
+        mutating func checkpoint(at time: Timestamp) throws {
+            let cp = try Checkpoint(electionHash: electionHash, treeSize: frontier.size, rootHash: frontier.root, timestamp: time).signed(with: serverKey)
+            try emit(try RecordItem.checkpoint(cp).line())
+            checkpoints += 1
+        }
+
+        mutating func addCounted(_ rows: [[Ciphertext]]) {
+            guard let width = rows.first?.count else { return }
+            let partial = (0..<width).map { o in Ciphertext.sum(rows.lazy.map { $0[o] }) }
+            sums = sums.isEmpty ? partial : zip(sums, partial).map { $0 + $1 }
+        }
+
+        mutating func finish(at time: Timestamp) throws {
+            if frontier.size % 1000 != 0 { try checkpoint(at: time) }
+            try emit(try RecordItem.end(RecordEnd(entries: frontier.size, checkpoints: checkpoints)).line())
+            try handle.write(contentsOf: buffer)
+            buffer = Data()
+        }
+
+        mutating func emit(_ line: Data) throws {
+            buffer.append(line)
+            bytes += line.count
+            if buffer.count > 1 << 20 {
+                try handle.write(contentsOf: buffer)
+                buffer = Data()
+            }
+        }
+    }
+}
