@@ -24,8 +24,11 @@ struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     static func malformed(_ detail: String) -> APIError {
         APIError(status: .badRequest, code: "malformed", message: "The request is malformed: \(detail). Fix the request and send it again.")
     }
-    static let tooLarge = APIError(status: .contentTooLarge, code: "too-large",
-                                   message: "The request body is larger than 64 KiB; a ballot or enrollment is far smaller, so check what is being sent.")
+    static let tooLarge = tooLarge(limit: 64 * 1024)
+    static func tooLarge(limit: Int) -> APIError {
+        APIError(status: .contentTooLarge, code: "too-large",
+                 message: "The request body is larger than \(limit / 1024) KiB, this route's limit; check what is being sent.")
+    }
     static let notFoundRoute = APIError(status: .notFound, code: "not-found", message: "No such route; see docs/openapi.yaml for the API.")
     static func notFound(_ what: String) -> APIError {
         APIError(status: .notFound, code: "not-found", message: "\(what) was not found.")

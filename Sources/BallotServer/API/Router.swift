@@ -270,7 +270,7 @@ struct BallotAPI: Sendable {
         do {
             buffer = try await request.collectBody(upTo: limit ?? context.maxUploadSize)
         } catch {
-            throw APIError.tooLarge
+            throw APIError.tooLarge(limit: limit ?? context.maxUploadSize)
         }
         do {
             return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
