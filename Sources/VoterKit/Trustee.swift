@@ -151,7 +151,9 @@ public enum TrusteeActions {
             throw VoterError("bad-share", "this trustee's share does not match its published public share")
         }
         let partial = try PartialDecryption.make(electionHash: election.electionHash, index: key.index, secretShare: s,
-                                                 aggregate: aggregate, signingKey: try key.signingKey())
+                                                 aggregate: aggregate, signingKey: try key.signingKey()) { d, o in
+            try key.derive("decryption-nonce-\(d)", UInt32(o), electionHash: election.electionHash)
+        }
         try await client.publishDecryption(partial)
         return partial
     }

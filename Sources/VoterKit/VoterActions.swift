@@ -69,8 +69,11 @@ public enum VoterActions {
         // Check from the published entry, as anyone else would.
         let entry = try LogEntry.decode(canonical: response.logged.entry.bytes)
         let spoiled = try SpoiledBallot.decode(canonical: entry.payload)
-        guard let district = info.manifest.district(wallet.district), let key = info.electionKey else {
+        guard let district = info.manifest.district(wallet.district) else {
             throw VoterError("wrong-district", "district \(wallet.district) is not in the election")
+        }
+        guard let key = info.electionKey else {
+            throw VoterError("ceremony-incomplete", "the trustees have not published the election key yet")
         }
         let opens = Set(spoiled.opening.selections) == Set(selections)
             && spoiled.opening.opens(spoiled.ballot.ballot.content, district: district, electionKey: key)

@@ -18,18 +18,21 @@ struct ConcurrentCastTests {
     /// identical ballot and the rest different ones, store exactly one ballot, and every
     /// response agrees with the one stored.
     @Test func twoHundredConcurrentCastsByOneVoterStoreExactlyOneBallot() async throws {
-        let e = try TestElection(voters: 4, districts: 2)
+        let e = try await TestElection(voters: 4, districts: 2)
         defer { e.remove() }
         try await e.withRouter { client in
             let key = try await e.enrolledKey(client, voter: 0)
             let options = e.district(e.codes[0].district).options
             #expect(options.count >= 3)
-            // Ed25519 is deterministic: the same content always gives the same signed ballot.
+            // Encryption is randomized: the same choice encrypted twice is a different ballot,
+            // so "identical" means resending one signed ballot. The others are one fresh
+            // encryption of each other option, each sent many times.
             let identical = try e.ballot(key, voter: 0, option: 0)
-            #expect(try e.ballot(key, voter: 0, option: 0) == identical)
+            #expect(try e.ballot(key, voter: 0, option: 0) != identical)
+            let others = try (1..<options.count).map { try e.ballot(key, voter: 0, option: $0) }
             var ballots: [SignedBallot] = []
             for i in 0..<200 {
-                ballots.append(i % 2 == 0 ? identical : try e.ballot(key, voter: 0, option: 1 + (i / 2) % (options.count - 1)))
+                ballots.append(i % 2 == 0 ? identical : others[(i / 2) % others.count])
             }
             let distinct = Set(ballots.map(\.trackingCode))
             #expect(distinct.count == options.count)

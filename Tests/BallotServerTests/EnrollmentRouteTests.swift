@@ -9,7 +9,7 @@ import VotingCore
 @Suite("POST /v1/enrollments")
 struct EnrollmentRouteTests {
     @Test func enrollmentSucceedsWithAVerifiableReceipt() async throws {
-        let e = try TestElection()
+        let e = try await TestElection()
         defer { e.remove() }
         try await e.withRouter { client in
             let key = try Ed25519PrivateKey()
@@ -43,7 +43,7 @@ struct EnrollmentRouteTests {
     }
 
     @Test func enrollingTheSameKeyAgainReturnsTheSameEntry() async throws {
-        let e = try TestElection()
+        let e = try await TestElection()
         defer { e.remove() }
         try await e.withRouter { client in
             let key = try Ed25519PrivateKey()
@@ -64,7 +64,7 @@ struct EnrollmentRouteTests {
     }
 
     @Test func codeIsAcceptedInLowerCaseWithoutDashes() async throws {
-        let e = try TestElection()
+        let e = try await TestElection()
         defer { e.remove() }
         try await e.withRouter { client in
             let typed = e.codes[2].code.lowercased().replacingOccurrences(of: "-", with: "")
@@ -75,7 +75,7 @@ struct EnrollmentRouteTests {
 
     /// §7.2 normalize(code): O reads as 0, I and L as 1, case and '-' and spaces are ignored.
     @Test func codeLookAlikesAreMapped() async throws {
-        let e = try TestElection()
+        let e = try await TestElection()
         defer { e.remove() }
         try await e.withRouter { client in
             // Find a voter whose code has a 0 or a 1, so the mapping is exercised.
@@ -98,7 +98,7 @@ struct EnrollmentRouteTests {
     /// §7.2 step 2: leading and trailing spaces, tabs and other Unicode space separators are
     /// trimmed; line breaks are not, and nothing inside the number is.
     @Test func personalNumberTrimming() async throws {
-        let e = try TestElection()
+        let e = try await TestElection()
         defer { e.remove() }
         try await e.withRouter { client in
             let padded = [(0, "\t"), (1, "\u{00A0}"), (2, "\u{2003}")]
@@ -118,7 +118,7 @@ struct EnrollmentRouteTests {
     }
 
     @Test func enrollmentDuringSetupIsAllowed() async throws {
-        let e = try TestElection(open: false)
+        let e = try await TestElection(stage: .registered)
         defer { e.remove() }
         try await e.withRouter { client in
             let response = try await e.enroll(client, voter: 0, key: try Ed25519PrivateKey())
@@ -127,7 +127,7 @@ struct EnrollmentRouteTests {
     }
 
     @Test func wrongCodeIsRefusedAndCounted() async throws {
-        let e = try TestElection()
+        let e = try await TestElection()
         defer { e.remove() }
         try await e.withRouter { client in
             let before = try await e.snapshot()
@@ -149,7 +149,7 @@ struct EnrollmentRouteTests {
     }
 
     @Test func fiveWrongCodesLockTheVoter() async throws {
-        let e = try TestElection()
+        let e = try await TestElection()
         defer { e.remove() }
         try await e.withRouter { client in
             let number = e.codes[0].personalNumber
@@ -174,7 +174,7 @@ struct EnrollmentRouteTests {
     /// §7.2: from the sixth attempt on every attempt is refused, even the resend of a
     /// completed enrollment.
     @Test func lockedVoterCannotResendACompletedEnrollment() async throws {
-        let e = try TestElection()
+        let e = try await TestElection()
         defer { e.remove() }
         try await e.withRouter { client in
             let key = try await e.enrolledKey(client, voter: 0)
@@ -192,7 +192,7 @@ struct EnrollmentRouteTests {
     /// Wrong codes sent concurrently are counted one by one: exactly five are answered
     /// `invalid-credentials`, all the others `enrollment-locked`.
     @Test func concurrentWrongCodesLockAfterExactlyFive() async throws {
-        let e = try TestElection()
+        let e = try await TestElection()
         defer { e.remove() }
         try await e.withRouter { client in
             let number = e.codes[0].personalNumber
@@ -221,7 +221,7 @@ struct EnrollmentRouteTests {
 
     /// One voter enrolling many keys at once binds exactly one of them.
     @Test func concurrentEnrollmentsOfOneVoterBindOneKey() async throws {
-        let e = try TestElection()
+        let e = try await TestElection()
         defer { e.remove() }
         try await e.withRouter { client in
             let keys = try (0..<20).map { _ in try Ed25519PrivateKey() }
@@ -247,7 +247,7 @@ struct EnrollmentRouteTests {
 
     /// One key offered by many voters at once is bound to exactly one of them.
     @Test func concurrentEnrollmentsOfOneKeyBindOneVoter() async throws {
-        let e = try TestElection()
+        let e = try await TestElection()
         defer { e.remove() }
         try await e.withRouter { client in
             let key = try Ed25519PrivateKey()
@@ -273,7 +273,7 @@ struct EnrollmentRouteTests {
     /// §7.2: the signature is checked before the roll, so a bad signature with an unknown
     /// number is `bad-signature`, and a closed election answers before the credentials.
     @Test func enrollmentChecksRunInTheDocumentedOrder() async throws {
-        let e = try TestElection()
+        let e = try await TestElection()
         defer { e.remove() }
         try await e.withRouter { client in
             let key = try Ed25519PrivateKey()
@@ -293,7 +293,7 @@ struct EnrollmentRouteTests {
     }
 
     @Test func unknownPersonalNumberIsInvalidCredentials() async throws {
-        let e = try TestElection()
+        let e = try await TestElection()
         defer { e.remove() }
         try await e.withRouter { client in
             let before = try await e.snapshot()
@@ -310,7 +310,7 @@ struct EnrollmentRouteTests {
     }
 
     @Test func secondKeyForTheSameVoterIsAlreadyEnrolled() async throws {
-        let e = try TestElection()
+        let e = try await TestElection()
         defer { e.remove() }
         try await e.withRouter { client in
             _ = try await e.enrolledKey(client, voter: 0)
@@ -322,7 +322,7 @@ struct EnrollmentRouteTests {
     }
 
     @Test func keyOfAnotherVoterIsKeyInUse() async throws {
-        let e = try TestElection()
+        let e = try await TestElection()
         defer { e.remove() }
         try await e.withRouter { client in
             let key = try await e.enrolledKey(client, voter: 0)
@@ -336,7 +336,7 @@ struct EnrollmentRouteTests {
     }
 
     @Test func badProofOfPossessionIsBadSignature() async throws {
-        let e = try TestElection()
+        let e = try await TestElection()
         defer { e.remove() }
         try await e.withRouter { client in
             let before = try await e.snapshot()
@@ -349,7 +349,7 @@ struct EnrollmentRouteTests {
             expectError(try await client.postJSON("/v1/enrollments", byOther), .badRequest, "bad-signature")
             // Signed by the right key, for another election.
             let otherElection = try key.signature(for: EnrollmentRequest.signedBytes(
-                electionHash: try TestElection.otherManifest().electionHash, voterKey: key.publicKey))
+                electionHash: TestElection.otherManifest().electionHash, voterKey: key.publicKey))
             let replayed = try TestElection.enrollmentBody(number: voter.personalNumber, code: voter.code, key: key.publicKey,
                                                            signature: otherElection)
             expectError(try await client.postJSON("/v1/enrollments", replayed), .badRequest, "bad-signature")
@@ -363,7 +363,7 @@ struct EnrollmentRouteTests {
     }
 
     @Test func enrollmentInAClosedElectionIsRefused() async throws {
-        let e = try TestElection()
+        let e = try await TestElection()
         defer { e.remove() }
         try e.close()
         try await e.withRouter { client in
@@ -379,7 +379,7 @@ struct EnrollmentRouteTests {
     /// The personal number is only ever stored as a keyed hash: no text or blob in any
     /// table contains it, after the roll import, an enrollment, failed attempts and a ballot.
     @Test func personalNumbersAreNeverStored() async throws {
-        let e = try TestElection(voters: 4, districts: 2)
+        let e = try await TestElection(voters: 4, districts: 2)
         defer { e.remove() }
         try await e.withRouter { client in
             let key = try await e.enrolledKey(client, voter: 0)

@@ -20,12 +20,118 @@ func steppingClock(from start: Timestamp = 1_767_225_600_000) -> Clock {
 final class ReadingCounter: Sendable {
     private let readings = Atomic<UInt64>(0)
     func next() -> UInt64 { readings.add(1, ordering: .relaxed).oldValue }
+    var count: UInt64 { readings.load(ordering: .relaxed) }
+}
+
+/// A trustee for the tests. Every secret (polynomial, proof nonce, share ephemerals) is
+/// derived from one random seed, as `TrusteeKeyFile` does, so dealing twice gives the
+/// identical publication.
+struct TestTrustee: Sendable {
+    let index: UInt32
+    let name: String
+    let signingKey: Ed25519PrivateKey
+    let encryptionSecret: Scalar
+    let seed: [UInt8]
+
+    init(index: UInt32) throws {
+        self.index = index
+        name = "Trustee \(index)"
+        signingKey = try Ed25519PrivateKey()
+        encryptionSecret = try Scalar.random()
+        seed = try SecureRandom.bytes(32)
+    }
+
+    var registration: TrusteeRegistration {
+        TrusteeRegistration(index: index, name: name, signingKey: signingKey.publicKey, encryptionKey: .base(encryptionSecret))
+    }
+
+    /// The secret scalar for `label` and `t` (what `DealerPublication.deal` asks `derive` for).
+    func derive(_ label: String, _ t: UInt32) throws -> Scalar {
+        let message = Array("evote.test.trustee\u{0}\(label)\u{0}\(t)".utf8)
+        let wide = HMACSHA256.authenticate(message, key: seed).bytes + HMACSHA256.authenticate(message + [1], key: seed).bytes
+        let s = try Scalar(reducing: wide)
+        return s.isZero ? .one : s
+    }
+
+    func polynomial(quorum: Int) throws -> SecretPolynomial {
+        SecretPolynomial(coefficients: try (0..<UInt32(quorum)).map { try derive("coefficient", $0) })
+    }
+
+    func deal(electionHash: Digest, quorum: Int, trustees: [TrusteeRegistration]) throws -> DealerPublication {
+        try DealerPublication.deal(electionHash: electionHash, index: index, quorum: quorum, trustees: trustees,
+                                   signingKey: signingKey) { label, t in try derive(label, t) }.0
+    }
+
+    /// Signs a publication assembled by hand (for dealings a test tampers with).
+    func sign(electionHash: Digest, commitments: [GroupElement], proof: SchnorrProof, shares: [EncryptedShare],
+              index: UInt32? = nil) throws -> DealerPublication {
+        let index = index ?? self.index
+        let bytes = DealerPublication.signedBytes(electionHash: electionHash, index: index, commitments: commitments,
+                                                  proof: proof, shares: shares)
+        return DealerPublication(index: index, commitments: commitments, proof: proof, shares: shares,
+                                 signature: try signingKey.signature(for: bytes))
+    }
+
+    /// The dealers this trustee complains about, computed like `TrusteeActions.shareChecks`:
+    /// a dealing that fails its public checks, a share that does not decrypt, or a share
+    /// that does not match its dealer's commitments.
+    func complaints(info: TrusteesInfo, electionHash: Digest) -> [UInt32] {
+        info.dealings.filter { $0.index != index }.compactMap { dealing in
+            if dealing.problem(electionHash: electionHash, quorum: info.policy.quorum, trustees: info.trustees) != nil {
+                return dealing.index
+            }
+            guard let sealed = dealing.shares.first(where: { $0.recipient == index }),
+                  let share = sealed.open(electionHash: electionHash, dealer: dealing.index, recipientSecret: encryptionSecret),
+                  Feldman.verify(share: share, commitments: dealing.commitments, at: UInt64(index)) else {
+                return dealing.index
+            }
+            return nil
+        }
+    }
+
+    func verification(complaints: [UInt32], electionHash: Digest) throws -> ShareVerification {
+        let bytes = ShareVerification.signedBytes(electionHash: electionHash, index: index, complaints: complaints)
+        return ShareVerification(index: index, complaints: complaints, signature: try signingKey.signature(for: bytes))
+    }
+
+    /// s_j = f_j(j) + the shares the other dealers sent this trustee (like `TrusteeActions.secretShare`).
+    func secretShare(info: TrusteesInfo, electionHash: Digest) throws -> Scalar {
+        var s = try polynomial(quorum: info.policy.quorum).evaluate(at: UInt64(index))
+        for dealing in info.dealings where dealing.index != index {
+            guard let sealed = dealing.shares.first(where: { $0.recipient == index }),
+                  let share = sealed.open(electionHash: electionHash, dealer: dealing.index, recipientSecret: encryptionSecret) else {
+                throw TestFailure("trustee \(index) cannot open the share from trustee \(dealing.index)")
+            }
+            s = s + share
+        }
+        return s
+    }
+
+    func partialDecryption(electionHash: Digest, info: TrusteesInfo, aggregate: TallyAggregate) throws -> PartialDecryption {
+        try PartialDecryption.make(electionHash: electionHash, index: index, secretShare: try secretShare(info: info, electionHash: electionHash),
+                                   aggregate: aggregate, signingKey: signingKey)
+    }
 }
 
 /// One election in its own temporary data directory, with a small roll imported through
-/// `ElectionStore.importRoll` and (by default) voting opened by the commission.
+/// `ElectionStore.importRoll`, and by default the trustees registered by the commission, the
+/// key ceremony run through the router and voting opened by the commission.
 /// Call `remove()` in a `defer` right after creating it.
 struct TestElection: Sendable {
+    /// How far `init` takes the election.
+    enum Stage: Int, Comparable, Sendable {
+        /// Manifest and roll only.
+        case created
+        /// And every trustee registered by the commission.
+        case registered
+        /// And the ceremony run through the router: the election key is published.
+        case keyed
+        /// And voting opened by the commission.
+        case open
+
+        static func < (a: Stage, b: Stage) -> Bool { a.rawValue < b.rawValue }
+    }
+
     let root: URL
     let dir: DataDirectory
     let store: ElectionStore
@@ -33,31 +139,63 @@ struct TestElection: Sendable {
     /// The issued codes, in roll order: voter `i` is in district `d0(i % districts + 1)`.
     let codes: [ElectionStore.IssuedCode]
     let clock: Clock
+    /// One per `manifest.trustees.count`, index 1...count (registered from stage `.registered` on).
+    let trustees: [TestTrustee]
 
-    init(voters: Int = 8, districts: Int = 2, open: Bool = true, manifest: ElectionManifest? = nil,
-         roll: [ElectionStore.RollRow]? = nil, clock: Clock = testClock) throws {
+    init(voters: Int = 8, districts: Int = 2, stage: Stage = .open, manifest: ElectionManifest? = nil,
+         roll: [ElectionStore.RollRow]? = nil, clock: Clock = testClock) async throws {
         self.clock = clock
         root = FileManager.default.temporaryDirectory
             .appendingPathComponent("ballot-server-tests-\(UUID().uuidString)", isDirectory: true)
         dir = DataDirectory(path: root.path)
         do {
-            store = try ElectionStore.create(in: dir, manifest: try manifest ?? ExampleElection.manifest(), clock: clock)
+            let manifest = manifest ?? Self.manifest()
+            store = try ElectionStore.create(in: dir, manifest: manifest, clock: clock)
             rollSecret = try dir.rollSecret()
             codes = try store.importRoll(roll ?? ExampleElection.roll(voters: voters, districts: districts), rollSecret: rollSecret).1
-            if open { _ = try store.changeWindow(.open, commissionKey: try dir.commissionKey()) }
+            trustees = try (1...UInt32(manifest.trustees.count)).map { try TestTrustee(index: $0) }
+            if stage >= .registered {
+                for trustee in trustees { try store.registerTrustee(trustee.registration) }
+            }
         } catch {
             try? FileManager.default.removeItem(at: root)
             throw error
         }
+        do {
+            if stage >= .keyed {
+                let election = self
+                try await election.withRouter { client in try await election.runCeremony(client) }
+            }
+            if stage >= .open { try open() }
+        } catch {
+            remove()
+            throw error
+        }
     }
 
-    /// The example manifest under another election id, so its election hash differs.
-    static func otherManifest(id: String = "other-election-2026") throws -> ElectionManifest {
-        let base = try ExampleElection.manifest()
-        return ElectionManifest(electionId: id, name: base.name, districts: base.districts)
+    /// A small election: three districts of 3 or 4 options, one seat, vote for one; three
+    /// trustees with a quorum of two.
+    static func manifest(id: String = "council-2026-test", trustees: TrusteePolicy = TrusteePolicy(count: 3, quorum: 2),
+                         seats: Int = 1) -> ElectionManifest {
+        func options(_ n: Int, againstAll: Bool = false) -> [BallotOption] {
+            (1...n).map { BallotOption(id: "c0\($0)", name: "Candidate \($0)") }
+                + (againstAll ? [BallotOption(id: "against-all", name: "Against all")] : [])
+        }
+        return ElectionManifest(electionId: id, name: "Council election (test)", districts: [
+            District(id: "d01", name: "North", seats: seats, selectionLimit: 1, options: options(3, againstAll: true)),
+            District(id: "d02", name: "South", seats: seats, selectionLimit: 1, options: options(3)),
+            District(id: "d03", name: "East", seats: seats, selectionLimit: 1, options: options(4)),
+        ], trustees: trustees)
+    }
+
+    /// The test manifest under another election id, so its election hash differs.
+    static func otherManifest(id: String = "other-election-2026") -> ElectionManifest {
+        manifest(id: id)
     }
 
     func remove() { try? FileManager.default.removeItem(at: root) }
+
+    func open() throws { _ = try store.changeWindow(.open, commissionKey: try dir.commissionKey()) }
 
     func close() throws { _ = try store.changeWindow(.close, commissionKey: try dir.commissionKey()) }
 
@@ -75,6 +213,14 @@ struct TestElection: Sendable {
     func withRouterAndCommitter<Value: Sendable>(
         _ test: @Sendable (any TestClientProtocol, GroupCommitter) async throws -> Value
     ) async throws -> Value {
+        try await Self.withRouter(store: store, rollSecret: rollSecret, clock: clock, test)
+    }
+
+    /// The server's router on any store.
+    static func withRouter<Value: Sendable>(
+        store: ElectionStore, rollSecret: [UInt8], clock: Clock,
+        _ test: @Sendable (any TestClientProtocol, GroupCommitter) async throws -> Value
+    ) async throws -> Value {
         var logger = Logger(label: "ballot-server-tests")
         logger.logLevel = .critical
         let committer = GroupCommitter(pool: store.pool, electionHash: store.electionHash, serverKey: store.serverKey,
@@ -82,6 +228,83 @@ struct TestElection: Sendable {
         var app = Application(router: buildRouter(store: store, committer: committer, rollSecret: rollSecret), logger: logger)
         app.addServices(committer)
         return try await app.test(.router) { client in try await test(client, committer) }
+    }
+
+    // MARK: the trustees' ceremony, through the router
+
+    func trusteesInfo(_ client: some TestClientProtocol) async throws -> TrusteesInfo {
+        let response = try await client.get("/v1/trustees")
+        guard response.status == .ok else { throw TestFailure("GET /v1/trustees: \(response.status) \(response.text)") }
+        return try response.decode(TrusteesInfo.self)
+    }
+
+    func tallyInfo(_ client: some TestClientProtocol) async throws -> TallyInfo {
+        let response = try await client.get("/v1/tally")
+        guard response.status == .ok else { throw TestFailure("GET /v1/tally: \(response.status) \(response.text)") }
+        return try response.decode(TallyInfo.self)
+    }
+
+    func electionInfo(_ client: some TestClientProtocol) async throws -> ElectionInfo {
+        let response = try await client.get("/v1/election")
+        guard response.status == .ok else { throw TestFailure("GET /v1/election: \(response.status) \(response.text)") }
+        return try response.decode(ElectionInfo.self)
+    }
+
+    func postDealing(_ client: some TestClientProtocol, _ publication: DealerPublication) async throws -> TestResponse {
+        try await client.postJSON("/v1/trustees/dealings", try JSONEncoder().encode(publication))
+    }
+
+    func postVerification(_ client: some TestClientProtocol, _ verification: ShareVerification) async throws -> TestResponse {
+        try await client.postJSON("/v1/trustees/verifications", try JSONEncoder().encode(verification))
+    }
+
+    func postDecryption(_ client: some TestClientProtocol, _ partial: PartialDecryption) async throws -> TestResponse {
+        try await client.postJSON("/v1/tally/decryptions", try JSONEncoder().encode(partial))
+    }
+
+    /// Every trustee deals, then every trustee checks the shares it received and publishes
+    /// its verdict (what `TrusteeActions.share` and `verifyShares` do); afterwards the server
+    /// has published the election key.
+    func runCeremony(_ client: some TestClientProtocol) async throws {
+        try await Self.runCeremony(client, electionHash: store.electionHash, trustees: trustees)
+    }
+
+    /// The ceremony on any router, by these trustees.
+    static func runCeremony(_ client: some TestClientProtocol, electionHash: Digest, trustees: [TestTrustee]) async throws {
+        func info() async throws -> TrusteesInfo {
+            let response = try await client.get("/v1/trustees")
+            guard response.status == .ok else { throw TestFailure("GET /v1/trustees: \(response.status) \(response.text)") }
+            return try response.decode(TrusteesInfo.self)
+        }
+        let registered = try await info()
+        for trustee in trustees {
+            let dealing = try trustee.deal(electionHash: electionHash, quorum: registered.policy.quorum, trustees: registered.trustees)
+            let response = try await client.postJSON("/v1/trustees/dealings", try JSONEncoder().encode(dealing))
+            guard response.status == .created else {
+                throw TestFailure("dealing of trustee \(trustee.index): \(response.status) \(response.text)")
+            }
+        }
+        let dealt = try await info()
+        for trustee in trustees {
+            let complaints = trustee.complaints(info: dealt, electionHash: electionHash)
+            guard complaints.isEmpty else { throw TestFailure("trustee \(trustee.index) complains about \(complaints)") }
+            let verification = try trustee.verification(complaints: [], electionHash: electionHash)
+            let response = try await client.postJSON("/v1/trustees/verifications", try JSONEncoder().encode(verification))
+            guard response.status == .created else {
+                throw TestFailure("verification of trustee \(trustee.index): \(response.status) \(response.text)")
+            }
+        }
+    }
+
+    /// The trustees with these indices publish partial decryptions of the logged aggregate.
+    func decrypt(_ client: some TestClientProtocol, trustees indices: [UInt32]) async throws {
+        let info = try await trusteesInfo(client)
+        guard let aggregate = try await tallyInfo(client).aggregate else { throw TestFailure("no aggregate yet") }
+        for index in indices {
+            let partial = try trustees[Int(index) - 1].partialDecryption(electionHash: store.electionHash, info: info, aggregate: aggregate)
+            let response = try await postDecryption(client, partial)
+            guard response.status == .created else { throw TestFailure("decryption of trustee \(index): \(response.status) \(response.text)") }
+        }
     }
 
     // MARK: enrollment
@@ -114,32 +337,109 @@ struct TestElection: Sendable {
 
     // MARK: ballots
 
-    func ballot(_ key: Ed25519PrivateKey, district: String, selections: [String], electionHash: Digest? = nil) throws -> SignedBallot {
-        try Ballot(electionHash: electionHash ?? store.electionHash, voterKey: key.publicKey, district: district,
-                   content: BallotContent(selections: selections)).signed(with: key)
+    /// The published election key (read from the log, as `GET /v1/election` does).
+    func electionKey() throws -> GroupElement {
+        guard let record = try store.pool.read({ db in try ElectionStore.electionKey(db) }) else {
+            throw TestFailure("the election key is not published; run the ceremony first")
+        }
+        return record.key
     }
 
-    /// A valid ballot for voter `voter`'s district choosing its option number `option`.
-    func ballot(_ key: Ed25519PrivateKey, voter: Int, option: Int = 0) throws -> SignedBallot {
+    /// The contest of district `id`; for an id not in the manifest, d01's contest under that id
+    /// (to build ballots for districts the server does not know).
+    func contest(_ id: String) -> District {
+        if let d = store.manifest.district(id) { return d }
+        let d01 = district("d01")
+        return District(id: id, name: id, seats: d01.seats, selectionLimit: d01.selectionLimit, options: d01.options)
+    }
+
+    /// What the ballot's proofs are bound to (the server rebuilds it from the ballot).
+    func proofContext(_ voterKey: Ed25519PublicKey, district: String, electionHash: Digest? = nil,
+                      electionKey: GroupElement? = nil) throws -> ProofContext {
+        BallotContent.context(electionHash: electionHash ?? store.electionHash, electionKey: try electionKey ?? self.electionKey(),
+                              voterKey: voterKey, district: district)
+    }
+
+    /// An encrypted ballot with its proofs (as `VoterActions.prepareBallot` makes it), signed,
+    /// and the opening that reveals it. `BallotContent.encrypt` encrypts 1 for every listed
+    /// option, so invalid selections give a ballot whose limit proof fails.
+    func encryptedBallot(_ key: Ed25519PrivateKey, district: String, selections: [String], electionHash: Digest? = nil,
+                         electionKey: GroupElement? = nil, nonces: [Scalar]? = nil) throws -> (SignedBallot, BallotOpening) {
+        let hash = electionHash ?? store.electionHash
+        let context = try proofContext(key.publicKey, district: district, electionHash: hash, electionKey: electionKey)
+        let (content, opening) = try BallotContent.encrypt(selections: selections, district: contest(district), context: context, nonces: nonces)
+        let ballot = try Ballot(electionHash: hash, voterKey: key.publicKey, district: district, content: content).signed(with: key)
+        return (ballot, opening)
+    }
+
+    func ballot(_ key: Ed25519PrivateKey, district: String, selections: [String], electionHash: Digest? = nil,
+                electionKey: GroupElement? = nil) throws -> SignedBallot {
+        try encryptedBallot(key, district: district, selections: selections, electionHash: electionHash, electionKey: electionKey).0
+    }
+
+    /// A fresh encryption of a valid choice for voter `voter`'s district: its option number `option`.
+    func encryptedBallot(_ key: Ed25519PrivateKey, voter: Int, option: Int = 0,
+                         electionKey: GroupElement? = nil) throws -> (SignedBallot, BallotOpening) {
         let d = district(codes[voter].district)
-        return try ballot(key, district: d.id, selections: [d.options[option % d.options.count].id])
+        return try encryptedBallot(key, district: d.id, selections: [d.options[option % d.options.count].id], electionKey: electionKey)
+    }
+
+    func ballot(_ key: Ed25519PrivateKey, voter: Int, option: Int = 0, electionKey: GroupElement? = nil) throws -> SignedBallot {
+        try encryptedBallot(key, voter: voter, option: option, electionKey: electionKey).0
+    }
+
+    /// A hand-made encrypted content: ciphertext i encrypts `values[i]` (any integer, so 2
+    /// or -1 too); its 0/1 proof is made as if it held 1 (any non-zero value) or 0, so it
+    /// fails for any other value; the limit proof proves `limitValue` (by default the true
+    /// sum), so it holds exactly when that is the sum.
+    func handMadeContent(_ voterKey: Ed25519PublicKey, district: String, values: [Int], limitValue: Int? = nil) throws -> BallotContent {
+        let context = try proofContext(voterKey, district: district)
+        let key = context.electionKey
+        let nonces = try values.map { _ in try Scalar.random() }
+        let ciphertexts = zip(values, nonces).map { v, r in Ciphertext(alpha: .base(r), beta: .linear(Self.scalar(v), r, key)) }
+        let proofs = try zip(ciphertexts, zip(values, nonces)).map { ct, vr in
+            try ZeroOrOneProof.prove(ciphertext: ct, vote: vr.0 == 0 ? 0 : 1, nonce: vr.1, context: context)
+        }
+        let total = ciphertexts.dropFirst().reduce(ciphertexts.first ?? Ciphertext(alpha: .identity, beta: .identity), +)
+        let nonceSum = nonces.reduce(Scalar.zero, +)
+        let limit = try KnownValueProof.prove(ciphertext: total, value: UInt64(max(0, limitValue ?? values.reduce(0, +))),
+                                              nonce: nonceSum, context: context)
+        return BallotContent(ciphertexts: ciphertexts, proofs: proofs, limitProof: limit)
+    }
+
+    func handMadeBallot(_ key: Ed25519PrivateKey, district: String, values: [Int], limitValue: Int? = nil) throws -> SignedBallot {
+        try signed(key, district: district, content: try handMadeContent(key.publicKey, district: district, values: values, limitValue: limitValue))
+    }
+
+    /// Any content, signed by `key` for this election.
+    func signed(_ key: Ed25519PrivateKey, district: String, content: BallotContent) throws -> SignedBallot {
+        try Ballot(electionHash: store.electionHash, voterKey: key.publicKey, district: district, content: content).signed(with: key)
+    }
+
+    static func scalar(_ v: Int) -> Scalar {
+        v >= 0 ? Scalar(UInt64(v)) : -Scalar(UInt64(-v))
     }
 
     func cast(_ client: some TestClientProtocol, _ ballot: SignedBallot) async throws -> TestResponse {
         try await client.postJSON("/v1/ballots", try JSONEncoder().encode(ballot.wire))
     }
 
+    func spoil(_ client: some TestClientProtocol, _ ballot: SignedBallot, _ opening: BallotOpening) async throws -> TestResponse {
+        try await client.postJSON("/v1/ballots/spoiled", try JSONEncoder().encode(SpoilRequestBody(ballot: ballot.wire, opening: opening)))
+    }
+
     // MARK: database state
 
     struct Snapshot: Equatable, CustomStringConvertible {
         var ballots = 0
+        var spoiled = 0
         var enrollments = 0
         var logSize = 0
         var checkpoints = 0
         var boundKeys = 0
         var failedAttempts = 0
         var description: String {
-            "ballots \(ballots), enrollments \(enrollments), log \(logSize), checkpoints \(checkpoints), bound keys \(boundKeys), failed attempts \(failedAttempts)"
+            "ballots \(ballots), spoiled \(spoiled), enrollments \(enrollments), log \(logSize), checkpoints \(checkpoints), bound keys \(boundKeys), failed attempts \(failedAttempts)"
         }
     }
 
@@ -148,12 +448,18 @@ struct TestElection: Sendable {
             func count(_ sql: String) throws -> Int { try Int.fetchOne(db, sql: sql) ?? -1 }
             return Snapshot(
                 ballots: try count("SELECT COUNT(*) FROM ballots"),
+                spoiled: try count("SELECT COUNT(*) FROM spoiled"),
                 enrollments: try count("SELECT COUNT(*) FROM enrollments"),
                 logSize: try count("SELECT COUNT(*) FROM log_entries"),
                 checkpoints: try count("SELECT COUNT(*) FROM checkpoints"),
                 boundKeys: try count("SELECT COUNT(*) FROM roll WHERE voter_key IS NOT NULL"),
                 failedAttempts: try count("SELECT COALESCE(SUM(failed_attempts), 0) FROM roll"))
         }
+    }
+
+    /// The kinds of every log entry, in order.
+    func logKinds() async throws -> [LogEntryKind] {
+        try await store.entries(start: 0, limit: 1000).entries.map(\.kind)
     }
 
     func failedAttempts(voter: Int) async throws -> Int? {
@@ -228,4 +534,20 @@ func expectAllPassed(_ results: [CheckResult], sourceLocation: SourceLocation = 
 /// A temporary directory path that does not exist yet; remove it in `defer`.
 func temporaryPath() -> URL {
     FileManager.default.temporaryDirectory.appendingPathComponent("ballot-server-tests-\(UUID().uuidString)", isDirectory: true)
+}
+
+/// A 33-byte compressed encoding whose x has no point on P-256 (the first x = 1, 2, ... with
+/// x³ - 3x + b not a square), as lowercase hex.
+func notOnCurve() throws -> String {
+    for x in 1...255 {
+        let bytes = [0x02] + [UInt8](repeating: 0, count: 31) + [UInt8(x)]
+        if (try? GroupElement(encoding: bytes)) == nil { return Hex.encode(bytes) }
+    }
+    throw TestFailure("no x below 256 is off the curve")
+}
+
+extension TestElection {
+    func postDecryptionBody(_ client: some TestClientProtocol, _ body: Data) async throws -> TestResponse {
+        try await client.postJSON("/v1/tally/decryptions", body)
+    }
 }

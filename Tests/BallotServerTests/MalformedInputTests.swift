@@ -17,7 +17,7 @@ struct MalformedInputTests {
     /// Every malformed ballot body is a 400 `malformed` and changes nothing; the genuine
     /// ballot is accepted afterwards, so none of the refusals was for another reason.
     @Test func malformedBallotBodiesAreRefused() async throws {
-        let e = try TestElection()
+        let e = try await TestElection()
         defer { e.remove() }
         try await e.withRouter { client in
             let key = try await e.enrolledKey(client, voter: 0)
@@ -36,18 +36,92 @@ struct MalformedInputTests {
             func add(_ name: String, _ edit: (inout [String: Any]) -> Void) throws {
                 cases.append((name, try edited(valid, edit)))
             }
+            func editContent(_ name: String, _ edit: (inout [String: Any]) -> Void) throws {
+                try add(name) { body in
+                    var content = body["content"] as? [String: Any] ?? [:]
+                    edit(&content)
+                    body["content"] = content
+                }
+            }
+            func editCiphertext(_ name: String, _ edit: (inout [String: Any]) -> Void) throws {
+                try editContent(name) { content in
+                    var ciphertexts = content["ciphertexts"] as? [[String: Any]] ?? []
+                    edit(&ciphertexts[0])
+                    content["ciphertexts"] = ciphertexts
+                }
+            }
             try add("district is a number") { $0["district"] = 1 }
             try add("district is null") { $0["district"] = NSNull() }
-            try add("selections is a string") { $0["content"] = ["selections": "c01"] }
-            try add("selection is a number") { $0["content"] = ["selections": [1]] }
             try add("content is an array") { $0["content"] = ["c01"] }
+            try add("content is a string") { $0["content"] = "c01" }
+            try add("content holds clear selections") { $0["content"] = ["selections": ["c01"]] }
             try add("unknown top-level field") { $0["comment"] = "hello" }
-            try add("unknown field in content") {
-                $0["content"] = ["selections": (ballot.wire.content.selections), "weight": 2]
+            try editContent("unknown field in content") { $0["weight"] = 2 }
+            try editContent("missing ciphertexts") { $0.removeValue(forKey: "ciphertexts") }
+            try editContent("missing proofs") { $0.removeValue(forKey: "proofs") }
+            try editContent("missing limit_proof") { $0.removeValue(forKey: "limit_proof") }
+            try editContent("ciphertexts is a string") { $0["ciphertexts"] = "c01" }
+            try editContent("ciphertexts is null") { $0["ciphertexts"] = NSNull() }
+            try editContent("a ciphertext is a number") { $0["ciphertexts"] = [1] }
+            try editContent("a ciphertext is one point") { c in
+                c["ciphertexts"] = (c["ciphertexts"] as? [[String: Any]] ?? []).map { $0["alpha"] ?? "" }
+            }
+            try editCiphertext("unknown field in a ciphertext") { $0["gamma"] = $0["alpha"] }
+            try editCiphertext("missing beta") { $0.removeValue(forKey: "beta") }
+            try editContent("unknown field in a 0/1 proof") { c in
+                var proofs = c["proofs"] as? [[String: Any]] ?? []
+                proofs[0]["c2"] = proofs[0]["c0"]
+                c["proofs"] = proofs
+            }
+            try editContent("unknown field in the limit proof") { c in
+                var proof = c["limit_proof"] as? [String: Any] ?? [:]
+                proof["value"] = 1
+                c["limit_proof"] = proof
+            }
+            // Points: 33-byte compressed SEC1 on the curve, never the identity.
+            let alpha = ballot.ballot.content.ciphertexts[0].alpha.hex
+            let points: [(String, String)] = [
+                ("upper case", alpha.uppercased()),
+                ("odd length", String(alpha.dropLast())),
+                ("non-hex", "zz" + alpha.dropFirst(2)),
+                ("32 bytes", String(alpha.dropLast(2))),
+                ("34 bytes", alpha + "00"),
+                ("prefix 04 (uncompressed marker) on 33 bytes", "04" + alpha.dropFirst(2)),
+                ("uncompressed 65 bytes", "04" + alpha.dropFirst(2) + String(repeating: "ab", count: 32)),
+                ("prefix 05", "05" + alpha.dropFirst(2)),
+                ("the identity (33 zero bytes)", String(repeating: "00", count: 33)),
+                ("the identity (one zero byte)", "00"),
+                ("not on the curve", try notOnCurve()),
+                ("empty", ""),
+            ]
+            for (name, value) in points {
+                try editCiphertext("alpha \(name)") { $0["alpha"] = value }
+                try editCiphertext("beta \(name)") { $0["beta"] = value }
+            }
+            // Scalars: 32 bytes below the group order n.
+            let order = "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551"
+            let orderPlusOne = "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632552"
+            let c0 = ballot.ballot.content.proofs[0].c0.hex
+            let scalars: [(String, String)] = [
+                ("equal to n", order), ("n + 1", orderPlusOne), ("all ff", String(repeating: "ff", count: 32)),
+                ("upper case", c0.uppercased()), ("31 bytes", String(c0.dropLast(2))), ("33 bytes", c0 + "00"),
+                ("odd length", String(c0.dropLast())), ("a number", "7"),
+            ]
+            for (name, value) in scalars {
+                try editContent("0/1 proof c0 \(name)") { c in
+                    var proofs = c["proofs"] as? [[String: Any]] ?? []
+                    proofs[0]["c0"] = value
+                    c["proofs"] = proofs
+                }
+                try editContent("limit proof z \(name)") { c in
+                    var proof = c["limit_proof"] as? [String: Any] ?? [:]
+                    proof["z"] = value
+                    c["limit_proof"] = proof
+                }
             }
             try add("missing signature") { $0.removeValue(forKey: "signature") }
             try add("missing content") { $0.removeValue(forKey: "content") }
-            try add("missing selections") { $0["content"] = [String: Any]() }
+            try add("empty content") { $0["content"] = [String: Any]() }
             try add("missing election_hash") { $0.removeValue(forKey: "election_hash") }
             for (field, value) in [("voter_key", hex), ("signature", sig), ("election_hash", hash)] {
                 try add("\(field) upper case") { $0[field] = value.uppercased() }
@@ -73,7 +147,7 @@ struct MalformedInputTests {
     }
 
     @Test func malformedEnrollmentBodiesAreRefused() async throws {
-        let e = try TestElection()
+        let e = try await TestElection()
         defer { e.remove() }
         try await e.withRouter { client in
             let key = try Ed25519PrivateKey()
@@ -112,7 +186,7 @@ struct MalformedInputTests {
     }
 
     @Test func bodiesOver64KiBAreTooLarge() async throws {
-        let e = try TestElection()
+        let e = try await TestElection()
         defer { e.remove() }
         try await e.withRouter { client in
             let key = try await e.enrolledKey(client, voter: 0)
@@ -133,7 +207,7 @@ struct MalformedInputTests {
     }
 
     @Test func unknownRoutesAndWrongMethodsGiveJSONErrors() async throws {
-        let e = try TestElection()
+        let e = try await TestElection()
         defer { e.remove() }
         try await e.withRouter { client in
             let before = try await e.snapshot()
@@ -144,6 +218,8 @@ struct MalformedInputTests {
             let wrongMethods: [(HTTPRequest.Method, String)] = [
                 (.get, "/v1/enrollments"), (.get, "/v1/ballots"), (.delete, "/v1/ballots"), (.put, "/v1/enrollments"),
                 (.post, "/v1/log/checkpoint"), (.post, "/v1/election"), (.patch, "/health"),
+                (.get, "/v1/trustees/dealings"), (.get, "/v1/trustees/verifications"), (.post, "/v1/trustees"),
+                (.get, "/v1/tally/decryptions"), (.post, "/v1/tally"), (.put, "/v1/ballots/spoiled"),
             ]
             for (method, uri) in wrongMethods {
                 let response = try await client.execute(uri: uri, method: method, body: ByteBuffer(string: "{}"))
@@ -157,7 +233,7 @@ struct MalformedInputTests {
     }
 
     @Test func malformedQueryParametersAreRefused() async throws {
-        let e = try TestElection()
+        let e = try await TestElection()
         defer { e.remove() }
         try await e.withRouter { client in
             let uris = [
@@ -177,8 +253,160 @@ struct MalformedInputTests {
         }
     }
 
+    /// The other request bodies are decoded just as strictly: every malformed spoil, dealing,
+    /// verification or partial decryption is a 400 `malformed` and changes nothing.
+    @Test func malformedPublicationBodiesAreRefused() async throws {
+        let e = try await TestElection()
+        defer { e.remove() }
+        try await e.withRouter { client in
+            let key = try await e.enrolledKey(client, voter: 0)
+            let (ballot, opening) = try e.encryptedBallot(key, voter: 0)
+            let hash = e.store.electionHash
+            let trustee = e.trustees[0]
+            let info = try await e.trusteesInfo(client)
+            let dealing = try trustee.deal(electionHash: hash, quorum: 1, trustees: info.trustees)
+            let verification = try trustee.verification(complaints: [], electionHash: hash)
+            let ct = Ciphertext.encrypt(1, nonce: try Scalar.random(), key: try e.electionKey())
+            let aggregate = TallyAggregate(districts: [.init(district: "d01", ballots: 1, ciphertexts: [ct])])
+            let partial = try PartialDecryption.make(electionHash: hash, index: 1, secretShare: try Scalar.random(),
+                                                     aggregate: aggregate, signingKey: trustee.signingKey)
+            let order = "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551"
+            let offCurve = try notOnCurve()
+            let identity = String(repeating: "00", count: 33)
+
+            var cases: [(String, String, Data)] = []
+            func add(_ route: String, _ name: String, _ valid: Data, _ edit: (inout [String: Any]) -> Void) throws {
+                cases.append((route, name, try edited(valid, edit)))
+            }
+            let routes = ["/v1/ballots/spoiled", "/v1/trustees/dealings", "/v1/trustees/verifications", "/v1/tally/decryptions"]
+            for route in routes {
+                cases += [(route, "empty body", Data()), (route, "JSON array", Data("[]".utf8)), (route, "invalid JSON", Data("{".utf8))]
+            }
+
+            let spoil = try JSONEncoder().encode(SpoilRequestBody(ballot: ballot.wire, opening: opening))
+            let spoiled = routes[0]
+            try add(spoiled, "unknown top-level field", spoil) { $0["reason"] = "curious" }
+            try add(spoiled, "missing opening", spoil) { $0.removeValue(forKey: "opening") }
+            try add(spoiled, "ballot is a string", spoil) { $0["ballot"] = "ballot" }
+            try add(spoiled, "unknown field in the ballot", spoil) { b in
+                var inner = b["ballot"] as? [String: Any] ?? [:]
+                inner["comment"] = "x"
+                b["ballot"] = inner
+            }
+            func editOpening(_ name: String, _ edit: @escaping (inout [String: Any]) -> Void) throws {
+                try add(spoiled, name, spoil) { b in
+                    var inner = b["opening"] as? [String: Any] ?? [:]
+                    edit(&inner)
+                    b["opening"] = inner
+                }
+            }
+            try editOpening("unknown field in the opening") { $0["salt"] = "00" }
+            try editOpening("selections is a string") { $0["selections"] = "c01" }
+            try editOpening("a nonce equal to n") { o in
+                var nonces = o["nonces"] as? [String] ?? []
+                nonces[0] = order
+                o["nonces"] = nonces
+            }
+            try editOpening("a nonce upper case") { o in
+                var nonces = o["nonces"] as? [String] ?? []
+                nonces[0] = nonces[0].uppercased()
+                o["nonces"] = nonces
+            }
+
+            let dealt = try JSONEncoder().encode(dealing)
+            let dealings = routes[1]
+            try add(dealings, "unknown top-level field", dealt) { $0["round"] = 1 }
+            try add(dealings, "missing proof", dealt) { $0.removeValue(forKey: "proof") }
+            try add(dealings, "index is negative", dealt) { $0["index"] = -1 }
+            try add(dealings, "index is a string", dealt) { $0["index"] = "1" }
+            try add(dealings, "a commitment off the curve", dealt) { $0["commitments"] = [offCurve] }
+            try add(dealings, "a commitment is the identity", dealt) { $0["commitments"] = [identity] }
+            try add(dealings, "proof z equal to n", dealt) { d in
+                var proof = d["proof"] as? [String: Any] ?? [:]
+                proof["z"] = order
+                d["proof"] = proof
+            }
+            try add(dealings, "unknown field in the proof", dealt) { d in
+                var proof = d["proof"] as? [String: Any] ?? [:]
+                proof["u"] = proof["z"]
+                d["proof"] = proof
+            }
+            try add(dealings, "a share is a string", dealt) { $0["shares"] = ["share"] }
+
+            let verified = try JSONEncoder().encode(verification)
+            let verifications = routes[2]
+            try add(verifications, "unknown top-level field", verified) { $0["note"] = "all good" }
+            try add(verifications, "complaints is a string", verified) { $0["complaints"] = "none" }
+            try add(verifications, "a complaint is negative", verified) { $0["complaints"] = [-2] }
+            try add(verifications, "signature odd length", verified) { $0["signature"] = String(verification.signature.hex.dropLast()) }
+
+            let decrypted = try JSONEncoder().encode(partial)
+            let decryptions = routes[3]
+            func editShare(_ name: String, _ edit: @escaping (inout [String: Any]) -> Void) throws {
+                try add(decryptions, name, decrypted) { p in
+                    var districts = p["districts"] as? [[[String: Any]]] ?? []
+                    edit(&districts[0][0])
+                    p["districts"] = districts
+                }
+            }
+            try add(decryptions, "unknown top-level field", decrypted) { $0["quorum"] = [1, 2] }
+            try add(decryptions, "districts is flat", decrypted) { $0["districts"] = ["d01"] }
+            try editShare("a partial off the curve") { $0["partial"] = offCurve }
+            // An identity partial is well formed (a vanished aggregate alpha makes it legitimate,
+            // docs/protocol.md §13.1); against a real alpha its proof fails (TallyRouteTests).
+            try editShare("unknown field in a share") { $0["option"] = "c01" }
+            try editShare("proof c equal to n") { share in
+                var proof = share["proof"] as? [String: Any] ?? [:]
+                proof["c"] = order
+                share["proof"] = proof
+            }
+
+            let before = try await e.snapshot()
+            for (route, name, body) in cases {
+                let response = try await client.postJSON(route, body)
+                let error = expectError(response, .badRequest, "malformed")
+                #expect(error != nil, "\(route): \(name)")
+                if response.status != .badRequest { Issue.record("\(route) \(name): \(response.status) \(response.text)") }
+            }
+            #expect(try await e.snapshot() == before)
+            // The genuine bodies are judged on their content: the spoil is accepted, the
+            // ceremony is over, and there is nothing to decrypt yet.
+            #expect(try await client.postJSON(spoiled, spoil).status == .created)
+            expectError(try await client.postJSON(dealings, dealt), .conflict, "ceremony-closed")
+            expectError(try await client.postJSON(verifications, verified), .conflict, "ceremony-closed")
+            expectError(try await client.postJSON(decryptions, decrypted), .conflict, "tally-not-ready")
+        }
+    }
+
+    /// A partial decryption covers every option of every district, so its body may be up to
+    /// 4 MiB (the other bodies: 64 KiB).
+    @Test func partialDecryptionBodiesMayExceed64KiB() async throws {
+        let e = try await TestElection()
+        defer { e.remove() }
+        try await e.withRouter { client in
+            let trustee = e.trustees[0]
+            let ct = Ciphertext.encrypt(1, nonce: try Scalar.random(), key: try e.electionKey())
+            func body(options: Int) throws -> Data {
+                let aggregate = TallyAggregate(districts: [.init(district: "d01", ballots: 1, ciphertexts: [ct])])
+                let one = try PartialDecryption.make(electionHash: e.store.electionHash, index: 1, secretShare: try Scalar.random(),
+                                                     aggregate: aggregate, signingKey: trustee.signingKey)
+                let wide = PartialDecryption(index: 1, districts: [Array(repeating: one.districts[0][0], count: options)], signature: one.signature)
+                return try JSONEncoder().encode(wide)
+            }
+            let large = try body(options: 600)
+            #expect(large.count > 64 * 1024 && large.count < 4 * 1024 * 1024)
+            let before = try await e.snapshot()
+            // Read and judged: voting has not closed.
+            expectError(try await e.postDecryptionBody(client, large), .conflict, "tally-not-ready")
+            let huge = try body(options: 20_000)
+            #expect(huge.count > 4 * 1024 * 1024)
+            expectError(try await e.postDecryptionBody(client, huge), .contentTooLarge, "too-large")
+            #expect(try await e.snapshot() == before)
+        }
+    }
+
     @Test func healthAndElectionInfo() async throws {
-        let e = try TestElection()
+        let e = try await TestElection()
         defer { e.remove() }
         try await e.withRouter { client in
             let health = try await client.get("/health")
@@ -192,6 +420,7 @@ struct MalformedInputTests {
             #expect(body.serverKey == e.store.setup.serverKey)
             #expect(body.commissionKey == e.store.setup.commissionKey)
             #expect(body.state == .open)
+            #expect(body.electionKey == (try e.electionKey()))
             try e.close()
             #expect(try await client.get("/v1/election").decode(ElectionInfo.self).state == .closed)
         }

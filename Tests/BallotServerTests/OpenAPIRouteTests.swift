@@ -81,7 +81,8 @@ import VotingCore
             if let c = m.output[1].substring { codes.insert(String(c)) }
         }
         #expect(!codes.isEmpty, "found no error codes in APIError.swift")
-        for file in ["Sources/BallotServer/API/Router.swift", "Sources/BallotServer/Storage/ElectionStore.swift"] {
+        for file in ["Sources/BallotServer/API/Router.swift", "Sources/BallotServer/Storage/ElectionStore.swift",
+                     "Sources/BallotServer/Storage/CeremonyStore.swift"] {
             for m in try Self.read(file).matches(of: inline) {
                 if let c = m.output[1].substring { codes.insert(String(c)) }
             }

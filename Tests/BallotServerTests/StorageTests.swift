@@ -41,7 +41,7 @@ struct StorageTests {
 
     /// The store the server runs on (created, then reopened) has the same settings.
     @Test func reopenedElectionStoreKeepsDurability() async throws {
-        let e = try TestElection(voters: 2, districts: 1)
+        let e = try await TestElection(voters: 2, districts: 1)
         defer { e.remove() }
         let reopened = try ElectionStore.open(e.dir, clock: testClock)
         for pool in [e.store.pool, reopened.pool] {
@@ -57,7 +57,7 @@ struct StorageTests {
 @Suite("Roll import")
 struct RollImportTests {
     @Test func duplicatePersonalNumbersAreRefusedAndNothingStored() async throws {
-        let e = try TestElection(voters: 2, districts: 1, open: false)
+        let e = try await TestElection(voters: 2, districts: 1, stage: .created)
         defer { e.remove() }
         let before = try await e.snapshot()
         let rows = [
@@ -73,7 +73,7 @@ struct RollImportTests {
     }
 
     @Test func personalNumberAlreadyOnTheRollIsRefused() async throws {
-        let e = try TestElection(voters: 2, districts: 1, open: false)
+        let e = try await TestElection(voters: 2, districts: 1, stage: .created)
         defer { e.remove() }
         let before = try await e.snapshot()
         let rows = [
@@ -88,7 +88,7 @@ struct RollImportTests {
     }
 
     @Test func unknownDistrictIsRefused() async throws {
-        let e = try TestElection(voters: 2, districts: 1, open: false)
+        let e = try await TestElection(voters: 2, districts: 1, stage: .created)
         defer { e.remove() }
         let before = try await e.snapshot()
         let rows = [
@@ -103,7 +103,7 @@ struct RollImportTests {
     }
 
     @Test func invalidPersonalNumberAndEmptyRollAreRefused() async throws {
-        let e = try TestElection(voters: 2, districts: 1, open: false)
+        let e = try await TestElection(voters: 2, districts: 1, stage: .created)
         defer { e.remove() }
         let bad = [ElectionStore.RollRow(personalNumber: "12 34", district: "d01", line: 2)]
         #expect(throws: CommandError.self) { try e.store.importRoll(bad, rollSecret: e.rollSecret) }
@@ -113,7 +113,7 @@ struct RollImportTests {
     }
 
     @Test func importAfterOpeningIsRefused() async throws {
-        let e = try TestElection(voters: 2, districts: 1, open: true)
+        let e = try await TestElection(voters: 2, districts: 1)
         defer { e.remove() }
         let before = try await e.snapshot()
         let rows = [ElectionStore.RollRow(personalNumber: "600101-00001", district: "d01", line: 2)]
@@ -124,7 +124,7 @@ struct RollImportTests {
     }
 
     @Test func importAddsVotersAndLogsOnlyCounts() async throws {
-        let e = try TestElection(voters: 5, districts: 2, open: false)
+        let e = try await TestElection(voters: 5, districts: 2, stage: .created)
         defer { e.remove() }
         #expect(e.codes.count == 5)
         #expect(Set(e.codes.map(\.code)).count == 5)
@@ -135,13 +135,14 @@ struct RollImportTests {
         #expect(summary.counts == [.init(district: "d01", voters: 3), .init(district: "d02", voters: 2)])
     }
 
-    /// §7.1: open only from setup with a non-empty roll, close only from open, and only
-    /// with the commission key of entry 0; a refused order logs nothing.
+    /// §7.1: open only from setup with a non-empty roll and a completed key ceremony, close
+    /// only from open, and only with the commission key of entry 0; a refused order logs
+    /// nothing; the close logs the aggregate with the order.
     @Test func windowOrdersFollowTheStateMachine() async throws {
         let root = temporaryPath()
         defer { try? FileManager.default.removeItem(at: root) }
         let dir = DataDirectory(path: root.path)
-        let store = try ElectionStore.create(in: dir, manifest: try ExampleElection.manifest(), clock: testClock)
+        let store = try ElectionStore.create(in: dir, manifest: TestElection.manifest(), clock: testClock)
         let commission = try dir.commissionKey()
         func logSize() async throws -> UInt64 { try await store.counts().logSize }
         #expect(try await logSize() == 1)
@@ -150,6 +151,18 @@ struct RollImportTests {
         _ = try store.importRoll(ExampleElection.roll(voters: 2, districts: 1), rollSecret: try dir.rollSecret())
         #expect((#expect(throws: CommandError.self) { try store.changeWindow(.open, commissionKey: try Ed25519PrivateKey()) })?.code == "key-mismatch")
         #expect(try await logSize() == 2)
+        // Without the trustees' ceremony there is no election key, so voting cannot open.
+        #expect((#expect(throws: CommandError.self) { try store.changeWindow(.open, commissionKey: commission) })?.code == "ceremony-incomplete")
+        let trustees = try (1...3).map { try TestTrustee(index: UInt32($0)) }
+        for trustee in trustees { try store.registerTrustee(trustee.registration) }
+        #expect((#expect(throws: CommandError.self) { try store.changeWindow(.open, commissionKey: commission) })?.code == "ceremony-incomplete")
+        #expect(try await logSize() == 5)
+        // The ceremony through the router: three dealings, three verifications, the key.
+        let hash = store.electionHash
+        try await TestElection.withRouter(store: store, rollSecret: try dir.rollSecret(), clock: testClock) { client, _ in
+            try await TestElection.runCeremony(client, electionHash: hash, trustees: trustees)
+        }
+        #expect(try await logSize() == 12)
         let order = try store.changeWindow(.open, commissionKey: commission)
         #expect(order.isValid(electionHash: store.electionHash, commissionKey: store.setup.commissionKey))
         #expect(try await store.currentState() == .open)
@@ -158,7 +171,11 @@ struct RollImportTests {
         #expect(try await store.currentState() == .closed)
         #expect((#expect(throws: CommandError.self) { try store.changeWindow(.close, commissionKey: commission) })?.code == "invalid-state")
         #expect((#expect(throws: CommandError.self) { try store.changeWindow(.open, commissionKey: commission) })?.code == "invalid-state")
-        #expect(try await logSize() == 4)
+        // open, then close with the aggregate.
+        #expect(try await logSize() == 15)
+        let kinds = try await store.entries(start: 0, limit: 100).entries.map(\.kind)
+        #expect(kinds.suffix(3) == [.window, .window, .aggregate])
+        #expect(kinds.filter { $0 == .electionKey }.count == 1)
         // A second init into the same directory is refused.
         #expect((#expect(throws: CommandError.self) { try ElectionStore.create(in: dir, manifest: try ExampleElection.manifest()) })?.code
                 == "already-initialized")

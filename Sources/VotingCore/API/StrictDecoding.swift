@@ -53,8 +53,10 @@ extension EncryptedShare {
 
 extension PartialDecryption.Share {
     enum CodingKeys: String, CodingKey, CaseIterable { case partial, proof }
+    /// The partial may be the identity when the aggregate's alpha is (a vanished sum).
     public init(from decoder: any Decoder) throws {
         let c = try decoder.strictContainer(keyedBy: CodingKeys.self)
-        self.init(partial: try c.decode(GroupElement.self, forKey: .partial), proof: try c.decode(DecryptionProof.self, forKey: .proof))
+        self.init(partial: try IdentityOrPoint(from: c.superDecoder(forKey: .partial)).value,
+                  proof: try c.decode(DecryptionProof.self, forKey: .proof))
     }
 }

@@ -327,8 +327,13 @@ public final class ElectionAudit {
                 fail(.spoiledBallots, "entry \(entry.index): spoiled ballot for an unknown district or before the election key")
                 return
             }
-            if !spoiled.ballot.hasValidSignature || b.electionHash != electionHash || enrolled[b.voterKey.rawRepresentation] != b.district {
+            let context = BallotContent.context(electionHash: electionHash, electionKey: key, voterKey: b.voterKey, district: b.district)
+            if state != .open {
+                fail(.spoiledBallots, "entry \(entry.index): spoiled ballot \(spoiled.ballot.trackingCode.short) logged while the election was \(state.rawValue)")
+            } else if !spoiled.ballot.hasValidSignature || b.electionHash != electionHash || enrolled[b.voterKey.rawRepresentation] != b.district {
                 fail(.spoiledBallots, "entry \(entry.index): spoiled ballot \(spoiled.ballot.trackingCode.short) is not from an enrolled voter of its district")
+            } else if b.content.problem(in: district, context: context) != nil {
+                fail(.spoiledBallots, "entry \(entry.index): spoiled ballot \(spoiled.ballot.trackingCode.short) has proofs that do not verify")
             } else if Selections.problem(spoiled.opening.selections, in: district) != nil || !spoiled.opening.opens(b.content, district: district, electionKey: key) {
                 fail(.spoiledBallots, "entry \(entry.index): spoiled ballot \(spoiled.ballot.trackingCode.short) does not open to the choice it claims")
             } else { pass(.spoiledBallots) }

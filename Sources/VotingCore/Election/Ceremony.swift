@@ -49,7 +49,7 @@ public struct TrusteeRegistration: Sendable, Hashable, Codable {
 }
 
 /// A trustee's dealing: Feldman commitments to its polynomial, a proof it knows the
-/// constant term, and one encrypted share for every other trustee (log kind `trustee-commitments`).
+/// constant term, and one encrypted share for every other trustee (log kind `dealing`).
 public struct DealerPublication: Sendable, Hashable, Codable {
     public let index: UInt32
     public let commitments: [GroupElement]
@@ -179,7 +179,7 @@ func openSignedPayload(_ payload: [UInt8]) throws -> ([UInt8], Ed25519Signature)
     return (body, signature)
 }
 
-/// A trustee's verdict on the shares it received (log kind `trustee-verification`).
+/// A trustee's verdict on the shares it received (log kind `verification`).
 public struct ShareVerification: Sendable, Hashable, Codable {
     public let index: UInt32
     /// Dealers whose share to this trustee failed Feldman verification or did not decrypt; empty when all passed.

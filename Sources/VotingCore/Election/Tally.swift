@@ -7,8 +7,17 @@ public struct TallyAggregate: Sendable, Hashable, Codable {
     public struct District: Sendable, Hashable, Codable {
         public let district: String
         public let ballots: UInt32
-        /// One per option, in manifest order.
+        /// One per option, in manifest order. A component may be the identity (a sum can vanish).
         public let ciphertexts: [Ciphertext]
+
+        enum CodingKeys: String, CodingKey { case district, ballots, ciphertexts }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            district = try c.decode(String.self, forKey: .district)
+            ballots = try c.decode(UInt32.self, forKey: .ballots)
+            ciphertexts = try c.decode([SumCiphertext].self, forKey: .ciphertexts).map(\.value)
+        }
 
         public init(district: String, ballots: UInt32, ciphertexts: [Ciphertext]) {
             self.district = district
@@ -47,7 +56,8 @@ public struct TallyAggregate: Sendable, Hashable, Codable {
     public static func decode(canonical bytes: [UInt8]) throws -> TallyAggregate {
         var r = try CanonicalReader(bytes, tag: .aggregate)
         let districts = try r.list { r in
-            District(district: try r.string(), ballots: try r.u32(), ciphertexts: try r.list { try Ciphertext.read(from: &$0) })
+            District(district: try r.string(), ballots: try r.u32(),
+                     ciphertexts: try r.list { Ciphertext(alpha: try $0.pointOrIdentity(), beta: try $0.pointOrIdentity()) })
         }
         try r.finish()
         return TallyAggregate(districts: districts)
@@ -55,7 +65,7 @@ public struct TallyAggregate: Sendable, Hashable, Codable {
 }
 
 /// One trustee's share of the decryption: D = s_j * alpha for every aggregate ciphertext, each
-/// with a proof (log kind `partial-decryption`).
+/// with a proof (log kind `decryption`).
 public struct PartialDecryption: Sendable, Hashable, Codable {
     public struct Share: Sendable, Hashable, Codable {
         public let partial: GroupElement
@@ -106,11 +116,15 @@ public struct PartialDecryption: Sendable, Hashable, Codable {
     }
 
     /// Computes and signs trustee `index`'s partial decryption of `aggregate` with its secret share.
+    /// `nonce(district, option)` supplies each proof's secret nonce (random when nil), so a
+    /// trustee that derives them from its key file publishes the same bytes every time.
     public static func make(electionHash: Digest, index: UInt32, secretShare: Scalar, aggregate: TallyAggregate,
-                            signingKey: Ed25519PrivateKey) throws -> PartialDecryption {
-        let districts = try aggregate.districts.map { d in
-            try d.ciphertexts.map { ct in
-                let (D, proof) = try DecryptionProof.prove(secret: secretShare, alpha: ct.alpha, electionHash: electionHash)
+                            signingKey: Ed25519PrivateKey,
+                            nonce: ((_ district: Int, _ option: Int) throws -> Scalar)? = nil) throws -> PartialDecryption {
+        let districts = try aggregate.districts.enumerated().map { (d, district) in
+            try district.ciphertexts.enumerated().map { (o, ct) in
+                let (D, proof) = try DecryptionProof.prove(secret: secretShare, alpha: ct.alpha, electionHash: electionHash,
+                                                           u: try nonce?(d, o))
                 return Share(partial: D, proof: proof)
             }
         }
@@ -147,7 +161,7 @@ public struct PartialDecryption: Sendable, Hashable, Codable {
         let hash = try r.fixed(Digest.self)
         let index = try r.u32()
         let districts = try r.list { r in
-            try r.list { r in Share(partial: try r.point(), proof: DecryptionProof(c: try r.scalar(), z: try r.scalar())) }
+            try r.list { r in Share(partial: try r.pointOrIdentity(), proof: DecryptionProof(c: try r.scalar(), z: try r.scalar())) }
         }
         try r.finish()
         return (PartialDecryption(index: index, districts: districts, signature: signature), hash)
@@ -257,5 +271,28 @@ public struct ElectionResults: Sendable, Hashable, Codable {
                                 elected: elected, tied: tied))
         }
         return ElectionResults(quorum: partials.map(\.index).sorted(), districts: out)
+    }
+}
+
+/// JSON form of a summed ciphertext: like a ballot's, but a component may be the identity
+/// (66 zeros in hex).
+struct SumCiphertext: Decodable {
+    let value: Ciphertext
+    enum CodingKeys: String, CodingKey { case alpha, beta }
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        value = Ciphertext(alpha: try IdentityOrPoint(from: c.superDecoder(forKey: .alpha)).value,
+                           beta: try IdentityOrPoint(from: c.superDecoder(forKey: .beta)).value)
+    }
+}
+
+struct IdentityOrPoint: Decodable {
+    let value: GroupElement
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        guard let bytes = Hex.decode(try c.decode(String.self)), let p = try? GroupElement(encodingAllowingIdentity: bytes) else {
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "expected a P-256 point (or 66 zeros for the identity)")
+        }
+        value = p
     }
 }

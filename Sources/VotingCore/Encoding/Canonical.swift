@@ -114,6 +114,11 @@ public struct CanonicalReader {
         try GroupElement(encoding: Array(try take(GroupElement.byteCount)))
     }
 
+    /// A P-256 group element or the identity (33 zero bytes): aggregates and partial decryptions only.
+    public mutating func pointOrIdentity() throws -> GroupElement {
+        try GroupElement(encodingAllowingIdentity: Array(try take(GroupElement.byteCount)))
+    }
+
     /// A P-256 scalar below the group order.
     public mutating func scalar() throws -> Scalar {
         let raw = Array(try take(Scalar.byteCount))

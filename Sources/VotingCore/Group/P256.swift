@@ -223,6 +223,17 @@ public struct GroupElement: Sendable, Hashable, Codable, CustomStringConvertible
         self = p
     }
 
+    /// Like `init(encoding:)`, but also accepts the identity as 33 zero bytes: only for sums
+    /// (aggregate ciphertexts) and values derived from them (partial decryptions), where
+    /// colluding voters can make a component vanish (docs/protocol.md §11.2).
+    public init(encodingAllowingIdentity bytes: [UInt8]) throws {
+        if bytes.count == 33 && bytes.allSatisfy({ $0 == 0 }) {
+            self = GroupElement.identity
+        } else {
+            try self.init(encoding: bytes)
+        }
+    }
+
     public var isIdentity: Bool { EC_POINT_is_at_infinity(P256Group.shared.group, box.pointer) == 1 }
     public var hex: String { Hex.encode(encoding) }
     public var description: String { hex }
