@@ -230,6 +230,9 @@ struct ExportCommand: AsyncParsableCommand {
         let reporter = Reporter(json: output.json)
         try await reporter.run {
             let store = try ElectionStore.open(DataDirectory(path: dataOption.data))
+            guard !FileManager.default.fileExists(atPath: out) else {
+                throw CommandError("file-exists", "\(out) already exists; a record is never overwritten, so choose a new file")
+            }
             guard FileManager.default.createFile(atPath: out, contents: nil), let handle = FileHandle(forWritingAtPath: out) else {
                 throw CommandError("io-error", "cannot create \(out)")
             }

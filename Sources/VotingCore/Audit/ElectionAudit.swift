@@ -127,8 +127,12 @@ public final class ElectionAudit {
     private var ballotsPerDistrict: [String: Int] = [:]
     private var publishedAggregate: TallyAggregate?
     private var decryptions: [UInt32: PartialDecryption] = [:]
+    private var decryptionOrder: [UInt32] = []
     private var results: SignedResults?
-    private var pendingBallots: [(index: UInt64, ballot: SignedBallot)] = []
+    private var pendingBallots: [(index: UInt64, payload: [UInt8])] = []
+    private var enrolledAt: [[UInt8]: UInt64] = [:]
+    private var openedAt: UInt64?
+    private var closedAt: UInt64?
     public private(set) var ballotCount = 0
     private let batchSize: Int
     private let parallelism: Int
@@ -186,7 +190,8 @@ public final class ElectionAudit {
             fail(.logRoot, "checkpoint of size \(cp.treeSize) is placed after entry \(Int(frontier.size) - 1); it must follow entry \(Int(cp.treeSize) - 1)")
         }
         if let last = lastCheckpoint {
-            if cp.treeSize > last.treeSize && cp.timestamp >= last.timestamp { pass(.checkpointConsistency) } else {
+            // Only sizes must grow: the server's clock is not required to be monotonic (protocol §5.3).
+            if cp.treeSize > last.treeSize { pass(.checkpointConsistency) } else {
                 fail(.checkpointConsistency, "checkpoint of size \(cp.treeSize) does not extend the previous one (size \(last.treeSize))")
             }
         } else {
@@ -251,7 +256,9 @@ public final class ElectionAudit {
         case .election:
             fail(.entries, "entry \(entry.index) is a second election setup")
         case .roll:
-            for c in try RollImport.decode(canonical: entry.payload).counts { roll[c.district, default: 0] += c.voters }
+            let counts = try RollImport.decode(canonical: entry.payload).counts
+            if state != .setup { fail(.enrollments, "entry \(entry.index): voters added to the roll after voting opened") }
+            for c in counts { roll[c.district, default: 0] += c.voters }
         case .trustee:
             let r = try TrusteeRegistration.decode(canonical: entry.payload)
             if trustees[r.index] != nil || r.index < 1 || Int(r.index) > manifest.trustees.count || state != .setup {
@@ -286,8 +293,12 @@ public final class ElectionAudit {
             let w = try WindowChange.decode(canonical: entry.payload)
             let ok = w.isValid(electionHash: electionHash, commissionKey: setup.commissionKey)
             switch (w.action, state) {
-            case (.open, .setup) where ok && electionKey != nil: state = .open
-            case (.close, .open) where ok: state = .closed
+            case (.open, .setup) where ok && electionKey != nil:
+                state = .open
+                openedAt = entry.index
+            case (.close, .open) where ok:
+                state = .closed
+                closedAt = entry.index
             default: fail(.ballotEligibility, "entry \(entry.index): window order \(w.action.rawValue) is unsigned, out of order or before the election key")
             }
         case .enrollment:
@@ -302,24 +313,16 @@ public final class ElectionAudit {
                     fail(.enrollments, "entry \(entry.index): district \(e.district) now has \(enrolledPerDistrict[e.district, default: 0]) enrolled keys but \(roll[e.district, default: 0]) voters on the roll")
                 } else { pass(.enrollments) }
             }
-            enrolled[key] = e.district
-        case .ballot:
-            let ballot = try SignedBallot.decode(canonical: entry.payload)
-            ballotCount += 1
-            let b = ballot.ballot
-            let key = b.voterKey.rawRepresentation
-            var eligible = true
-            if state != .open { eligible = false; fail(.ballotEligibility, "entry \(entry.index): ballot \(ballot.trackingCode.short) logged while the election was \(state.rawValue)") }
-            else if b.electionHash != electionHash || !ballot.hasValidSignature { eligible = false; fail(.ballotEligibility, "entry \(entry.index): ballot \(ballot.trackingCode.short) is not validly signed for this election") }
-            else if enrolled[key] != b.district { eligible = false; fail(.ballotEligibility, "entry \(entry.index): ballot \(ballot.trackingCode.short) is not from a key enrolled in district \(b.district)") }
-            else if voted.contains(key) { eligible = false; fail(.ballotEligibility, "entry \(entry.index): a second ballot from key \(b.voterKey.hex.prefix(16))…") }
-            else { pass(.ballotEligibility) }
-            if eligible {
-                voted.insert(key)
-                castCodes.insert(ballot.trackingCode.digest)
-                pendingBallots.append((entry.index, ballot))
-                if pendingBallots.count >= batchSize { await flushBallots() }
+            if enrolled[key] == nil {
+                enrolled[key] = e.district
+                enrolledAt[key] = entry.index
             }
+        case .ballot:
+            // Decoded and checked in parallel batches; eligibility uses log positions, so
+            // deferring does not change the outcome (enrollments are never removed).
+            ballotCount += 1
+            pendingBallots.append((entry.index, entry.payload))
+            if pendingBallots.count >= batchSize { await flushBallots() }
         case .spoiled:
             let spoiled = try SpoiledBallot.decode(canonical: entry.payload)
             let b = spoiled.ballot.ballot
@@ -340,6 +343,7 @@ public final class ElectionAudit {
             spoiledCodes.insert(spoiled.ballot.trackingCode.digest)
         case .aggregate:
             await flushBallots()
+            if publishedAggregate != nil { fail(.aggregate, "entry \(entry.index): a second aggregate") }
             publishedAggregate = try TallyAggregate.decode(canonical: entry.payload)
             if state != .closed { fail(.aggregate, "entry \(entry.index): the aggregate was published before the close") }
         case .decryption:
@@ -352,52 +356,96 @@ public final class ElectionAudit {
             if decryptions[p.index] != nil { fail(.partialDecryptions, "entry \(entry.index): trustee \(p.index) decrypted twice") }
             else if let problem = p.problem(electionHash: electionHash, aggregate: aggregate, publicShare: record.publicShares[Int(p.index) - 1], signingKey: trustee.signingKey) {
                 fail(.partialDecryptions, "entry \(entry.index): \(problem)")
-            } else { pass(.partialDecryptions) }
-            decryptions[p.index] = p
+            } else {
+                pass(.partialDecryptions)
+                // Only valid decryptions count, in log order (protocol §13.3).
+                decryptions[p.index] = p
+                decryptionOrder.append(p.index)
+            }
         case .results:
-            results = try SignedResults.decode(payload: entry.payload)
+            let signed = try SignedResults.decode(payload: entry.payload)
+            if results != nil { fail(.counts, "entry \(entry.index): a second results entry") }
+            else if publishedAggregate == nil { fail(.counts, "entry \(entry.index): results published without an aggregate") }
+            else if decryptionOrder.count < setup.manifest.trustees.quorum {
+                fail(.counts, "entry \(entry.index): results published after \(decryptionOrder.count) valid partial decryptions; the quorum is \(setup.manifest.trustees.quorum)")
+            }
+            if results == nil { results = signed }
         }
     }
 
-    /// Checks the pending ballots' proofs in parallel and adds them to the running sums.
+    private struct BallotCheck: Sendable {
+        let ballot: SignedBallot?
+        let signed: Bool
+        let proofs: Bool
+    }
+
+    /// Decodes the pending ballots and checks their signatures and proofs in parallel, then
+    /// applies the eligibility rules in log order and adds the counted ones to the sums.
     private func flushBallots() async {
         guard !pendingBallots.isEmpty, let setup, let electionHash else { return }
         let batch = pendingBallots
         pendingBallots = []
-        guard let key = electionKey?.key else {
-            for (index, _) in batch { fail(.ballotProofs, "entry \(index): a ballot before the election key was published") }
-            return
-        }
         let manifest = setup.manifest
+        let key = electionKey?.key
         let workers = parallelism
-        let verdicts: [(Int, Bool)] = await withTaskGroup(of: [(Int, Bool)].self) { group in
+        let checked: [BallotCheck] = await withTaskGroup(of: [(Int, BallotCheck)].self) { group in
             for w in 0..<workers {
                 group.addTask {
                     stride(from: w, to: batch.count, by: workers).map { i in
-                        let b = batch[i].ballot.ballot
-                        guard let district = manifest.district(b.district) else { return (i, false) }
+                        guard let ballot = try? SignedBallot.decode(canonical: batch[i].payload) else {
+                            return (i, BallotCheck(ballot: nil, signed: false, proofs: false))
+                        }
+                        let b = ballot.ballot
+                        let signed = b.electionHash == electionHash && ballot.hasValidSignature
+                        guard signed, let key, let district = manifest.district(b.district) else {
+                            return (i, BallotCheck(ballot: ballot, signed: signed, proofs: false))
+                        }
                         let context = BallotContent.context(electionHash: electionHash, electionKey: key, voterKey: b.voterKey, district: b.district)
-                        return (i, b.content.problem(in: district, context: context) == nil)
+                        return (i, BallotCheck(ballot: ballot, signed: true, proofs: b.content.problem(in: district, context: context) == nil))
                     }
                 }
             }
-            var all: [(Int, Bool)] = []
-            for await part in group { all += part }
-            return all
+            var all = [BallotCheck?](repeating: nil, count: batch.count)
+            for await part in group { for (i, c) in part { all[i] = c } }
+            return all.map { $0 ?? BallotCheck(ballot: nil, signed: false, proofs: false) }
         }
         var byDistrict: [String: [[Ciphertext]]] = [:]
-        for (i, ok) in verdicts.sorted(by: { $0.0 < $1.0 }) {
-            let (index, ballot) = batch[i]
-            if ok {
-                pass(.ballotProofs)
-                byDistrict[ballot.ballot.district, default: []].append(ballot.ballot.content.ciphertexts)
+        for (position, check) in checked.enumerated() {
+            let index = batch[position].index
+            guard let ballot = check.ballot else {
+                fail(.entries, "entry \(index) (ballot) has a payload that does not decode")
+                continue
+            }
+            let b = ballot.ballot
+            let voter = b.voterKey.rawRepresentation
+            let open = openedAt.map { $0 < index } ?? false
+            let notClosed = closedAt.map { index < $0 } ?? true
+            if !open || !notClosed {
+                fail(.ballotEligibility, "entry \(index): ballot \(ballot.trackingCode.short) logged outside the voting window")
+            } else if !check.signed {
+                fail(.ballotEligibility, "entry \(index): ballot \(ballot.trackingCode.short) is not validly signed for this election")
+            } else if enrolled[voter] != b.district || (enrolledAt[voter].map { $0 > index } ?? true) {
+                fail(.ballotEligibility, "entry \(index): ballot \(ballot.trackingCode.short) is not from a key enrolled in district \(b.district) before it")
+            } else if voted.contains(voter) {
+                fail(.ballotEligibility, "entry \(index): a second ballot from key \(b.voterKey.hex.prefix(16))…")
             } else {
-                fail(.ballotProofs, "entry \(index): ballot \(ballot.trackingCode.short) has a proof that does not verify or the wrong shape")
+                pass(.ballotEligibility)
+                voted.insert(voter)
+                castCodes.insert(ballot.trackingCode.digest)
+                if key == nil {
+                    fail(.ballotProofs, "entry \(index): a ballot before the election key was published")
+                } else if check.proofs {
+                    pass(.ballotProofs)
+                    byDistrict[b.district, default: []].append(b.content.ciphertexts)
+                } else {
+                    fail(.ballotProofs, "entry \(index): ballot \(ballot.trackingCode.short) has a proof that does not verify or the wrong shape")
+                }
             }
         }
         for (district, rows) in byDistrict {
             ballotsPerDistrict[district, default: 0] += rows.count
             let width = rows[0].count
+            guard rows.allSatisfy({ $0.count == width }) else { continue }
             let partial = (0..<width).map { o in Ciphertext.sum(rows.lazy.map { $0[o] }) }
             sums[district] = sums[district].map { zip($0, partial).map { $0 + $1 } } ?? partial
         }
@@ -408,6 +456,7 @@ public final class ElectionAudit {
 
     public func finish() async -> AuditReport {
         await flushBallots()
+        if headerHash == nil { fail(.entries, "the record has no header line") }
         if let end = expectedEnd {
             if end.entries != frontier.size || end.checkpoints != checkpointCount {
                 fail(.checkpointConsistency, "the record says \(end.entries) entries and \(end.checkpoints) checkpoints, it holds \(frontier.size) and \(checkpointCount)")
@@ -438,6 +487,7 @@ public final class ElectionAudit {
     private func concludeTally(_ manifest: ElectionManifest) {
         guard let published = publishedAggregate else {
             if state == .closed { fail(.aggregate, "the election closed but no aggregate was published") }
+            if results != nil { fail(.counts, "results were published but no aggregate") }
             return
         }
         let recomputed = TallyAggregate(districts: manifest.districts.map { d in
@@ -451,9 +501,10 @@ public final class ElectionAudit {
         if let setup, signed.isValid(serverKey: setup.serverKey) { pass(.resultsSignature) } else {
             fail(.resultsSignature, "the results are not signed by the election's server key")
         }
-        let quorum = signed.results.quorum.compactMap { decryptions[$0] }
-        guard quorum.count == signed.results.quorum.count, quorum.count >= manifest.trustees.quorum else {
-            fail(.counts, "the results name trustees \(signed.results.quorum) but only \(decryptions.keys.sorted()) published valid partial decryptions")
+        let firstValid = Array(decryptionOrder.prefix(manifest.trustees.quorum)).sorted()
+        let quorum = firstValid.compactMap { decryptions[$0] }
+        guard quorum.count == manifest.trustees.quorum, signed.results.quorum == firstValid else {
+            fail(.counts, "the results name trustees \(signed.results.quorum); the first \(manifest.trustees.quorum) valid partial decryptions in the log are from \(firstValid)")
             return
         }
         guard let combined = ElectionResults.combine(manifest: manifest, aggregate: published, partials: quorum, roll: roll.mapValues { UInt32($0) }) else {
