@@ -14,10 +14,12 @@ public enum AuditRunner {
         let audit = ElectionAudit(parallelism: ProcessInfo.processInfo.activeProcessorCount)
         audit.onProgress = progress
         var splitter = LineSplitter()
+        var lines = LineBatch()
         while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
-            for line in splitter.feed(chunk) { await consume(line, splitter.lineNumber, audit) }
+            for line in splitter.feed(chunk) { await lines.add(line, audit) }
         }
-        if let last = splitter.finish() { await consume(last, splitter.lineNumber, audit) }
+        if let last = splitter.finish() { await lines.add(last, audit) }
+        await lines.flush(audit)
         return await audit.finish()
     }
 
@@ -36,18 +38,49 @@ public enum AuditRunner {
         guard response.status == .ok else {
             throw VoterError("http-\(response.status.code)", "the server refused to send the record (\(response.status))")
         }
+        var lines = LineBatch()
         for try await buffer in response.body {
-            for line in splitter.feed(Data(buffer.readableBytesView)) { await consume(line, splitter.lineNumber, audit) }
+            for line in splitter.feed(Data(buffer.readableBytesView)) { await lines.add(line, audit) }
         }
-        if let last = splitter.finish() { await consume(last, splitter.lineNumber, audit) }
+        if let last = splitter.finish() { await lines.add(last, audit) }
+        await lines.flush(audit)
         return await audit.finish()
     }
+}
 
-    private static func consume(_ line: Data, _ number: Int, _ audit: ElectionAudit) async {
-        do {
-            await audit.consume(try RecordItem.parse(line: line))
-        } catch {
-            audit.malformedLine(number, error)
+/// Parses record lines in parallel batches (JSON and hex decoding are a large share of the
+/// audit's serial work), then hands the items to the audit in order.
+struct LineBatch {
+    private var pending: [Data] = []
+    private var consumed = 0
+    static let size = 1024
+
+    mutating func add(_ line: Data, _ audit: ElectionAudit) async {
+        pending.append(line)
+        if pending.count >= Self.size { await flush(audit) }
+    }
+
+    mutating func flush(_ audit: ElectionAudit) async {
+        guard !pending.isEmpty else { return }
+        let lines = pending
+        pending = []
+        let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let parsed: [Result<RecordItem, any Error>] = await withTaskGroup(of: [(Int, Result<RecordItem, any Error>)].self) { group in
+            for w in 0..<workers {
+                group.addTask {
+                    stride(from: w, to: lines.count, by: workers).map { i in (i, Result { try RecordItem.parse(line: lines[i]) }) }
+                }
+            }
+            var all = [Result<RecordItem, any Error>?](repeating: nil, count: lines.count)
+            for await part in group { for (i, r) in part { all[i] = r } }
+            return all.map { $0 ?? .failure(VoterError("internal", "line not parsed")) }
+        }
+        for result in parsed {
+            consumed += 1
+            switch result {
+            case .success(let item): await audit.consume(item)
+            case .failure(let error): audit.malformedLine(consumed, error)
+            }
         }
     }
 }

@@ -324,8 +324,7 @@ struct AuditTamperTests {
         #expect(nodes[close].kind == .window)
         // Keep everything up to the last ballot, then only the (server-signed) results entry.
         nodes = Array(nodes[..<close]) + [nodes[f.indices(.results)[0]]]
-        // Known auditor gap (docs/verification.md §5): ElectionAudit only looks at the results when an
-        // aggregate entry exists, so this record currently passes every check.
+        // Results that no aggregate and no decryption support are refused under check 13.
         let report = await f.audit(try f.rebuild(nodes))
         let failing = Set(report.checks.filter { !$0.passed }.map(\.number))
         #expect(failing.contains(13), "results that no decryption supports must fail check 13; failing: \(failing.sorted())")
@@ -347,8 +346,7 @@ struct AuditTamperTests {
         var fake = nodes[r]
         fake.payload = SignedResults(results: bogus, signature: try f.serverKey.signature(for: bogus.canonicalBytes)).payload
         nodes.insert(fake, at: r)
-        // Known auditor gap (docs/verification.md §5): only the last results entry is checked, so this
-        // record currently passes (protocol.md §5.2 rule 8: exactly one results entry).
+        // protocol.md §5.2 rule 8: exactly one results entry, and it must follow from the decryptions.
         let report = await f.audit(try f.rebuild(nodes))
         let failing = Set(report.checks.filter { !$0.passed }.map(\.number))
         #expect(failing.contains(13), "every results entry must follow from the decryptions; failing: \(failing.sorted())")
@@ -376,8 +374,7 @@ struct AuditTamperTests {
         }
         let raised = ElectionResults(quorum: signed.results.quorum, districts: districts)
         nodes[r].payload = SignedResults(results: raised, signature: try f.serverKey.signature(for: raised.canonicalBytes)).payload
-        // Known auditor gap (docs/verification.md §5): roll entries are added up wherever they are,
-        // so this record currently passes every check (protocol.md §5.2 rule 3: rolls precede the open).
+        // protocol.md §5.2 rule 3: the roll is fixed at opening; a later roll entry fails check 7.
         let report = await f.audit(try f.rebuild(nodes))
         let failing = Set(report.checks.filter { !$0.passed }.map(\.number))
         #expect(failing.contains(7), "an enrollment beyond the roll as it stood at opening must fail check 7; failing: \(failing.sorted())")

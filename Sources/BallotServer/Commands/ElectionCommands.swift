@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import VotingCore
 
 struct InitCommand: AsyncParsableCommand {
@@ -230,15 +233,20 @@ struct ExportCommand: AsyncParsableCommand {
         let reporter = Reporter(json: output.json)
         try await reporter.run {
             let store = try ElectionStore.open(DataDirectory(path: dataOption.data))
-            guard !FileManager.default.fileExists(atPath: out) else {
-                throw CommandError("file-exists", "\(out) already exists; a record is never overwritten, so choose a new file")
+            // Created exclusively (never overwritten); public, so 0644. A failed export removes its partial file.
+            let fd = Glibc.open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            guard fd >= 0 else {
+                throw CommandError("file-exists", "cannot create \(out) (\(String(cString: strerror(errno)))); a record is never overwritten, so choose a new file")
             }
-            guard FileManager.default.createFile(atPath: out, contents: nil), let handle = FileHandle(forWritingAtPath: out) else {
-                throw CommandError("io-error", "cannot create \(out)")
+            let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+            let end: RecordEnd
+            do {
+                end = try await store.exportRecord { data in try handle.write(contentsOf: data) }
+                try handle.synchronize()
+            } catch {
+                try? FileManager.default.removeItem(atPath: out)
+                throw error
             }
-            defer { try? handle.close() }
-            let end = try await store.exportRecord { data in try handle.write(contentsOf: data) }
-            try handle.synchronize()
             reporter.emit(Result(file: out, entries: end.entries, checkpoints: end.checkpoints)) {
                 "Wrote \(out): \(end.entries) log entries and \(end.checkpoints) signed checkpoints. Check it with: voter audit --record \(out)"
             }

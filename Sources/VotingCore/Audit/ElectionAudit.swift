@@ -107,7 +107,6 @@ public final class ElectionAudit {
     private var electionHash: Digest?
     private var headerHash: Digest?
     private var frontier = MerkleFrontier()
-    private var pendingCheckpointSizes: Set<UInt64> = []
     private var lastCheckpoint: Checkpoint?
     private var checkpointCount: UInt64 = 0
     private var expectedEnd: RecordEnd?
@@ -497,7 +496,12 @@ public final class ElectionAudit {
             let wrong = zip(recomputed.districts, published.districts).filter { $0 != $1 }.map(\.0.district)
             fail(.aggregate, "the published aggregate differs from the sum of the counted ballots in district(s) \(wrong.isEmpty ? ["(shape)"] : wrong)")
         }
-        guard let signed = results else { return }
+        guard let signed = results else {
+            if decryptionOrder.count >= manifest.trustees.quorum {
+                fail(.counts, "a quorum of valid partial decryptions was published but no results (protocol §5.2)")
+            }
+            return
+        }
         if let setup, signed.isValid(serverKey: setup.serverKey) { pass(.resultsSignature) } else {
             fail(.resultsSignature, "the results are not signed by the election's server key")
         }
