@@ -26,43 +26,21 @@ struct OutputOptions: ParsableArguments {
     var json = false
 }
 
-/// Prints results as text or JSON, and failures as `error[code]: sentence` (or JSON
-/// `{"error": {"code", "message"}}`) with exit code 2; a failed verification exits 1.
+/// Runs a command body and turns its failure into a stable code and sentence (CommandOutput);
+/// a failed verification exits 1 by throwing ExitCode itself.
 struct Reporter: Sendable {
-    let json: Bool
+    let output: CommandOutput
+    init(json: Bool) { output = CommandOutput(json: json) }
 
-    func emit<T: Encodable>(_ value: T, text: () -> String) {
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            if let data = try? encoder.encode(value) { print(String(decoding: data, as: UTF8.self)) }
-        } else {
-            print(text())
-        }
-        fflush(nil)
-    }
+    func emit<T: Encodable>(_ value: T, text: () -> String) { output.emit(value, text: text) }
 
     func run(_ body: () async throws -> Void) async throws {
         do {
             try await body()
-        } catch let error as VoterError {
-            fail(ErrorBody(code: error.code, message: error.message, trackingCode: error.trackingCode))
-        } catch let error as CryptoError {
-            fail(ErrorBody(code: "crypto-error", message: "\(error)"))
         } catch let error as ExitCode {
             throw error
         } catch {
-            fail(ErrorBody(code: "error", message: "\(error)"))
+            output.fail(CommandOutput.describe(error) ?? ErrorBody(code: "error", message: "\(error)"))
         }
-    }
-
-    func fail(_ body: ErrorBody) -> Never {
-        if json {
-            struct Failure: Encodable { let error: ErrorBody }
-            emit(Failure(error: body)) { "" }
-        } else {
-            FileHandle.standardError.write(Data("error[\(body.code)]: \(body.message)\n".utf8))
-        }
-        Foundation.exit(2)
     }
 }

@@ -22,49 +22,24 @@ struct OutputOptions: ParsableArguments {
     var json = false
 }
 
-/// Prints a command's result as text or JSON, and its failure as a stable code plus a
-/// sentence (JSON `{"error": {"code", "message"}}` with --json) with exit code 2.
+/// Runs a command body and turns its failure into a stable code and sentence (CommandOutput).
 struct Reporter: Sendable {
-    let json: Bool
+    let output: CommandOutput
+    init(json: Bool) { output = CommandOutput(json: json) }
 
-    func emit<T: Encodable>(_ value: T, text: () -> String) {
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            if let data = try? encoder.encode(value) { print(String(decoding: data, as: UTF8.self)) }
-        } else {
-            print(text())
-        }
-        fflush(nil)
-    }
+    func emit<T: Encodable>(_ value: T, text: () -> String) { output.emit(value, text: text) }
 
     func run(_ body: () async throws -> Void) async throws {
         do {
             try await body()
-        } catch let error as CommandError {
-            fail(code: error.code, message: error.message)
-        } catch let error as ManifestError {
-            fail(code: "invalid-manifest", message: error.description)
-        } catch let error as VoterError {
-            fail(code: error.code, message: error.message)
-        } catch let error as CryptoError {
-            fail(code: "crypto-error", message: "\(error); check that the key files are intact")
         } catch let error as CleanExit {
             throw error
         } catch let error as ExitCode {
             throw error
+        } catch let error as CommandError {
+            output.fail(ErrorBody(code: error.code, message: error.message))
         } catch {
-            fail(code: "error", message: "\(error)")
+            output.fail(CommandOutput.describe(error) ?? ErrorBody(code: "error", message: "\(error)"))
         }
-    }
-
-    func fail(code: String, message: String) -> Never {
-        if json {
-            struct Failure: Encodable { let error: ErrorBody }
-            emit(Failure(error: ErrorBody(code: code, message: message))) { "" }
-        } else {
-            FileHandle.standardError.write(Data("error[\(code)]: \(message)\n".utf8))
-        }
-        Foundation.exit(2)
     }
 }
