@@ -1,0 +1,351 @@
+import ArgumentParser
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import VotingCore
+
+/// `ballot-server results`: the signed results per district as CSV, JSON or a printable HTML
+/// protocol, once a quorum of trustees has decrypted the tally.
+struct ResultsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "results",
+        abstract: "Export the signed results per district (CSV, JSON or a printable HTML protocol) after the trustees' decryption.")
+
+    @OptionGroup var dataOption: DataOption
+    @Option(help: "csv (one row per district and option), json (the signed results with names) or html (a printable protocol, one page per district).")
+    var format: ResultsFormat
+    @Option(help: "File to create (never overwritten); standard output when absent.")
+    var out: String?
+    @OptionGroup var output: OutputOptions
+
+    struct Result: Encodable {
+        let format: ResultsFormat
+        let file: String
+        let districts: Int
+    }
+
+    func run() async throws {
+        let reporter = Reporter(json: output.json)
+        try await reporter.run {
+            let store = try ElectionStore.open(DataDirectory(path: dataOption.data))
+            let document = try await ResultsDocument.load(store)
+            let bytes = try document.render(format)
+            guard let out else {
+                FileHandle.standardOutput.write(Data(bytes))
+                return
+            }
+            try ResultsDocument.write(bytes, to: out)
+            let count = document.signed.results.districts.count
+            reporter.emit(Result(format: format, file: out, districts: count)) {
+                "Wrote \(out): the signed results of \(count) districts (\(format.rawValue)). Anyone can check them with: voter audit --server URL"
+            }
+        }
+    }
+}
+
+enum ResultsFormat: String, CaseIterable, ExpressibleByArgument, Codable, Sendable {
+    case csv, json, html
+}
+
+/// The signed results with what it takes to present them: the manifest (names, seats), the
+/// server key, the latest checkpoint and the trustees' names. Every formatting function is
+/// pure, so the tests check them on their own.
+struct ResultsDocument: Sendable {
+    let manifest: ElectionManifest
+    let electionHash: Digest
+    let serverKey: Ed25519PublicKey
+    let signed: SignedResults
+    /// The latest signed checkpoint when the document was made (it covers the results entry).
+    let checkpoint: SignedCheckpoint
+    let trustees: [TrusteeRegistration]
+
+    // MARK: loading and writing
+
+    /// Reads the results from the store; `no-results` (with what to do) until a quorum of
+    /// trustees has decrypted.
+    static func load(_ store: ElectionStore) async throws -> ResultsDocument {
+        let manifest = store.manifest
+        let (signed, checkpoint, trustees, state, decrypted) = try await store.pool.read { db in
+            (try ElectionStore.results(db), try store.latestCheckpoint(db), try ElectionStore.trustees(db),
+             try ElectionStore.state(db), try ElectionStore.decryptions(db).count)
+        }
+        guard let signed else {
+            let quorum = manifest.trustees.quorum
+            let message: String
+            let decrypt = "have \(quorum) of the \(manifest.trustees.count) trustees run `ballot-server trustee decrypt`, then export again"
+            switch state {
+            case .setup:
+                message = "voting has not opened yet, so there are no results; open it with `ballot-server open` after the key ceremony, close it with `ballot-server close` when voting ends, \(decrypt)"
+            case .open:
+                message = "voting is still open, so there are no results yet; close it with `ballot-server close`, \(decrypt)"
+            case .closed:
+                message = "the results are not decrypted yet (\(decrypted) of the \(quorum) trustees needed have decrypted); have \(quorum - min(decrypted, quorum)) more trustee(s) run `ballot-server trustee decrypt`, then export again"
+            }
+            throw CommandError("no-results", message)
+        }
+        guard signed.isValid(serverKey: store.setup.serverKey) else {
+            throw CommandError("corrupt-database", "the stored results are not signed by this election's server key; restore the database from backup")
+        }
+        guard signed.results.districts.allSatisfy({ d in manifest.district(d.district).map { $0.options.count == d.counts.count } ?? false }) else {
+            throw CommandError("corrupt-database", "the stored results do not match the manifest's districts and options; restore the database from backup")
+        }
+        return ResultsDocument(manifest: manifest, electionHash: store.electionHash, serverKey: store.setup.serverKey,
+                               signed: signed, checkpoint: checkpoint, trustees: trustees)
+    }
+
+    func render(_ format: ResultsFormat) throws -> [UInt8] {
+        switch format {
+        case .csv: return Array(csv().utf8)
+        case .json: return try json()
+        case .html: return Array(html().utf8)
+        }
+    }
+
+    /// Creates `path` exclusively (0644: the results are public) and writes `bytes`; an
+    /// existing file is never overwritten (`file-exists`), a failed write removes the file.
+    static func write(_ bytes: [UInt8], to path: String) throws {
+        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            let reason = String(cString: strerror(errno))
+            throw CommandError("file-exists", "cannot create \(path) (\(reason)); results files are never overwritten, so choose a new file")
+        }
+        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        do {
+            try handle.write(contentsOf: Data(bytes))
+            try handle.synchronize()
+        } catch {
+            try? FileManager.default.removeItem(atPath: path)
+            throw error
+        }
+    }
+
+    /// Each district of the results with its manifest entry (results order = manifest order).
+    var districts: [(result: ElectionResults.District, district: District)] {
+        signed.results.districts.compactMap { r in manifest.district(r.district).map { (r, $0) } }
+    }
+
+    // MARK: CSV
+
+    static let csvHeader = "district,district_name,option,option_name,votes,elected,tied,ballots,roll,turnout"
+
+    /// One row per district and option (manifest order), RFC 4180: CRLF line ends, a field
+    /// with a comma, quote or line break in double quotes with quotes doubled.
+    func csv() -> String {
+        var lines = [Self.csvHeader]
+        for (r, d) in districts {
+            let turnout = Self.fraction(r.ballots, of: r.roll, digits: 4)
+            for (option, votes) in zip(d.options, r.counts) {
+                lines.append([d.id, d.name, option.id, option.name, String(votes), String(r.elected.contains(option.id)),
+                              String(r.tied.contains(option.id)), String(r.ballots), String(r.roll), turnout]
+                    .map(Self.csvField).joined(separator: ","))
+            }
+        }
+        return lines.map { $0 + "\r\n" }.joined()
+    }
+
+    static func csvField(_ s: String) -> String {
+        guard s.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) else { return s }
+        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// `part / whole` as a decimal with `digits` digits, rounded half up; 0 when `whole` is 0.
+    static func fraction(_ part: UInt32, of whole: UInt32, digits: Int, scale: UInt64 = 1) -> String {
+        var unit: UInt64 = 1
+        for _ in 0..<digits { unit *= 10 }
+        let scaled = whole == 0 ? 0 : (UInt64(part) * scale * unit * 2 + UInt64(whole)) / (UInt64(whole) * 2)
+        let fractional = String(scaled % unit)
+        return "\(scaled / unit)." + String(repeating: "0", count: digits - fractional.count) + fractional
+    }
+
+    // MARK: JSON
+
+    struct JSONBody: Codable, Sendable {
+        struct DistrictNames: Codable, Sendable, Hashable {
+            let district: String
+            let name: String
+            let seats: Int
+            let options: [BallotOption]
+        }
+
+        let electionId: String
+        let electionName: String
+        let electionHash: Digest
+        let serverKey: Ed25519PublicKey
+        /// Exactly the signed `ElectionResults`; `signature` is over their canonical bytes.
+        let results: ElectionResults
+        let signature: Ed25519Signature
+        let checkpoint: SignedCheckpoint
+        /// Names and seats per district, in results order.
+        let districts: [DistrictNames]
+
+        enum CodingKeys: String, CodingKey {
+            case electionId = "election_id", electionName = "election_name", electionHash = "election_hash"
+            case serverKey = "server_key", results, signature, checkpoint, districts
+        }
+    }
+
+    var jsonBody: JSONBody {
+        JSONBody(electionId: manifest.electionId, electionName: manifest.name, electionHash: electionHash, serverKey: serverKey,
+                 results: signed.results, signature: signed.signature, checkpoint: checkpoint,
+                 districts: districts.map { JSONBody.DistrictNames(district: $0.district.id, name: $0.district.name,
+                                                                   seats: $0.district.seats, options: $0.district.options) })
+    }
+
+    func json() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(jsonBody)) + Array("\n".utf8)
+    }
+
+    // MARK: HTML
+
+    static func escape(_ s: String) -> String {
+        var out = ""
+        out.reserveCapacity(s.utf8.count)
+        for c in s.unicodeScalars {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out
+    }
+
+    /// Milliseconds since the epoch as UTC ISO 8601, e.g. 2026-01-01T00:00:00.000Z.
+    static func iso8601(_ milliseconds: Timestamp) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
+    }
+
+    /// "A", "A and B", "A, B and C".
+    static func list(_ items: [String]) -> String {
+        guard items.count > 1 else { return items.first ?? "" }
+        return items.dropLast().joined(separator: ", ") + " and " + items.last!
+    }
+
+    static let css = """
+        @page { size: A4; margin: 18mm 16mm; }
+        body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; font-size: 10.5pt; color: #000; margin: 0; }
+        section.page { page-break-after: always; break-after: page; padding: 0 0 8mm 0; }
+        section.page:last-of-type { page-break-after: auto; break-after: auto; }
+        header { border-bottom: 2px solid #000; margin-bottom: 5mm; padding-bottom: 2mm; }
+        h1 { font-size: 15pt; margin: 0 0 1mm 0; }
+        h2 { font-size: 13pt; margin: 3mm 0 0 0; }
+        h3 { font-size: 11pt; margin: 5mm 0 1.5mm 0; }
+        p { margin: 1.5mm 0; }
+        .muted { color: #444; }
+        table { border-collapse: collapse; width: 100%; margin-top: 2mm; }
+        th, td { border: 1px solid #000; padding: 1.2mm 2mm; text-align: left; vertical-align: top; }
+        th { background: #e6e6e6; }
+        td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+        tr.elected td { font-weight: bold; background: #f0f0f0; }
+        .mark { white-space: nowrap; }
+        .tie { border: 1px solid #000; padding: 2mm; margin-top: 3mm; }
+        dl { display: grid; grid-template-columns: max-content 1fr; gap: 1mm 4mm; margin: 0; }
+        dt { font-weight: bold; }
+        dd { margin: 0; }
+        .hex { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 8.5pt; word-break: break-all; }
+        footer { margin-top: 5mm; border-top: 1px solid #000; padding-top: 2mm; font-size: 9pt; }
+        """
+
+    /// A printable results protocol: one page per district (inline CSS, no scripts, no
+    /// external resources; every name escaped).
+    func html() -> String {
+        let e = Self.escape
+        let results = signed.results
+        let byIndex = Dictionary(trustees.map { ($0.index, $0.name) }, uniquingKeysWith: { a, _ in a })
+        let quorumText = Self.list(results.quorum.map { i in byIndex[i].map { "\(e($0)) (no. \(i))" } ?? "trustee \(i)" })
+        let cp = checkpoint.checkpoint
+        let title = "Results protocol — \(e(manifest.name))"
+        var out = """
+            <!DOCTYPE html>
+            <html lang="en">
+            <head>
+            <meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>\(title)</title>
+            <style>
+            \(Self.css)
+            </style>
+            </head>
+            <body>
+
+            """
+        let all = districts
+        for (number, (r, d)) in all.enumerated() {
+            var rows = ""
+            for (option, votes) in zip(d.options, r.counts) {
+                let elected = r.elected.contains(option.id)
+                let tied = r.tied.contains(option.id)
+                let mark = elected ? "&#10004; Elected" : tied ? "Tied" : ""
+                rows += """
+                    <tr\(elected ? " class=\"elected\"" : "")><td>\(e(option.name))</td><td class="hex">\(e(option.id))</td>\
+                    <td class="num">\(votes)</td><td class="mark">\(mark)</td></tr>
+
+                    """
+            }
+            let remaining = d.seats - r.elected.count
+            let outcome: String
+            if r.tied.isEmpty {
+                let names = r.elected.compactMap { id in d.option(id).map { "\(e($0.name)) (\(e(id)))" } }
+                outcome = "No tie. Elected (\(r.elected.count) of \(d.seats) seat\(d.seats == 1 ? "" : "s")): \(Self.list(names))."
+            } else {
+                let names = r.tied.compactMap { id in d.option(id).map { "\(e($0.name)) (\(e(id)))" } }
+                let votes = r.tied.first.flatMap { id in d.options.firstIndex { $0.id == id } }.map { r.counts[$0] } ?? 0
+                let seats = remaining == 1 ? "the last remaining seat" : "the last \(remaining) remaining seats"
+                let electedText = r.elected.isEmpty ? "No option is certainly elected. " :
+                    "Certainly elected: \(Self.list(r.elected.compactMap { id in d.option(id).map { "\(e($0.name)) (\(e(id)))" } })). "
+                outcome = electedText + "<strong>Tie:</strong> \(Self.list(names)) have \(votes) vote\(votes == 1 ? "" : "s") each and are tied for \(seats). "
+                    + "The tie is reported, not broken; it must be resolved as the election rules provide."
+            }
+            let turnout = r.roll == 0
+                ? "\(r.ballots) ballots; no voters on the roll in this district"
+                : "\(r.ballots) ballot\(r.ballots == 1 ? "" : "s") of \(r.roll) voter\(r.roll == 1 ? "" : "s") on the roll (\(Self.fraction(r.ballots, of: r.roll, digits: 2, scale: 100)) %)"
+            out += """
+                <section class="page" id="district-\(e(d.id))">
+                <header>
+                <p class="muted">Results protocol — page \(number + 1) of \(all.count)</p>
+                <h1>\(e(manifest.name))</h1>
+                <p>Election <span class="hex">\(e(manifest.electionId))</span></p>
+                <h2>District: \(e(d.name)) <span class="muted">(\(e(d.id)))</span></h2>
+                <p>Seats: \(d.seats) · Marks per ballot: \(d.selectionLimit)</p>
+                </header>
+                <h3>Votes</h3>
+                <table>
+                <thead><tr><th>Option</th><th>Id</th><th class="num">Votes</th><th>Result</th></tr></thead>
+                <tbody>
+                \(rows)</tbody>
+                </table>
+                <p class="\(r.tied.isEmpty ? "outcome" : "tie")">\(outcome)</p>
+                <h3>Turnout</h3>
+                <p>\(turnout)</p>
+                <h3>Decryption and signature</h3>
+                <dl>
+                <dt>Decrypted by</dt><dd>\(quorumText) — a quorum of \(results.quorum.count) of the \(manifest.trustees.count) trustees (\(manifest.trustees.quorum) needed)</dd>
+                <dt>Latest checkpoint</dt><dd>tree size \(cp.treeSize), signed \(Self.iso8601(cp.timestamp))</dd>
+                <dt>Root hash</dt><dd class="hex">\(cp.rootHash.hex)</dd>
+                <dt>Election hash</dt><dd class="hex">\(electionHash.hex)</dd>
+                <dt>Server public key</dt><dd class="hex">\(serverKey.hex) (Ed25519)</dd>
+                <dt>Results signature</dt><dd class="hex">\(signed.signature.hex)</dd>
+                </dl>
+                <footer>
+                <p>The signature is the server's Ed25519 signature over the canonical bytes of the results of all \(all.count) districts (docs/protocol.md). \
+                How to verify: run <code>voter audit --server URL</code> with the address of the commission's server (or <code>voter audit --record FILE</code> \
+                on a record written by <code>ballot-server export</code>); it re-checks every ballot, the aggregate, each trustee's decryption proof, \
+                these counts and this signature from the public record alone.</p>
+                </footer>
+                </section>
+
+                """
+        }
+        out += "</body>\n</html>\n"
+        return out
+    }
+}
