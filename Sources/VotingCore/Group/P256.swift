@@ -280,10 +280,8 @@ public struct GroupElement: Sendable, Hashable, Codable, CustomStringConvertible
             var bns: [OpaquePointer?] = scalars.map { $0.pointer }
             let ok = points.withUnsafeMutableBufferPointer { p in
                 bns.withUnsafeMutableBufferPointer { b in
-                    p.baseAddress!.withMemoryRebound(to: Optional<OpaquePointer>.self, capacity: terms.count) { pp in
-                        evote_ec_points_mul(P256Group.shared.group, result.pointer, gn?.pointer, terms.count,
-                                            UnsafeMutablePointer(mutating: pp), UnsafeMutablePointer(mutating: b.baseAddress), ctx.pointer)
-                    }
+                    evote_ec_points_mul(P256Group.shared.group, result.pointer, gn?.pointer, terms.count,
+                                        p.baseAddress, b.baseAddress, ctx.pointer)
                 }
             }
             try check(ok, "EC_POINTs_mul")
