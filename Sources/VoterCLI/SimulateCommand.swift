@@ -1,0 +1,217 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import Synchronization
+import VoterKit
+import VotingCore
+
+/// `voter simulate`: the first N voters of a codes file enroll and cast encrypted ballots
+/// with C concurrent workers; throughput, latency and failures are reported, and with
+/// `--expect` the signed results are awaited and compared with what was cast.
+struct SimulateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "simulate",
+        abstract: "Enroll and cast for many voters from a codes file, concurrently; report ballots/s and latency, and with --expect check the published results.",
+        discussion: """
+            The codes file is the one `ballot-server roll import --codes-out` writes (personal_number,district,code); the \
+            first --voters lines are used. Each voter's key is generated and kept in memory only.
+
+            --distribution FILE is JSON mapping district id -> option id -> share or count, e.g. \
+            {"d01": {"c01": 0.5, "c02": 0.25, "against-all": 0.25}, "d02": {"c01": 3, "c03": 2}}. A district whose numbers are all \
+            integers gets exactly those counts (at most as many as its voters among the first N); otherwise its numbers are shares \
+            that sum to 1, rounded by largest remainder over its voters. Voters of districts the file does not name are not used. \
+            Without --distribution every voter marks a random option.
+
+            --expect waits (polling every second, up to --wait-seconds) until the commission closes voting and a quorum of \
+            trustees decrypts, checks the results' signature, and compares every count in the districts this run cast in with \
+            what it cast. Exit code 1 when a count differs or a voter failed, 0 otherwise; 2 on an error.
+            """)
+
+    @OptionGroup var serverOption: ServerOption
+    @Option(help: "The codes file written by `ballot-server roll import --codes-out` (personal_number,district,code).")
+    var codes: String
+    @Option(help: "How many voters to use: the first N of the codes file.")
+    var voters: Int
+    @Option(help: "Concurrent workers (each enrolls a voter, then casts their ballot).")
+    var concurrency: Int
+    @Option(help: "JSON file: district id -> option id -> share (fraction) or count (integer).")
+    var distribution: String?
+    @Flag(help: "After casting, wait for the signed results and compare them with what this run cast.")
+    var expect = false
+    @Option(name: .customLong("wait-seconds"), help: "With --expect: how long to wait for the results.")
+    var waitSeconds = 600
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        guard voters >= 1 else { throw ValidationError("--voters must be at least 1") }
+        guard (1...1024).contains(concurrency) else { throw ValidationError("--concurrency must be 1 to 1024") }
+        guard (0...86_400).contains(waitSeconds) else { throw ValidationError("--wait-seconds must be 0 to 86400") }
+    }
+
+    struct Latency: Encodable {
+        let p50: Double
+        let p95: Double
+        let p99: Double
+    }
+
+    struct Expectation: Encodable {
+        let checked: Bool
+        let matched: Bool?
+        let compared: Int
+        let mismatches: [Simulation.Mismatch]
+
+        enum CodingKeys: String, CodingKey { case checked, matched, compared, mismatches }
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(checked, forKey: .checked)
+            try c.encode(matched, forKey: .matched)
+            try c.encode(compared, forKey: .compared)
+            try c.encode(mismatches, forKey: .mismatches)
+        }
+    }
+
+    struct Result: Encodable {
+        let voters: Int
+        let skipped: Int
+        let succeeded: Int
+        let failed: Int
+        let failuresByCode: [String: Int]
+        let failureExamples: [String: String]
+        let seconds: Double
+        let ballotsPerSecond: Double
+        let latencyMs: Latency
+        let expected: [String: [String: Int]]
+        let expect: Expectation
+
+        enum CodingKeys: String, CodingKey {
+            case voters, skipped, succeeded, failed, seconds, expected, expect
+            case failuresByCode = "failures_by_code"
+            case failureExamples = "failure_examples"
+            case ballotsPerSecond = "ballots_per_second"
+            case latencyMs = "latency_ms"
+        }
+    }
+
+    func run() async throws {
+        let reporter = Reporter(json: output.json)
+        var passed = false
+        try await reporter.run {
+            let all = try Simulation.loadCodes(path: codes)
+            guard all.count >= voters else {
+                throw VoterError("not-enough-voters", "\(codes) holds \(all.count) voters, fewer than --voters \(voters); lower --voters or import a larger roll")
+            }
+            let planDistribution = try distribution.map { try Simulation.Distribution.load(path: $0) }
+            let result: Result = try await BallotServerClient.withPooledHTTPClient(connections: concurrency) { http in
+                let client = try BallotServerClient(baseURL: serverOption.server, http: http)
+                let election = try await VoterActions.fetchElection(client)
+                guard election.state == .open else {
+                    throw VoterError("election-not-open", "voting is \(election.state.rawValue) on \(serverOption.server); the commission must open it (`ballot-server open`) before a simulation can cast")
+                }
+                let plan = try Simulation(voters: Array(all.prefix(voters)), manifest: election.manifest, distribution: planDistribution)
+                if !output.json {
+                    print("Simulating \(plan.assignments.count) voters\(plan.skipped > 0 ? " (\(plan.skipped) of the first \(voters) not used by the distribution)" : "") with \(concurrency) workers against \(client.baseURL).")
+                    print("Expected counts (what this run casts):")
+                    print(Self.countLines(plan.expected, manifest: election.manifest).joined(separator: "\n"))
+                    fflush(nil)
+                }
+                let bar = SimulationProgressBar("enroll+cast", total: plan.assignments.count, enabled: !output.json)
+                let outcome = await plan.run(client: client, election: election, concurrency: concurrency) { bar.advance() }
+                bar.finish()
+
+                var expectation = Expectation(checked: false, matched: nil, compared: 0, mismatches: [])
+                if expect {
+                    if !output.json {
+                        print("Cast \(outcome.succeeded) of \(outcome.voters) ballots in \(String(format: "%.1f", outcome.seconds)) s. Waiting up to \(waitSeconds) s for signed results (the commission closes voting, a quorum of trustees decrypts)…")
+                        fflush(nil)
+                    }
+                    let signed: SignedResults
+                    do {
+                        signed = try await Simulation.awaitResults(client: client, election: election, waitSeconds: waitSeconds)
+                    } catch let error as VoterError {
+                        throw VoterError(error.code, "\(error.message) (this run cast \(outcome.succeeded) of \(outcome.voters) ballots; \(outcome.failed) failed)",
+                                         status: error.status, trackingCode: error.trackingCode)
+                    }
+                    let (compared, mismatches) = Simulation.compare(cast: outcome.cast, results: signed.results, manifest: election.manifest)
+                    expectation = Expectation(checked: true, matched: mismatches.isEmpty, compared: compared, mismatches: mismatches)
+                }
+                return Result(voters: outcome.voters, skipped: plan.skipped, succeeded: outcome.succeeded, failed: outcome.failed,
+                              failuresByCode: outcome.failuresByCode, failureExamples: outcome.failureExamples,
+                              seconds: outcome.seconds, ballotsPerSecond: outcome.ballotsPerSecond,
+                              latencyMs: Latency(p50: outcome.latency.p50, p95: outcome.latency.p95, p99: outcome.latency.p99),
+                              expected: plan.expected, expect: expectation)
+            }
+            passed = result.failed == 0 && result.expect.matched != false
+            reporter.emit(result) {
+                var lines = [
+                    "\(result.succeeded) of \(result.voters) voters enrolled and cast; \(result.failed) failed.",
+                    "  throughput: \(String(format: "%.2f", result.ballotsPerSecond)) ballots/s over \(String(format: "%.2f", result.seconds)) s",
+                    "  latency (enroll + cast per voter): p50 \(Self.ms(result.latencyMs.p50)) ms   p95 \(Self.ms(result.latencyMs.p95)) ms   p99 \(Self.ms(result.latencyMs.p99)) ms",
+                ]
+                for code in result.failuresByCode.keys.sorted() {
+                    lines.append("  ✗ \(result.failuresByCode[code] ?? 0) × \(code): \(result.failureExamples[code] ?? "")")
+                }
+                if result.expect.checked {
+                    if result.expect.mismatches.isEmpty {
+                        lines.append("✓ The signed results (server signature verified) match what this run cast: \(result.expect.compared) counts compared.")
+                    } else {
+                        lines.append("✗ The signed results (server signature verified) differ from what this run cast in \(result.expect.mismatches.count) of \(result.expect.compared) counts:")
+                        for m in result.expect.mismatches { lines.append("    \(m)") }
+                    }
+                }
+                return lines.joined(separator: "\n")
+            }
+        }
+        if !passed { throw ExitCode(1) }
+    }
+
+    static func ms(_ v: Double) -> String { String(format: v >= 100 ? "%.0f" : "%.1f", v) }
+
+    /// `d01: c01 3, c02 2, against-all 0`, in manifest order.
+    static func countLines(_ counts: [String: [String: Int]], manifest: ElectionManifest) -> [String] {
+        counts.keys.sorted().map { districtId in
+            let perOption = counts[districtId] ?? [:]
+            let order = manifest.district(districtId)?.options.map(\.id) ?? perOption.keys.sorted()
+            return "  \(districtId): " + order.map { "\($0) \(perOption[$0] ?? 0)" }.joined(separator: ", ")
+        }
+    }
+}
+
+/// A progress bar on standard error (redrawn in place on a terminal, a line per 25%
+/// otherwise); silent when disabled, e.g. with --json.
+final class SimulationProgressBar: Sendable {
+    private let label: String
+    private let total: Int
+    private let enabled: Bool
+    private let isTerminal = isatty(STDERR_FILENO) == 1
+    private let state = Mutex((done: 0, lastQuarter: -1))
+
+    init(_ label: String, total: Int, enabled: Bool) {
+        self.label = label
+        self.total = max(total, 1)
+        self.enabled = enabled
+    }
+
+    func advance() {
+        guard enabled else { return }
+        let line: String? = state.withLock { s in
+            s.done += 1
+            let fraction = Double(s.done) / Double(total)
+            if isTerminal {
+                let width = 30
+                let filled = min(width, Int(fraction * Double(width)))
+                return "\r  \(label) [\(String(repeating: "#", count: filled))\(String(repeating: ".", count: width - filled))] \(s.done)/\(total)"
+            }
+            let quarter = Int(fraction * 4)
+            guard quarter != s.lastQuarter else { return nil }
+            s.lastQuarter = quarter
+            return "  \(label): \(s.done)/\(total)\n"
+        }
+        if let line { FileHandle.standardError.write(Data(line.utf8)) }
+    }
+
+    func finish() {
+        guard enabled, isTerminal else { return }
+        FileHandle.standardError.write(Data("\n".utf8))
+    }
+}
