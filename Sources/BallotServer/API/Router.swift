@@ -15,10 +15,13 @@ struct BallotRequestContext: RequestContext {
 /// Turns every error into the API's JSON error shape: no route or body error escapes as
 /// a bare status, and nothing unexpected becomes more than a logged 500.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    let rejections: RejectionCounter
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as APIError {
+            rejections.record(error.code)
             throw error
         } catch let error as HTTPError {
             switch error.status {
@@ -46,9 +49,13 @@ struct BallotAPI: Sendable {
     let store: ElectionStore
     let committer: GroupCommitter
     let rollSecret: [UInt8]
+    let tracker: StatusTracker
+    let rejections: RejectionCounter
 
     func register(on router: Router<BallotRequestContext>) {
         router.get("/health") { _, _ in HealthBody(status: "ok") }
+        router.get("/", use: dashboard)
+        router.get("/v1/status", use: status)
         router.get("/v1/election", use: election)
         router.post("/v1/enrollments", use: enroll)
         router.post("/v1/ballots", use: cast)
@@ -65,6 +72,18 @@ struct BallotAPI: Sendable {
         router.get("/v1/log/inclusion", use: inclusion)
         router.get("/v1/log/consistency", use: consistency)
         router.get("/v1/log/entries", use: entries)
+    }
+
+    @Sendable func dashboard(_ request: Request, context: BallotRequestContext) async throws -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/html; charset=utf-8"
+        // The page is self-contained: forbid every external load.
+        headers[.contentSecurityPolicy] = "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data:"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: DashboardPage.html)))
+    }
+
+    @Sendable func status(_ request: Request, context: BallotRequestContext) async throws -> Response {
+        try json(try await tracker.status(rejections: rejections.snapshot))
     }
 
     @Sendable func election(_ request: Request, context: BallotRequestContext) async throws -> Response {

@@ -1,0 +1,106 @@
+import Foundation
+import GRDB
+import Synchronization
+import VotingCore
+
+/// What the observer dashboard shows, counted from the log itself (never from a separate
+/// counter that could disagree with it). Entries are read once: each request only decodes
+/// the entries appended since the previous one.
+actor StatusTracker {
+    struct DistrictCounts: Sendable {
+        var roll = 0
+        var enrolled = 0
+        var ballots = 0
+        var spoiled = 0
+    }
+
+    private let store: ElectionStore
+    private var next: UInt64 = 0
+    private var counts: [String: DistrictCounts] = [:]
+    private var openedAt: Timestamp?
+    private var closedAt: Timestamp?
+    private var results: SignedResults?
+
+    init(store: ElectionStore) { self.store = store }
+
+    func status(rejections: [String: Int]) async throws -> StatusBody {
+        let start = next
+        let (rows, state, checkpoint) = try await store.pool.read { db -> ([(Int64, Data)], ElectionState, SignedCheckpoint) in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT idx, data FROM log_entries WHERE idx >= ? AND kind IN ('roll', 'enrollment', 'ballot', 'spoiled', 'window', 'results')
+                ORDER BY idx
+                """, arguments: [Int64(start)]).map { row -> (Int64, Data) in (row["idx"], row["data"]) }
+            return (rows, try ElectionStore.state(db), try self.store.latestCheckpoint(db))
+        }
+        // Another request may have advanced meanwhile; apply only entries not yet counted.
+        for (idx, data) in rows where UInt64(idx) >= next {
+            let entry = try LogEntry.decode(canonical: [UInt8](data))
+            switch entry.kind {
+            case .roll:
+                for c in try RollImport.decode(canonical: entry.payload).counts { counts[c.district, default: .init()].roll += c.voters }
+            case .enrollment:
+                counts[try Enrollment.decode(canonical: entry.payload).district, default: .init()].enrolled += 1
+            case .ballot:
+                counts[try SignedBallot.decode(canonical: entry.payload).ballot.district, default: .init()].ballots += 1
+            case .spoiled:
+                counts[try SpoiledBallot.decode(canonical: entry.payload).ballot.ballot.district, default: .init()].spoiled += 1
+            case .window:
+                let w = try WindowChange.decode(canonical: entry.payload)
+                if w.action == .open { openedAt = entry.timestamp } else { closedAt = entry.timestamp }
+            case .results:
+                results = try SignedResults.decode(payload: entry.payload)
+            default:
+                break
+            }
+            next = UInt64(idx) + 1
+        }
+        let manifest = store.manifest
+        return StatusBody(
+            electionId: manifest.electionId, name: manifest.name, electionHash: store.electionHash, state: state,
+            openedAt: openedAt, closedAt: closedAt, checkpoint: checkpoint,
+            districts: manifest.districts.map { d in
+                let c = counts[d.id] ?? .init()
+                return StatusBody.District(district: d.id, name: d.name, seats: d.seats, roll: c.roll, enrolled: c.enrolled,
+                                           ballots: c.ballots, spoiled: c.spoiled, options: d.options)
+            },
+            rejections: rejections, results: results)
+    }
+}
+
+/// `GET /v1/status`: the dashboard's numbers.
+struct StatusBody: Encodable, Sendable {
+    struct District: Encodable, Sendable {
+        let district: String
+        let name: String
+        let seats: Int
+        let roll: Int
+        let enrolled: Int
+        let ballots: Int
+        let spoiled: Int
+        let options: [BallotOption]
+    }
+
+    let electionId: String
+    let name: String
+    let electionHash: Digest
+    let state: ElectionState
+    let openedAt: Timestamp?
+    let closedAt: Timestamp?
+    let checkpoint: SignedCheckpoint
+    let districts: [District]
+    /// Refusals by code since this server process started (server counters: refusals are not logged).
+    let rejections: [String: Int]
+    let results: SignedResults?
+
+    enum CodingKeys: String, CodingKey {
+        case electionId = "election_id", name, electionHash = "election_hash", state
+        case openedAt = "opened_at", closedAt = "closed_at", checkpoint, districts, rejections, results
+    }
+}
+
+/// Refusals by stable code, counted as they are answered.
+final class RejectionCounter: Sendable {
+    private let counts = Mutex<[String: Int]>([:])
+    func record(_ code: String) { counts.withLock { $0[code, default: 0] += 1 } }
+    var snapshot: [String: Int] { counts.withLock { $0 } }
+}
