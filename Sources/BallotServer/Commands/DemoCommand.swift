@@ -14,9 +14,9 @@ struct DemoCommand: AsyncParsableCommand {
         abstract: "Run a narrated test election end to end on loopback in a temporary directory.")
 
     @Option(help: "Number of voters, spread over the districts.")
-    var voters = 30
+    var voters = 300
     @Option(help: "Number of districts that have voters (1-30).")
-    var districts = 3
+    var districts = 5
     @Option(help: "How many voters challenge an encryption before casting.")
     var challenges = 3
     @Option(help: "Keep the election's data in this directory instead of a temporary one.")
@@ -233,6 +233,9 @@ struct DemoCommand: AsyncParsableCommand {
 
             let checkpoint = try await client.latestCheckpoint()
             narrator.step("Summary", true, "log has \(checkpoint.checkpoint.treeSize) entries, root \(checkpoint.checkpoint.rootHash.hex.prefix(16))…, every one signed into a checkpoint")
+            narrator.step("Where to look", true, keepServing
+                ? "dashboard \(client.baseURL)/ · public record \(client.baseURL)/v1/record · data in \(path)"
+                : "run with --keep-serving to keep the dashboard (\(client.baseURL)/) and the public record (\(client.baseURL)/v1/record) up; `ballot-server export` writes the record to a file")
 
             let passed = narrator.allPassed
             if output.json {
