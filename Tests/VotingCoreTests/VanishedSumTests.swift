@@ -45,3 +45,22 @@ struct VanishedSumTests {
         #expect(results.districts.first?.counts == [1, 1])
     }
 }
+
+@Suite("reading a ballot's district without decoding it")
+struct BallotDistrictTests {
+    @Test("SignedBallot.district(canonical:) reads the district a full decode reads, and refuses other objects")
+    func district() throws {
+        let voter = try Ed25519PrivateKey()
+        let key = GroupElement.base(Scalar(7))
+        let district = District(id: "d-7", name: "Seven", seats: 1, selectionLimit: 1,
+                                options: [BallotOption(id: "a", name: "A"), BallotOption(id: "b", name: "B")])
+        let hash = SHA256.hash(Array("e".utf8))
+        let context = BallotContent.context(electionHash: hash, electionKey: key, voterKey: voter.publicKey, district: "d-7")
+        let (content, _) = try BallotContent.encrypt(selections: ["b"], district: district, context: context)
+        let ballot = try Ballot(electionHash: hash, voterKey: voter.publicKey, district: "d-7", content: content).signed(with: voter)
+        #expect(try SignedBallot.district(canonical: ballot.canonicalBytes) == "d-7")
+        #expect(try SignedBallot.district(canonical: ballot.canonicalBytes) == SignedBallot.decode(canonical: ballot.canonicalBytes).ballot.district)
+        #expect(throws: (any Error).self) { _ = try SignedBallot.district(canonical: ballot.ballotBytes) }
+        #expect(throws: (any Error).self) { _ = try SignedBallot.district(canonical: Array(ballot.canonicalBytes.prefix(40))) }
+    }
+}

@@ -41,9 +41,10 @@ actor StatusTracker {
             case .enrollment:
                 counts[try Enrollment.decode(canonical: entry.payload).district, default: .init()].enrolled += 1
             case .ballot:
-                counts[try SignedBallot.decode(canonical: entry.payload).ballot.district, default: .init()].ballots += 1
+                counts[try SignedBallot.district(canonical: entry.payload), default: .init()].ballots += 1
             case .spoiled:
-                counts[try SpoiledBallot.decode(canonical: entry.payload).ballot.ballot.district, default: .init()].spoiled += 1
+                var r = try CanonicalReader(entry.payload, tag: .spoiledBallot)
+                counts[try SignedBallot.district(canonical: try r.bytes()), default: .init()].spoiled += 1
             case .window:
                 let w = try WindowChange.decode(canonical: entry.payload)
                 if w.action == .open { openedAt = entry.timestamp } else { closedAt = entry.timestamp }

@@ -106,6 +106,16 @@ public struct SignedBallot: Sendable, Hashable {
         ballot.voterKey.isValidSignature(signature, for: ballotBytes)
     }
 
+    /// The district named by a signed ballot's canonical bytes, read without decoding (and
+    /// validating) its points: for counting, not for verifying.
+    public static func district(canonical bytes: [UInt8]) throws -> String {
+        var outer = try CanonicalReader(bytes, tag: .signedBallot)
+        var r = try CanonicalReader(try outer.bytes(), tag: .ballot)
+        _ = try r.fixed(Digest.self)
+        _ = try r.fixed(Digest.self)  // the voter key's 32 raw bytes
+        return try r.string()
+    }
+
     public static func decode(canonical bytes: [UInt8]) throws -> SignedBallot {
         var r = try CanonicalReader(bytes, tag: .signedBallot)
         let ballotBytes = try r.bytes()
