@@ -24,10 +24,10 @@ extension GroupCommitter: Service {
 /// Builds the router for a store; tests call this directly.
 func buildRouter(store: ElectionStore, committer: GroupCommitter, rollSecret: [UInt8]) -> Router<BallotRequestContext> {
     let router = Router(context: BallotRequestContext.self)
-    let rejections = RejectionCounter()
-    router.add(middleware: ErrorMiddleware(rejections: rejections))
+    let metrics = ServerMetrics()
+    router.add(middleware: ErrorMiddleware(metrics: metrics))
     BallotAPI(store: store, committer: committer, rollSecret: rollSecret, tracker: StatusTracker(store: store),
-              rejections: rejections).register(on: router)
+              metrics: metrics).register(on: router)
     return router
 }
 

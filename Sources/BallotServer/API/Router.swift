@@ -15,13 +15,23 @@ struct BallotRequestContext: RequestContext {
 /// Turns every error into the API's JSON error shape: no route or body error escapes as
 /// a bare status, and nothing unexpected becomes more than a logged 500.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
-    let rejections: RejectionCounter
+    let metrics: ServerMetrics
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let started = ContinuousClock.now
+        defer { metrics.observe(ContinuousClock.now - started) }
+        do {
+            return try await mapErrors(request, context, next)
+        } catch let error as APIError {
+            metrics.recordRejection(error.code)
+            throw error
+        }
+    }
+
+    private func mapErrors(_ request: Request, _ context: Context, _ next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as APIError {
-            rejections.record(error.code)
             throw error
         } catch let error as HTTPError {
             switch error.status {
@@ -50,12 +60,13 @@ struct BallotAPI: Sendable {
     let committer: GroupCommitter
     let rollSecret: [UInt8]
     let tracker: StatusTracker
-    let rejections: RejectionCounter
+    let metrics: ServerMetrics
 
     func register(on router: Router<BallotRequestContext>) {
         router.get("/health") { _, _ in HealthBody(status: "ok") }
         router.get("/", use: dashboard)
         router.get("/v1/status", use: status)
+        router.get("/metrics", use: prometheus)
         router.get("/v1/election", use: election)
         router.post("/v1/enrollments", use: enroll)
         router.post("/v1/ballots", use: cast)
@@ -83,7 +94,14 @@ struct BallotAPI: Sendable {
     }
 
     @Sendable func status(_ request: Request, context: BallotRequestContext) async throws -> Response {
-        try json(try await tracker.status(rejections: rejections.snapshot))
+        try json(try await tracker.status(rejections: metrics.rejections))
+    }
+
+    @Sendable func prometheus(_ request: Request, context: BallotRequestContext) async throws -> Response {
+        let size = try await store.pool.read { db in try store.logSize(db) }
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: metrics.exposition(logSize: size))))
     }
 
     @Sendable func election(_ request: Request, context: BallotRequestContext) async throws -> Response {
@@ -110,7 +128,9 @@ struct BallotAPI: Sendable {
         let index: UInt64
         let status: HTTPResponse.Status
         switch recorded {
-        case .new(let i): (index, status) = (i, .created)
+        case .new(let i):
+            (index, status) = (i, .created)
+            metrics.enrollmentAccepted()
         case .existing(let i): (index, status) = (i, .ok)
         }
         guard let subject = Digest(bytes: key.rawRepresentation) else { throw APIError.internalError }
@@ -146,6 +166,7 @@ struct BallotAPI: Sendable {
             try ElectionStore.recordBallot(db: db, log: log, ballot: ballot)
         }
         let (index, status) = try recordedIndex(outcome)
+        if status == .created { metrics.ballotAccepted() }
         let logged = try await store.loggedReceipt(kind: .ballot, subject: ballot.trackingCode.digest, index: index)
         return try json(CastResponse(trackingCode: ballot.trackingCode, logged: logged), status: status)
     }

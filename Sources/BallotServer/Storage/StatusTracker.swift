@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Prometheus
 import Synchronization
 import VotingCore
 
@@ -99,9 +100,42 @@ struct StatusBody: Encodable, Sendable {
     }
 }
 
-/// Refusals by stable code, counted as they are answered.
-final class RejectionCounter: Sendable {
+/// The server's counters: refusals by stable code (also shown on the dashboard), accepted
+/// enrollments and ballots, request latency, and the log's size at scrape time, exposed
+/// in Prometheus text format at `GET /metrics`.
+final class ServerMetrics: Sendable {
+    let registry = PrometheusCollectorRegistry()
     private let counts = Mutex<[String: Int]>([:])
-    func record(_ code: String) { counts.withLock { $0[code, default: 0] += 1 } }
-    var snapshot: [String: Int] { counts.withLock { $0 } }
+    private let ballots: Counter
+    private let enrollments: Counter
+    private let latency: DurationHistogram
+    private let logEntries: Gauge
+
+    init() {
+        ballots = registry.makeCounter(name: "evote_ballots_accepted_total", help: "Ballots newly logged (identical re-sends not counted)")
+        enrollments = registry.makeCounter(name: "evote_enrollments_accepted_total", help: "Voter keys newly enrolled")
+        latency = registry.makeDurationHistogram(
+            name: "evote_request_duration_seconds",
+            buckets: [.milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+                      .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5)],
+            help: "Time to answer an API request, refusals included")
+        logEntries = registry.makeGauge(name: "evote_log_entries", help: "Entries in the transparency log")
+    }
+
+    func recordRejection(_ code: String) {
+        counts.withLock { $0[code, default: 0] += 1 }
+        registry.makeCounter(name: "evote_rejections_total", labels: [("code", code)], help: "Refused requests by error code").increment()
+    }
+
+    func ballotAccepted() { ballots.increment() }
+    func enrollmentAccepted() { enrollments.increment() }
+    func observe(_ duration: Duration) { latency.record(duration) }
+
+    /// Refusals by code since this process started.
+    var rejections: [String: Int] { counts.withLock { $0 } }
+
+    func exposition(logSize: UInt64) -> String {
+        logEntries.set(Int64(clamping: logSize))
+        return registry.emitToString()
+    }
 }
