@@ -21,7 +21,7 @@ struct CrashRecoveryTests {
         var isKilled: Bool { killed.load(ordering: .relaxed) }
     }
 
-    @Test("SIGKILL under load: every receipt a client got is in the log, and the log matches its checkpoints")
+    @Test("SIGKILL under load at random moments, restarted each time: every receipt a client got is in the log, the log matches its checkpoints, no ballot counted twice")
     func killUnderLoad() async throws {
         let voters = 300
         let path = try Tools.temporaryDirectory("e2e-crash")
@@ -54,59 +54,74 @@ struct CrashRecoveryTests {
                 (wallet, try VoterActions.prepareBallot(wallet: wallet, selections: ["against-all"], election: election).0)
             }
 
-            // Cast with 16 clients; SIGKILL the server once a third of the receipts are in.
-            let received = Received()
-            let victim = server
-            await withTaskGroup(of: Void.self) { group in
-                let next = WorkCounter()
-                for _ in 0..<16 {
-                    group.addTask {
-                        while true {
-                            let i = next.take()
-                            guard i < ballots.count, !received.isKilled else { return }
-                            if let receipt = try? await VoterActions.submit(client: client, wallet: ballots[i].0, ballot: ballots[i].1),
-                               received.add(receipt, killAt: voters / 3) {
-                                victim.stop(signal: SIGKILL)
+            // Cast with 16 clients and SIGKILL the server at a random moment, `kills` times
+            // (CRASH_KILLS, default 2; scripts/crash-harness.sh runs more), restarting it each time.
+            let kills = max(1, Int(ProcessInfo.processInfo.environment["CRASH_KILLS"] ?? "") ?? 2)
+            var acknowledged: [BallotReceiptFile] = []
+            var current = client
+            var restarted = client
+            for round in 0..<kills {
+                let done = Set(acknowledged.map(\.trackingCode))
+                let pending = ballots.filter { !done.contains($0.1.trackingCode) }
+                guard pending.count > 1 else { break }
+                let received = Received()
+                let victim = server
+                let threshold = Int.random(in: 1...max(1, pending.count / (kills - round + 1)))
+                let load = current
+                await withTaskGroup(of: Void.self) { group in
+                    let next = WorkCounter()
+                    for _ in 0..<16 {
+                        group.addTask {
+                            while true {
+                                let i = next.take()
+                                guard i < pending.count, !received.isKilled else { return }
+                                if let receipt = try? await VoterActions.submit(client: load, wallet: pending[i].0, ballot: pending[i].1),
+                                   received.add(receipt, killAt: threshold) {
+                                    victim.stop(signal: SIGKILL)
+                                }
                             }
                         }
                     }
                 }
-            }
-            let acknowledged = received.receipts.withLock { $0 }
-            #expect(acknowledged.count >= voters / 3)
-            #expect(acknowledged.count < voters, "the kill should have interrupted the load")
+                let thisRound = received.receipts.withLock { $0 }
+                #expect(thisRound.count >= threshold, "round \(round): the kill came after \(threshold) receipts")
+                acknowledged += thisRound
 
-            // Restart on the same data directory.
-            server = try ServerProcess(executable: Tools.ballotServer, dataDirectory: dir.url.path)
-            let restarted = try BallotServerClient(baseURL: server.url, http: http, timeoutSeconds: 30)
+                // Restart on the same data directory.
+                server = try ServerProcess(executable: Tools.ballotServer, dataDirectory: dir.url.path)
+                restarted = try BallotServerClient(baseURL: server.url, http: http, timeoutSeconds: 30)
+                current = try BallotServerClient(baseURL: server.url, http: http, timeoutSeconds: 5, attempts: 1)
 
-            // Every acknowledged ballot is still there at the index its receipt names.
-            for receipt in acknowledged {
-                let found = try await restarted.lookup(trackingCode: receipt.trackingCode)
-                #expect(found.logIndex == receipt.logged.receipt.logIndex)
-                #expect(found.entry == receipt.logged.entry)
-            }
-
-            // The log rebuilt from its entries matches every checkpoint a receipt carried and the latest one.
-            let latest = try await restarted.latestCheckpoint()
-            #expect(latest.isValid(serverKey: election.serverKey))
-            var tree = InMemoryMerkleTree()
-            var start: UInt64 = 0
-            while true {
-                let page = try await restarted.entries(start: start, limit: 1000)
-                for entry in page.entries {
-                    #expect(entry.index == tree.size)
-                    tree.append(leafHash: Merkle.leafHash(entry.data.bytes))
+                // Every acknowledged ballot so far is still there at the index its receipt names.
+                for receipt in acknowledged {
+                    let found = try await restarted.lookup(trackingCode: receipt.trackingCode)
+                    #expect(found.logIndex == receipt.logged.receipt.logIndex)
+                    #expect(found.entry == receipt.logged.entry)
                 }
-                guard let next = page.next else { break }
-                start = next
+
+                // The log rebuilt from its entries matches every checkpoint a receipt carried and the latest one.
+                let latest = try await restarted.latestCheckpoint()
+                #expect(latest.isValid(serverKey: election.serverKey))
+                var tree = InMemoryMerkleTree()
+                var start: UInt64 = 0
+                while true {
+                    let page = try await restarted.entries(start: start, limit: 1000)
+                    for entry in page.entries {
+                        #expect(entry.index == tree.size)
+                        tree.append(leafHash: Merkle.leafHash(entry.data.bytes))
+                    }
+                    guard let next = page.next else { break }
+                    start = next
+                }
+                #expect(tree.size == latest.checkpoint.treeSize)
+                #expect(tree.root == latest.checkpoint.rootHash)
+                for receipt in acknowledged {
+                    let cp = receipt.logged.receipt.checkpoint.checkpoint
+                    #expect(try Merkle.root(size: cp.treeSize, in: tree) == cp.rootHash, "checkpoint \(cp.treeSize) disagrees with the rebuilt log")
+                }
             }
-            #expect(tree.size == latest.checkpoint.treeSize)
-            #expect(tree.root == latest.checkpoint.rootHash)
-            for receipt in acknowledged {
-                let cp = receipt.logged.receipt.checkpoint.checkpoint
-                #expect(try Merkle.root(size: cp.treeSize, in: tree) == cp.rootHash, "checkpoint \(cp.treeSize) disagrees with the rebuilt log")
-            }
+            #expect(acknowledged.count < voters, "the kills should have interrupted the load")
+            print("crash harness: \(kills) kill(s) under load, \(acknowledged.count) receipts acknowledged before the kills, all still in the log")
 
             // Voters whose connection dropped send the same ballot again: each is stored exactly once.
             for (wallet, ballot) in ballots {
@@ -117,7 +132,7 @@ struct CrashRecoveryTests {
             }
             var ballotEntries = 0
             var seen = Set<TrackingCode>()
-            start = 0
+            var start: UInt64 = 0
             while true {
                 let page = try await restarted.entries(start: start, limit: 1000)
                 for entry in page.entries where entry.kind == .ballot {
