@@ -15,7 +15,9 @@ struct APIError: Error, HTTPResponseError, CustomStringConvertible {
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
         let body = ErrorBody(code: code, message: message, trackingCode: trackingCode)
-        let data = (try? JSONEncoder().encode(body)) ?? Data("{\"code\":\"internal\",\"message\":\"\"}".utf8)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = (try? encoder.encode(body)) ?? Data("{\"code\":\"internal\",\"message\":\"\"}".utf8)
         var headers = HTTPFields()
         headers[.contentType] = "application/json; charset=utf-8"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))

@@ -25,6 +25,8 @@ extension GroupCommitter: Service {
 func buildRouter(store: ElectionStore, committer: GroupCommitter, rollSecret: [UInt8]) -> Router<BallotRequestContext> {
     let router = Router(context: BallotRequestContext.self)
     let metrics = ServerMetrics()
+    // One line per request with its request id (hb.request.id) at debug level: `serve --log-level debug`.
+    router.add(middleware: LogRequestsMiddleware(.debug))
     router.add(middleware: ErrorMiddleware(metrics: metrics))
     BallotAPI(store: store, committer: committer, rollSecret: rollSecret, tracker: StatusTracker(store: store),
               metrics: metrics).register(on: router)
