@@ -115,7 +115,7 @@ struct SimulateCommand: AsyncParsableCommand {
                     print(Self.countLines(plan.expected, manifest: election.manifest).joined(separator: "\n"))
                     fflush(nil)
                 }
-                let bar = SimulationProgressBar("enroll+cast", total: plan.assignments.count, enabled: !output.json)
+                let bar = ProgressBar("enroll+cast", total: plan.assignments.count, enabled: !output.json)
                 let outcome = await plan.run(client: client, election: election, concurrency: concurrency) { bar.advance() }
                 bar.finish()
 
@@ -174,44 +174,5 @@ struct SimulateCommand: AsyncParsableCommand {
             let order = manifest.district(districtId)?.options.map(\.id) ?? perOption.keys.sorted()
             return "  \(districtId): " + order.map { "\($0) \(perOption[$0] ?? 0)" }.joined(separator: ", ")
         }
-    }
-}
-
-/// A progress bar on standard error (redrawn in place on a terminal, a line per 25%
-/// otherwise); silent when disabled, e.g. with --json.
-final class SimulationProgressBar: Sendable {
-    private let label: String
-    private let total: Int
-    private let enabled: Bool
-    private let isTerminal = isatty(STDERR_FILENO) == 1
-    private let state = Mutex((done: 0, lastQuarter: -1))
-
-    init(_ label: String, total: Int, enabled: Bool) {
-        self.label = label
-        self.total = max(total, 1)
-        self.enabled = enabled
-    }
-
-    func advance() {
-        guard enabled else { return }
-        let line: String? = state.withLock { s in
-            s.done += 1
-            let fraction = Double(s.done) / Double(total)
-            if isTerminal {
-                let width = 30
-                let filled = min(width, Int(fraction * Double(width)))
-                return "\r  \(label) [\(String(repeating: "#", count: filled))\(String(repeating: ".", count: width - filled))] \(s.done)/\(total)"
-            }
-            let quarter = Int(fraction * 4)
-            guard quarter != s.lastQuarter else { return nil }
-            s.lastQuarter = quarter
-            return "  \(label): \(s.done)/\(total)\n"
-        }
-        if let line { FileHandle.standardError.write(Data(line.utf8)) }
-    }
-
-    func finish() {
-        guard enabled, isTerminal else { return }
-        FileHandle.standardError.write(Data("\n".utf8))
     }
 }
