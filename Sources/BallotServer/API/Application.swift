@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -37,6 +38,10 @@ struct ServerSettings: Sendable {
     var host = "127.0.0.1"
     var port = 8080
     var logger = Logger(label: "ballot-server")
+    /// A connection idle this long (no bytes of a request arriving) is closed: a slow client cannot hold the server.
+    var idleTimeoutSeconds: Int64 = 30
+    /// Limit on a request's header section, in bytes.
+    var maxHeaderBytes = 16 * 1024
 }
 
 /// Builds the whole application (router plus the group-commit writer as a service).
@@ -49,8 +54,13 @@ func buildApplication(
     let committer = GroupCommitter(pool: store.pool, electionHash: store.electionHash, serverKey: store.serverKey,
                                    clock: clock, logger: settings.logger)
     let router = buildRouter(store: store, committer: committer, rollSecret: rollSecret)
+    let http1 = HTTP1Channel.Configuration(
+        idleTimeout: .seconds(settings.idleTimeoutSeconds),
+        httpDecoderConfiguration: .init(maxHeaderFieldSize: settings.maxHeaderBytes, maxHeaderListSize: settings.maxHeaderBytes,
+                                        maxHeaderFieldCount: 100))
     var app = Application(
         router: router,
+        server: .http1(configuration: http1),
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "ballot-server"),
         onServerRunning: onServerRunning,
         logger: settings.logger)

@@ -16,6 +16,10 @@ struct ServeCommand: AsyncParsableCommand {
     var port = 8080
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
+    @Option(name: .customLong("idle-timeout"), help: "Seconds after which an idle or stalled connection is closed.")
+    var idleTimeout: Int64 = 30
+    @Option(name: .customLong("max-header-bytes"), help: "Largest accepted request header section, in bytes.")
+    var maxHeaderBytes = 16 * 1024
     @OptionGroup var output: OutputOptions
 
     struct Listening: Encodable {
@@ -27,6 +31,8 @@ struct ServeCommand: AsyncParsableCommand {
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+        guard (1...3600).contains(idleTimeout) else { throw ValidationError("--idle-timeout must be 1 to 3600 seconds") }
+        guard (1024...1_048_576).contains(maxHeaderBytes) else { throw ValidationError("--max-header-bytes must be 1024 to 1048576") }
     }
 
     func run() async throws {
@@ -34,7 +40,7 @@ struct ServeCommand: AsyncParsableCommand {
         try await reporter.run {
             var logger = Logger(label: "ballot-server")
             logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-            let settings = ServerSettings(host: host, port: port, logger: logger)
+            let settings = ServerSettings(host: host, port: port, logger: logger, idleTimeoutSeconds: idleTimeout, maxHeaderBytes: maxHeaderBytes)
             let host = self.host
             let app = try buildApplication(dataDirectory: DataDirectory(path: dataOption.data), settings: settings) { channel in
                 let bound = channel.localAddress?.port ?? 0
