@@ -29,6 +29,8 @@ public struct BallotServerClient: Sendable {
     public let http: HTTPClient
     let timeout: TimeAmount
     let attempts: Int
+    /// Signs every POST for the commission or a trustee (docs/protocol.md §15); nil for voters.
+    public private(set) var signer: RequestSigner?
 
     /// `baseURL` like `http://127.0.0.1:8080`, without a trailing slash. POSTs are sent up to
     /// `attempts` times when the server cannot be reached (they are idempotent).
@@ -84,6 +86,21 @@ public struct BallotServerClient: Sendable {
         try await post("/v1/ballots/spoiled", SpoilRequestBody(ballot: ballot.wire, opening: opening))
     }
 
+    /// This client, signing its POSTs as `signer` with `key` for the election `electionHash`.
+    public func signing(as signer: RequestAuthorization.Signer, key: Ed25519PrivateKey, electionHash: Digest) -> BallotServerClient {
+        var copy = self
+        copy.signer = RequestSigner(signer: signer, key: key, electionHash: electionHash)
+        return copy
+    }
+
+    public func registerTrustee(_ registration: TrusteeRegistration) async throws -> PublicationResponse {
+        try await post("/v1/commission/trustees", registration)
+    }
+
+    public func changeWindow(_ order: WindowChange) async throws -> WindowResponse {
+        try await post("/v1/commission/window", WindowOrderBody(order))
+    }
+
     public func trustees() async throws -> TrusteesInfo { try await get("/v1/trustees") }
     public func tally() async throws -> TallyInfo { try await get("/v1/tally") }
 
@@ -115,6 +132,11 @@ public struct BallotServerClient: Sendable {
             var request = HTTPClientRequest(url: baseURL + path)
             request.method = .POST
             request.headers.add(name: "Content-Type", value: "application/json")
+            if let signer {
+                // A fresh nonce per attempt: a resend after a lost answer is a new request.
+                let auth = try signer.authorize(method: "POST", path: path, body: Array(data))
+                for (name, value) in auth.headerValues { request.headers.add(name: name, value: value) }
+            }
             request.body = .bytes(ByteBuffer(bytes: data))
             do {
                 return try await send(request)
@@ -147,6 +169,27 @@ public struct BallotServerClient: Sendable {
         } catch {
             throw VoterError("bad-response", "the server's answer does not match the protocol (\(error)); it may run another version")
         }
+    }
+}
+
+/// The commission's or a trustee's key, signing requests for one election.
+public struct RequestSigner: Sendable {
+    public let signer: RequestAuthorization.Signer
+    let key: Ed25519PrivateKey
+    public let electionHash: Digest
+
+    public init(signer: RequestAuthorization.Signer, key: Ed25519PrivateKey, electionHash: Digest) {
+        self.signer = signer
+        self.key = key
+        self.electionHash = electionHash
+    }
+
+    public func authorize(method: String, path: String, body: [UInt8]) throws -> RequestAuthorization {
+        let now = Timestamp(Date().timeIntervalSince1970 * 1000)
+        // The path is signed without its query string, as the server reads it.
+        let bare = path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? path
+        return try RequestAuthorization.sign(electionHash: electionHash, method: method, path: bare, body: body,
+                                             signer: signer, key: key, now: now)
     }
 }
 

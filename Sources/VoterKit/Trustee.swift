@@ -74,7 +74,8 @@ public enum TrusteeActions {
         let (publication, _) = try DealerPublication.deal(
             electionHash: election.electionHash, index: key.index, quorum: info.policy.quorum, trustees: info.trustees,
             signingKey: try key.signingKey()) { label, t in try key.derive(label, t, electionHash: election.electionHash) }
-        try await client.publishDealing(publication)
+        try await client.signing(as: .trustee(key.index), key: try key.signingKey(), electionHash: election.electionHash)
+            .publishDealing(publication)
         return publication
     }
 
@@ -98,7 +99,8 @@ public enum TrusteeActions {
         let signature = try key.signingKey().signature(
             for: ShareVerification.signedBytes(electionHash: election.electionHash, index: key.index, complaints: complaints))
         let verification = ShareVerification(index: key.index, complaints: complaints, signature: signature)
-        try await client.publishVerification(verification)
+        try await client.signing(as: .trustee(key.index), key: try key.signingKey(), electionHash: election.electionHash)
+            .publishVerification(verification)
         return (verification, checks)
     }
 
@@ -154,7 +156,8 @@ public enum TrusteeActions {
                                                  aggregate: aggregate, signingKey: try key.signingKey()) { d, o in
             try key.derive("decryption-nonce-\(d)", UInt32(o), electionHash: election.electionHash)
         }
-        try await client.publishDecryption(partial)
+        try await client.signing(as: .trustee(key.index), key: try key.signingKey(), electionHash: election.electionHash)
+            .publishDecryption(partial)
         return partial
     }
 

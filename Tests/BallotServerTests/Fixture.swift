@@ -251,26 +251,47 @@ struct TestElection: Sendable {
     }
 
     func postDealing(_ client: some TestClientProtocol, _ publication: DealerPublication) async throws -> TestResponse {
-        try await client.postJSON("/v1/trustees/dealings", try JSONEncoder().encode(publication))
+        try await postTrustee(client, "/v1/trustees/dealings", try JSONEncoder().encode(publication))
     }
 
     func postVerification(_ client: some TestClientProtocol, _ verification: ShareVerification) async throws -> TestResponse {
-        try await client.postJSON("/v1/trustees/verifications", try JSONEncoder().encode(verification))
+        try await postTrustee(client, "/v1/trustees/verifications", try JSONEncoder().encode(verification))
     }
 
     func postDecryption(_ client: some TestClientProtocol, _ partial: PartialDecryption) async throws -> TestResponse {
-        try await client.postJSON("/v1/tally/decryptions", try JSONEncoder().encode(partial))
+        try await postTrustee(client, "/v1/tally/decryptions", try JSONEncoder().encode(partial))
+    }
+
+    /// POSTs `body` to a trustee route signed (docs/protocol.md §15) by the trustee whose
+    /// `index` the body names (trustee 1's key under that index when it names another).
+    func postTrustee(_ client: some TestClientProtocol, _ uri: String, _ body: Data) async throws -> TestResponse {
+        try await Self.postTrustee(client, uri, body, trustees: trustees, electionHash: store.electionHash, now: clock.now())
+    }
+
+    static func postTrustee(_ client: some TestClientProtocol, _ uri: String, _ body: Data, trustees: [TestTrustee],
+                            electionHash: Digest, now: Timestamp) async throws -> TestResponse {
+        let named = (try? JSONSerialization.jsonObject(with: body) as? [String: Any])?["index"] as? Int
+        let index = named.flatMap { UInt32(exactly: $0) } ?? 1
+        guard let trustee = trustees.first(where: { $0.index == index }) ?? trustees.first else { throw TestFailure("no trustees") }
+        return try await client.postSigned(uri, body, as: .trustee(index == 0 ? 1 : index), key: trustee.signingKey,
+                                           electionHash: electionHash, now: now)
+    }
+
+    /// POSTs `body` to a commission route signed by the commission key of the data directory.
+    func postCommission(_ client: some TestClientProtocol, _ uri: String, _ body: Data) async throws -> TestResponse {
+        try await client.postSigned(uri, body, as: .commission, key: try dir.commissionKey(), electionHash: store.electionHash, now: clock.now())
     }
 
     /// Every trustee deals, then every trustee checks the shares it received and publishes
     /// its verdict (what `TrusteeActions.share` and `verifyShares` do); afterwards the server
     /// has published the election key.
     func runCeremony(_ client: some TestClientProtocol) async throws {
-        try await Self.runCeremony(client, electionHash: store.electionHash, trustees: trustees)
+        try await Self.runCeremony(client, electionHash: store.electionHash, trustees: trustees, now: clock.now())
     }
 
     /// The ceremony on any router, by these trustees.
-    static func runCeremony(_ client: some TestClientProtocol, electionHash: Digest, trustees: [TestTrustee]) async throws {
+    static func runCeremony(_ client: some TestClientProtocol, electionHash: Digest, trustees: [TestTrustee],
+                            now: Timestamp = testClock.now()) async throws {
         func info() async throws -> TrusteesInfo {
             let response = try await client.get("/v1/trustees")
             guard response.status == .ok else { throw TestFailure("GET /v1/trustees: \(response.status) \(response.text)") }
@@ -279,7 +300,8 @@ struct TestElection: Sendable {
         let registered = try await info()
         for trustee in trustees {
             let dealing = try trustee.deal(electionHash: electionHash, quorum: registered.policy.quorum, trustees: registered.trustees)
-            let response = try await client.postJSON("/v1/trustees/dealings", try JSONEncoder().encode(dealing))
+            let response = try await postTrustee(client, "/v1/trustees/dealings", try JSONEncoder().encode(dealing),
+                                                 trustees: trustees, electionHash: electionHash, now: now)
             guard response.status == .created else {
                 throw TestFailure("dealing of trustee \(trustee.index): \(response.status) \(response.text)")
             }
@@ -289,7 +311,8 @@ struct TestElection: Sendable {
             let complaints = trustee.complaints(info: dealt, electionHash: electionHash)
             guard complaints.isEmpty else { throw TestFailure("trustee \(trustee.index) complains about \(complaints)") }
             let verification = try trustee.verification(complaints: [], electionHash: electionHash)
-            let response = try await client.postJSON("/v1/trustees/verifications", try JSONEncoder().encode(verification))
+            let response = try await postTrustee(client, "/v1/trustees/verifications", try JSONEncoder().encode(verification),
+                                                 trustees: trustees, electionHash: electionHash, now: now)
             guard response.status == .created else {
                 throw TestFailure("verification of trustee \(trustee.index): \(response.status) \(response.text)")
             }
@@ -486,6 +509,25 @@ extension TestClientProtocol {
     func get(_ uri: String) async throws -> TestResponse {
         try await execute(uri: uri, method: .get)
     }
+
+    /// POSTs `body` with the four signed headers of docs/protocol.md §15; `edit` may change
+    /// the headers after signing (to test refusals).
+    func postSigned(_ uri: String, _ body: Data, as signer: RequestAuthorization.Signer, key: Ed25519PrivateKey,
+                    electionHash: Digest, now: Timestamp, lifetime: Timestamp = RequestAuthorization.defaultLifetime,
+                    edit: (inout [(name: String, value: String)]) -> Void = { _ in }) async throws -> TestResponse {
+        let path = uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? uri
+        let auth = try RequestAuthorization.sign(electionHash: electionHash, method: "POST", path: path, body: [UInt8](body),
+                                                 signer: signer, key: key, now: now, lifetime: lifetime)
+        var values = auth.headerValues
+        edit(&values)
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        for (name, value) in values {
+            guard let field = HTTPFields.Element.Name(name) else { throw TestFailure("bad header name \(name)") }
+            headers.append(HTTPFields.Element(name: field, value: value))
+        }
+        return try await execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(bytes: body))
+    }
 }
 
 extension TestResponse {
@@ -548,6 +590,6 @@ func notOnCurve() throws -> String {
 
 extension TestElection {
     func postDecryptionBody(_ client: some TestClientProtocol, _ body: Data) async throws -> TestResponse {
-        try await client.postJSON("/v1/tally/decryptions", body)
+        try await postTrustee(client, "/v1/tally/decryptions", body)
     }
 }

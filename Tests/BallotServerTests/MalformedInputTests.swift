@@ -364,7 +364,8 @@ struct MalformedInputTests {
 
             let before = try await e.snapshot()
             for (route, name, body) in cases {
-                let response = try await client.postJSON(route, body)
+                let response = route == "/v1/ballots/spoiled"
+                    ? try await client.postJSON(route, body) : try await e.postTrustee(client, route, body)
                 let error = expectError(response, .badRequest, "malformed")
                 #expect(error != nil, "\(route): \(name)")
                 if response.status != .badRequest { Issue.record("\(route) \(name): \(response.status) \(response.text)") }
@@ -373,9 +374,9 @@ struct MalformedInputTests {
             // The genuine bodies are judged on their content: the spoil is accepted, the
             // ceremony is over, and there is nothing to decrypt yet.
             #expect(try await client.postJSON(spoiled, spoil).status == .created)
-            expectError(try await client.postJSON(dealings, dealt), .conflict, "ceremony-closed")
-            expectError(try await client.postJSON(verifications, verified), .conflict, "ceremony-closed")
-            expectError(try await client.postJSON(decryptions, decrypted), .conflict, "tally-not-ready")
+            expectError(try await e.postTrustee(client, dealings, dealt), .conflict, "ceremony-closed")
+            expectError(try await e.postTrustee(client, verifications, verified), .conflict, "ceremony-closed")
+            expectError(try await e.postTrustee(client, decryptions, decrypted), .conflict, "tally-not-ready")
         }
     }
 

@@ -197,7 +197,7 @@ struct TallyRouteTests {
                 Array(repeating: try JSONEncoder().encode(try t.partialDecryption(electionHash: hash, info: info, aggregate: aggregate)), count: 3)
             }
             let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
-                for body in bodies { group.addTask { try await client.postJSON("/v1/tally/decryptions", body).status } }
+                for body in bodies { group.addTask { try await e.postTrustee(client, "/v1/tally/decryptions", body).status } }
                 var all: [HTTPResponse.Status] = []
                 for try await s in group { all.append(s) }
                 return all

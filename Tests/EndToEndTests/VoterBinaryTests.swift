@@ -45,12 +45,25 @@ struct VoterBinaryTests {
             #expect(keygen.status == 0, "\(keygen.stderr)")
             let mode = try FileManager.default.attributesOfItem(atPath: work + "/trustee-\(i).key.json")[.posixPermissions] as? Int
             #expect(mode == 0o600)
+            guard i <= 3 else { continue }
             let added = try Tools.run(Tools.ballotServer, ["trustee", "add", "--data", data, "--public", work + "/trustee-\(i).pub.json", "--json"])
             #expect(added.status == 0, "\(added.stderr)")
         }
 
         let server = try ServerProcess(executable: Tools.ballotServer, dataDirectory: data)
         defer { server.stop(signal: SIGKILL) }
+        // Trustees 4 and 5 are registered over HTTP, by requests signed with the commission key.
+        let commission = ["--server", server.url, "--commission-key", data + "/commission.key"]
+        for i in 4...5 {
+            let added = try Tools.run(Tools.ballotServer, ["trustee", "add", "--public", work + "/trustee-\(i).pub.json", "--json"] + commission)
+            #expect(added.status == 0, "\(added.stdout)\(added.stderr)")
+        }
+        let foreignKey = work + "/other-commission.key"
+        try Array(try Ed25519PrivateKey().pemRepresentation.utf8).withUnsafeBytes { try Data($0).write(to: URL(fileURLWithPath: foreignKey)) }
+        chmod(foreignKey, 0o600)
+        let foreign = try Tools.run(Tools.ballotServer, ["open", "--server", server.url, "--commission-key", foreignKey, "--json"])
+        #expect(foreign.status == 2)
+        #expect((try foreign.json()["error"] as? [String: Any])?["code"] as? String == "key-mismatch")
 
         // The ceremony over HTTP: every trustee deals, then every trustee verifies its shares.
         for i in 1...5 {
@@ -62,8 +75,9 @@ struct VoterBinaryTests {
             #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
             #expect((try verify.json()["complaints"] as? [Any])?.isEmpty == true)
         }
-        let opened = try Tools.run(Tools.ballotServer, ["open", "--data", data, "--json"])
-        #expect(try opened.json()["state"] as? String == "open", "\(opened.stderr)")
+        let opened = try Tools.run(Tools.ballotServer, ["open", "--json"] + commission)
+        #expect(try opened.json()["state"] as? String == "open", "\(opened.stdout)\(opened.stderr)")
+        #expect(try opened.json()["log_index"] as? Int != nil)
 
         let codeLines = try String(contentsOfFile: work + "/codes.csv", encoding: .utf8).split(separator: "\n").dropFirst()
         let first = try #require(codeLines.first).split(separator: ",").map(String.init)
@@ -122,7 +136,7 @@ struct VoterBinaryTests {
         let status = try Tools.run(Tools.ballotServer, ["status", "--data", data, "--json"])
         #expect(status.status == 0, "\(status.stderr)")
         #expect(try status.json()["state"] as? String == "open")
-        let closed = try Tools.run(Tools.ballotServer, ["close", "--data", data, "--json"])
+        let closed = try Tools.run(Tools.ballotServer, ["close", "--json"] + commission)
         #expect(try closed.json()["state"] as? String == "closed")
 
         // Results need a quorum: after two of five trustees there are none; the third completes them.

@@ -30,7 +30,7 @@ func buildRouter(store: ElectionStore, committer: GroupCommitter, rollSecret: [U
     router.add(middleware: LogRequestsMiddleware(.debug))
     router.add(middleware: ErrorMiddleware(metrics: metrics))
     BallotAPI(store: store, committer: committer, rollSecret: rollSecret, tracker: StatusTracker(store: store),
-              metrics: metrics).register(on: router)
+              metrics: metrics, authenticator: RequestAuthenticator(store: store)).register(on: router)
     return router
 }
 

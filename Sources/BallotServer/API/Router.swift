@@ -61,6 +61,7 @@ struct BallotAPI: Sendable {
     let rollSecret: [UInt8]
     let tracker: StatusTracker
     let metrics: ServerMetrics
+    let authenticator: RequestAuthenticator
 
     func register(on router: Router<BallotRequestContext>) {
         router.get("/health") { _, _ in HealthBody(status: "ok") }
@@ -78,6 +79,8 @@ struct BallotAPI: Sendable {
         router.get("/v1/tally", use: tally)
         router.get("/v1/record", use: record)
         router.post("/v1/tally/decryptions", use: publishDecryption)
+        router.post("/v1/commission/trustees", use: registerTrustee)
+        router.post("/v1/commission/window", use: changeWindow)
         router.get("/v1/log/checkpoint", use: latestCheckpoint)
         router.get("/v1/log/checkpoints/{tree_size}", use: checkpointAt)
         router.get("/v1/log/inclusion", use: inclusion)
@@ -210,37 +213,79 @@ struct BallotAPI: Sendable {
     }
 
     @Sendable func publishDealing(_ request: Request, context: BallotRequestContext) async throws -> Response {
-        let publication = try await decode(DealerPublication.self, request, context)
+        let (publication, auth) = try await trusteePublication(DealerPublication.self, request, context) { $0.index }
         let manifest = store.manifest
         let hash = store.electionHash
+        let now = store.clock.now()
         let outcome = try await committer.submit { db, log in
-            try ElectionStore.recordDealing(db: db, log: log, publication: publication, manifest: manifest, electionHash: hash)
+            try ElectionStore.authorized(db: db, auth, now: now) {
+                try ElectionStore.recordDealing(db: db, log: log, publication: publication, manifest: manifest, electionHash: hash)
+            }
         }
         let (index, status) = try recordedIndex(outcome)
         return try json(PublicationResponse(logIndex: index), status: status)
     }
 
     @Sendable func publishVerification(_ request: Request, context: BallotRequestContext) async throws -> Response {
-        let verification = try await decode(ShareVerification.self, request, context)
+        let (verification, auth) = try await trusteePublication(ShareVerification.self, request, context) { $0.index }
         let manifest = store.manifest
         let hash = store.electionHash
+        let now = store.clock.now()
         let outcome = try await committer.submit { db, log in
-            try ElectionStore.recordVerification(db: db, log: log, verification: verification, manifest: manifest, electionHash: hash)
+            try ElectionStore.authorized(db: db, auth, now: now) {
+                try ElectionStore.recordVerification(db: db, log: log, verification: verification, manifest: manifest, electionHash: hash)
+            }
         }
         let (index, status) = try recordedIndex(outcome)
         return try json(PublicationResponse(logIndex: index), status: status)
     }
 
     @Sendable func publishDecryption(_ request: Request, context: BallotRequestContext) async throws -> Response {
-        let partial = try await decode(PartialDecryption.self, request, context, limit: 4 * 1024 * 1024)
+        let (partial, auth) = try await trusteePublication(PartialDecryption.self, request, context, limit: 4 * 1024 * 1024) { $0.index }
         let manifest = store.manifest
         let hash = store.electionHash
         let key = store.serverKey
+        let now = store.clock.now()
         let outcome = try await committer.submit { db, log in
-            try ElectionStore.recordDecryption(db: db, log: log, partial: partial, manifest: manifest, electionHash: hash, serverKey: key)
+            try ElectionStore.authorized(db: db, auth, now: now) {
+                try ElectionStore.recordDecryption(db: db, log: log, partial: partial, manifest: manifest, electionHash: hash, serverKey: key)
+            }
         }
         let (index, status) = try recordedIndex(outcome)
         return try json(PublicationResponse(logIndex: index), status: status)
+    }
+
+    @Sendable func registerTrustee(_ request: Request, context: BallotRequestContext) async throws -> Response {
+        let (registration, auth) = try await authorized(TrusteeRegistration.self, request, context, expected: "the commission") {
+            $0 == .commission
+        }
+        let manifest = store.manifest
+        let now = store.clock.now()
+        let outcome = try await committer.submit { db, log in
+            try ElectionStore.authorized(db: db, auth, now: now) {
+                try ElectionStore.recordTrustee(db: db, log: log, registration: registration, manifest: manifest)
+            }
+        }
+        let (index, status) = try recordedIndex(outcome)
+        return try json(PublicationResponse(logIndex: index), status: status)
+    }
+
+    @Sendable func changeWindow(_ request: Request, context: BallotRequestContext) async throws -> Response {
+        let (body, auth) = try await authorized(WindowOrderBody.self, request, context, expected: "the commission") {
+            $0 == .commission
+        }
+        let order = body.order
+        let now = store.clock.now()
+        let skew = authenticator.maxLifetime
+        guard order.issuedAt <= now + skew, order.issuedAt + skew >= now else { throw APIError.invalidOrderTime }
+        let store = self.store
+        let outcome = try await committer.submit { db, log in
+            try ElectionStore.authorized(db: db, auth, now: now) {
+                try store.applyWindow(db: db, log: log, order: order)
+            }
+        }
+        let index = try outcome.get()
+        return try json(WindowResponse(state: order.action == .open ? .open : .closed, logIndex: index), status: .created)
     }
 
     @Sendable func lookup(_ request: Request, context: BallotRequestContext) async throws -> Response {
@@ -305,20 +350,46 @@ struct BallotAPI: Sendable {
 
     private func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ context: BallotRequestContext,
                                       limit: Int? = nil) async throws -> T {
+        try decode(T.self, from: try await body(request, context, limit: limit))
+    }
+
+    private func body(_ request: Request, _ context: BallotRequestContext, limit: Int? = nil) async throws -> [UInt8] {
         var request = request
-        let buffer: ByteBuffer
         do {
-            buffer = try await request.collectBody(upTo: limit ?? context.maxUploadSize)
+            return Array(try await request.collectBody(upTo: limit ?? context.maxUploadSize).readableBytesView)
         } catch {
             throw APIError.tooLarge(limit: limit ?? context.maxUploadSize)
         }
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
         do {
-            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+            return try JSONDecoder().decode(T.self, from: Data(bytes))
         } catch let error as DecodingError {
             throw APIError.malformed(Self.describe(error))
         } catch {
             throw APIError.malformed("the body is not valid JSON")
         }
+    }
+
+    /// The body and its verified authorization for a commission or trustee route.
+    private func authorized<T: Decodable>(_ type: T.Type, _ request: Request, _ context: BallotRequestContext, limit: Int? = nil,
+                                          expected: String, accepts: (RequestAuthorization.Signer) -> Bool) async throws -> (T, RequestAuthorization) {
+        let bytes = try await body(request, context, limit: limit)
+        let auth = try await authenticator.verify(request, body: bytes, expected: expected, accepts: accepts)
+        return (try decode(T.self, from: bytes), auth)
+    }
+
+    /// A trustee publication must be signed by the trustee it names.
+    private func trusteePublication<T: Decodable>(_ type: T.Type, _ request: Request, _ context: BallotRequestContext,
+                                                  limit: Int? = nil, index: (T) -> UInt32) async throws -> (T, RequestAuthorization) {
+        let (value, auth) = try await authorized(T.self, request, context, limit: limit, expected: "a registered trustee") {
+            if case .trustee = $0 { return true } else { return false }
+        }
+        guard auth.signer == .trustee(index(value)) else {
+            throw APIError.wrongSigner(auth.signer, expected: "trustee-\(index(value)), the trustee the publication names")
+        }
+        return (value, auth)
     }
 
     static func describe(_ error: DecodingError) -> String {

@@ -3,6 +3,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import VoterKit
 import VotingCore
 
 struct InitCommand: AsyncParsableCommand {
@@ -135,35 +136,96 @@ struct WindowOutcome: Encodable {
     let action: String
     let issuedAt: UInt64
     let state: String
-    enum CodingKeys: String, CodingKey { case action, issuedAt = "issued_at", state }
+    /// Where the order was logged (known over HTTP; nil for the local command).
+    let logIndex: UInt64?
+    /// True when the election was already in that state (a resend after a lost answer).
+    let already: Bool
+    enum CodingKeys: String, CodingKey { case action, issuedAt = "issued_at", state, logIndex = "log_index", already }
 }
 
-private func changeWindow(_ action: WindowChange.Action, data: String, reporter: Reporter) async throws {
+/// Where a commission action goes: the data directory (local, with its commission.key) or
+/// the server over HTTP as a request signed by the commission key (docs/protocol.md §15).
+struct CommissionTarget: ParsableArguments {
+    @Option(name: .long, help: "The election's data directory: act locally with DATA/commission.key.")
+    var data: String?
+    @Option(name: .long, help: "The ballot server, e.g. http://127.0.0.1:8080: send a request signed by the commission key.")
+    var server: String?
+    @Option(name: .customLong("commission-key"), help: "The commission's key file (PEM, mode 0600); with --server. Default with --data: DATA/commission.key.")
+    var commissionKey: String?
+
+    func validate() throws {
+        switch (data, server) {
+        case (nil, nil): throw ValidationError("pass --data DIR (on the server's machine) or --server URL with --commission-key FILE")
+        case (.some, .some): throw ValidationError("pass either --data or --server, not both")
+        case (nil, .some) where commissionKey == nil: throw ValidationError("--server needs --commission-key FILE")
+        default: break
+        }
+    }
+
+    func key() throws -> Ed25519PrivateKey {
+        if let commissionKey {
+            return try Ed25519PrivateKey(pemRepresentation: String(decoding: try SecretFile.read(commissionKey), as: UTF8.self))
+        }
+        return try DataDirectory(path: data ?? ".").commissionKey()
+    }
+
+    /// A client for `--server` that signs as the commission, after checking the key is this election's.
+    func signingClient() async throws -> (BallotServerClient, ElectionInfo, Ed25519PrivateKey) {
+        let client = try BallotServerClient(baseURL: server ?? "")
+        let election = try await VoterActions.fetchElection(client)
+        let key = try key()
+        guard key.publicKey == election.commissionKey else {
+            throw CommandError("key-mismatch", "\(commissionKey ?? "the key file") is not the commission key published for this election; use the commission.key made by `ballot-server init`")
+        }
+        return (client.signing(as: .commission, key: key, electionHash: election.electionHash), election, key)
+    }
+}
+
+private func changeWindow(_ action: WindowChange.Action, target: CommissionTarget, reporter: Reporter) async throws {
     try await reporter.run {
-        let dir = DataDirectory(path: data)
-        let store = try ElectionStore.open(dir)
-        let order = try store.changeWindow(action, commissionKey: try dir.commissionKey())
         let state = action == .open ? "open" : "closed"
-        reporter.emit(WindowOutcome(action: action.rawValue, issuedAt: order.issuedAt, state: state)) {
-            "Election \(store.manifest.electionId) is now \(state) (commission order signed and logged)."
+        if let data = target.data {
+            let dir = DataDirectory(path: data)
+            let store = try ElectionStore.open(dir)
+            let order = try store.changeWindow(action, commissionKey: try target.key())
+            reporter.emit(WindowOutcome(action: action.rawValue, issuedAt: order.issuedAt, state: state, logIndex: nil, already: false)) {
+                "Election \(store.manifest.electionId) is now \(state) (commission order signed and logged)."
+            }
+            return
+        }
+        let (client, election, key) = try await target.signingClient()
+        let order = try WindowChange.sign(electionHash: election.electionHash, action: action,
+                                          issuedAt: Timestamp(Date().timeIntervalSince1970 * 1000), commissionKey: key)
+        do {
+            let answer = try await client.changeWindow(order)
+            reporter.emit(WindowOutcome(action: action.rawValue, issuedAt: order.issuedAt, state: state, logIndex: answer.logIndex, already: false)) {
+                "Election \(election.manifest.electionId) is now \(state): the commission's signed order is at log index \(answer.logIndex)."
+            }
+        } catch let error as VoterError where error.code == "invalid-state" {
+            // A resend after a lost answer finds the order already applied: report that, not a failure.
+            let now = try await client.election()
+            guard now.state.rawValue == state else { throw error }
+            reporter.emit(WindowOutcome(action: action.rawValue, issuedAt: order.issuedAt, state: state, logIndex: nil, already: true)) {
+                "Election \(election.manifest.electionId) was already \(state); nothing changed."
+            }
         }
     }
 }
 
 struct OpenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "open", abstract: "Open voting: a commission-signed order appended to the log.")
-    @OptionGroup var dataOption: DataOption
+        commandName: "open", abstract: "Open voting: a commission-signed order appended to the log (locally or over HTTP).")
+    @OptionGroup var target: CommissionTarget
     @OptionGroup var output: OutputOptions
-    func run() async throws { try await changeWindow(.open, data: dataOption.data, reporter: Reporter(json: output.json)) }
+    func run() async throws { try await changeWindow(.open, target: target, reporter: Reporter(json: output.json)) }
 }
 
 struct CloseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "close", abstract: "Close voting: a commission-signed order appended to the log.")
-    @OptionGroup var dataOption: DataOption
+        commandName: "close", abstract: "Close voting: a commission-signed order appended to the log (locally or over HTTP).")
+    @OptionGroup var target: CommissionTarget
     @OptionGroup var output: OutputOptions
-    func run() async throws { try await changeWindow(.close, data: dataOption.data, reporter: Reporter(json: output.json)) }
+    func run() async throws { try await changeWindow(.close, target: target, reporter: Reporter(json: output.json)) }
 }
 
 struct StatusCommand: AsyncParsableCommand {

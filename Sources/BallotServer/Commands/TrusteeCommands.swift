@@ -50,9 +50,9 @@ struct TrusteeKeygenCommand: AsyncParsableCommand {
 
 struct TrusteeAddCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "add", abstract: "Commission: register a trustee's public keys (before voting opens).")
+        commandName: "add", abstract: "Commission: register a trustee's public keys (before voting opens; locally or over HTTP).")
 
-    @OptionGroup var dataOption: DataOption
+    @OptionGroup var target: CommissionTarget
     @Option(name: .customLong("public"), help: "The trustee's public registration file from `trustee keygen`.")
     var publicFile: String
     @OptionGroup var output: OutputOptions
@@ -67,8 +67,13 @@ struct TrusteeAddCommand: AsyncParsableCommand {
             do { registration = try JSONDecoder().decode(TrusteeRegistration.self, from: data) } catch {
                 throw CommandError("invalid-trustee", "\(publicFile) is not a trustee registration (\(error))")
             }
-            let store = try ElectionStore.open(DataDirectory(path: dataOption.data))
-            try store.registerTrustee(registration)
+            if let data = target.data {
+                let store = try ElectionStore.open(DataDirectory(path: data))
+                try store.registerTrustee(registration)
+            } else {
+                let (client, _, _) = try await target.signingClient()
+                _ = try await client.registerTrustee(registration)
+            }
             reporter.emit(registration) { "Registered trustee \(registration.index) (\(registration.name)) in the log." }
         }
     }

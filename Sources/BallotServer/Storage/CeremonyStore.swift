@@ -73,34 +73,46 @@ extension ElectionStore {
 
     // MARK: commission
 
-    /// Registers a trustee's public keys (commission command, before voting opens).
+    /// Registers a trustee's public keys (the local commission command, before voting opens).
     func registerTrustee(_ registration: TrusteeRegistration) throws {
-        let policy = manifest.trustees
-        guard (1...UInt32(policy.count)).contains(registration.index) else {
-            throw CommandError("invalid-trustee", "trustee index must be 1 to \(policy.count) (the manifest's trustees.count)")
-        }
-        guard !registration.name.isEmpty, registration.name.utf8.count <= 200 else {
-            throw CommandError("invalid-trustee", "a trustee name is 1 to 200 bytes")
-        }
         let hash = electionHash
         let key = serverKey
         let now = clock.now()
+        let manifest = self.manifest
         try pool.write { db in
-            guard try Self.state(db) == .setup else {
-                throw CommandError("election-not-in-setup", "trustees can only be registered before voting opens")
-            }
-            let existing = try Self.trustees(db)
-            if existing.contains(registration) { return }
-            guard !existing.contains(where: { $0.index == registration.index }) else {
-                throw CommandError("trustee-exists", "trustee \(registration.index) is already registered with other keys")
-            }
-            guard try Self.dealings(db).isEmpty else {
-                throw CommandError("ceremony-started", "the ceremony has started; trustees can no longer change")
-            }
             let log = try LogAppender(db: db, electionHash: hash, timestamp: now)
-            _ = try log.append(kind: .trustee, payload: registration.canonicalBytes)
+            _ = try Self.recordTrustee(db: db, log: log, registration: registration, manifest: manifest).mapError(CommandError.init).get()
             _ = try log.seal(serverKey: key)
         }
+    }
+
+    /// The registration rules inside a transaction (local command or group-commit batch).
+    static func recordTrustee(db: Database, log: LogAppender, registration: TrusteeRegistration,
+                              manifest: ElectionManifest) throws -> Result<Recorded, APIError> {
+        let policy = manifest.trustees
+        guard (1...UInt32(policy.count)).contains(registration.index) else {
+            return .failure(.invalidTrustee("trustee index must be 1 to \(policy.count) (the manifest's trustees.count)"))
+        }
+        guard !registration.name.isEmpty, registration.name.utf8.count <= 200 else {
+            return .failure(.invalidTrustee("a trustee name is 1 to 200 bytes"))
+        }
+        guard try state(db) == .setup else {
+            return .failure(APIError(status: .conflict, code: "election-not-in-setup",
+                                     message: "Trustees can only be registered before voting opens."))
+        }
+        let existing = try trustees(db)
+        if existing.contains(registration) {
+            return .success(.existing(try indexOf(db, kind: .trustee, matching: registration.canonicalBytes)))
+        }
+        guard !existing.contains(where: { $0.index == registration.index }) else {
+            return .failure(APIError(status: .conflict, code: "trustee-exists",
+                                     message: "Trustee \(registration.index) is already registered with other keys; a registration cannot be replaced."))
+        }
+        guard try dealings(db).isEmpty else {
+            return .failure(APIError(status: .conflict, code: "ceremony-started",
+                                     message: "The ceremony has started; the trustees can no longer change."))
+        }
+        return .success(.new(try log.append(kind: .trustee, payload: registration.canonicalBytes).index))
     }
 
     // MARK: trustee publications (inside a group-commit batch)
@@ -202,6 +214,9 @@ extension ElectionStore {
 }
 
 extension APIError {
+    static func invalidTrustee(_ problem: String) -> APIError {
+        APIError(status: .badRequest, code: "invalid-trustee", message: "The trustee registration is invalid: \(problem). Fix the registration file and send it again.")
+    }
     static let ceremonyClosed = APIError(status: .conflict, code: "ceremony-closed",
                                          message: "The key ceremony is over: voting has opened. Nothing more can be published for it.")
     static func trusteesIncomplete(_ have: Int, _ need: Int) -> APIError {

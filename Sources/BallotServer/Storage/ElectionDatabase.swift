@@ -85,6 +85,17 @@ enum ElectionDatabase {
                 ) WITHOUT ROWID;
                 """)
         }
+        m.registerMigration("v3-request-nonces") { db in
+            try db.execute(sql: """
+                -- Nonces of accepted commission and trustee requests, kept until they expire
+                -- (an expired request is refused before its nonce is looked up).
+                CREATE TABLE request_nonces (
+                    nonce BLOB PRIMARY KEY,
+                    expires_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX request_nonces_by_expiry ON request_nonces(expires_at);
+                """)
+        }
         return m
     }
 }

@@ -129,7 +129,8 @@ final class ElectionStore: Sendable {
         return (summary, codes)
     }
 
-    /// Opens or closes voting with a commission-signed order recorded in the log.
+    /// Opens or closes voting with a commission-signed order recorded in the log (the local
+    /// command, with the commission key file at hand).
     func changeWindow(_ action: WindowChange.Action, commissionKey: Ed25519PrivateKey) throws -> WindowChange {
         guard commissionKey.publicKey == setup.commissionKey else {
             throw CommandError("key-mismatch", "commission.key is not the commission key published for this election")
@@ -139,29 +140,37 @@ final class ElectionStore: Sendable {
         let key = serverKey
         let now = clock.now()
         try pool.write { db in
-            let state = try Self.state(db)
-            switch (action, state) {
-            case (.open, .setup):
-                let voters = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM roll") ?? 0
-                guard voters > 0 else { throw CommandError("empty-roll", "import the voter roll before opening the election") }
-                guard try Self.electionKey(db) != nil else {
-                    throw CommandError("ceremony-incomplete", "the trustees' key ceremony has not completed; register the trustees, then each runs `ballot-server trustee share` and `trustee verify-shares`")
-                }
-            case (.close, .open): break
-            case (.open, _): throw CommandError("invalid-state", "the election is \(state.rawValue); only an election in setup can be opened")
-            case (.close, _): throw CommandError("invalid-state", "the election is \(state.rawValue); only an open election can be closed")
-            }
-            let newState: ElectionState = action == .open ? .open : .closed
-            try db.execute(sql: "UPDATE election SET state = ? WHERE id = 1", arguments: [newState.rawValue])
             let log = try LogAppender(db: db, electionHash: hash, timestamp: now)
-            _ = try log.append(kind: .window, payload: order.canonicalBytes)
-            if action == .close {
-                // The aggregate is published with the close, in the same transaction.
-                _ = try log.append(kind: .aggregate, payload: try self.aggregate(db).canonicalBytes)
-            }
+            _ = try self.applyWindow(db: db, log: log, order: order).mapError(CommandError.init).get()
             _ = try log.seal(serverKey: key)
         }
         return order
+    }
+
+    /// The window rules, inside a transaction (the local command's or a group-commit batch):
+    /// the new state, then the order and, with a close, the aggregate in the same transaction.
+    /// Returns the order's log index.
+    func applyWindow(db: Database, log: LogAppender, order: WindowChange) throws -> Result<UInt64, APIError> {
+        guard order.isValid(electionHash: electionHash, commissionKey: setup.commissionKey) else {
+            return .failure(.badOrderSignature)
+        }
+        let state = try Self.state(db)
+        switch (order.action, state) {
+        case (.open, .setup):
+            let voters = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM roll") ?? 0
+            guard voters > 0 else { return .failure(.emptyRoll) }
+            guard try Self.electionKey(db) != nil else { return .failure(.ceremonyIncomplete) }
+        case (.close, .open): break
+        case (.open, _), (.close, _): return .failure(.invalidState(state, for: order.action))
+        }
+        let newState: ElectionState = order.action == .open ? .open : .closed
+        try db.execute(sql: "UPDATE election SET state = ? WHERE id = 1", arguments: [newState.rawValue])
+        let index = try log.append(kind: .window, payload: order.canonicalBytes).index
+        if order.action == .close {
+            // The aggregate is published with the close, in the same transaction.
+            _ = try log.append(kind: .aggregate, payload: try self.aggregate(db).canonicalBytes)
+        }
+        return .success(index)
     }
 
     // MARK: voter operations (run inside a group-commit batch)

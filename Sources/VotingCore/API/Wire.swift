@@ -316,3 +316,42 @@ public struct PublicationResponse: Codable, Sendable {
 
     public init(logIndex: UInt64) { self.logIndex = logIndex }
 }
+
+/// POST /v1/commission/window: the commission's signed order (the log's `window` entry).
+public struct WindowOrderBody: Codable, Sendable {
+    public let action: WindowChange.Action
+    public let issuedAt: Timestamp
+    public let signature: Ed25519Signature
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case action, issuedAt = "issued_at", signature
+    }
+
+    public init(_ order: WindowChange) {
+        action = order.action
+        issuedAt = order.issuedAt
+        signature = order.signature
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.strictContainer(keyedBy: CodingKeys.self)
+        action = try c.decode(WindowChange.Action.self, forKey: .action)
+        issuedAt = try c.decode(Timestamp.self, forKey: .issuedAt)
+        signature = try c.decode(Ed25519Signature.self, forKey: .signature)
+    }
+
+    public var order: WindowChange { WindowChange(action: action, issuedAt: issuedAt, signature: signature) }
+}
+
+/// Answer to a window order: the state it left and where the order was logged.
+public struct WindowResponse: Codable, Sendable {
+    public let state: ElectionState
+    public let logIndex: UInt64
+
+    enum CodingKeys: String, CodingKey { case state, logIndex = "log_index" }
+
+    public init(state: ElectionState, logIndex: UInt64) {
+        self.state = state
+        self.logIndex = logIndex
+    }
+}

@@ -175,4 +175,5 @@ public enum DomainTag: String, Sendable, CaseIterable {
     case results = "evote.v1.results"
     case spoiledBallot = "evote.v1.spoiled-ballot"
     case signedMessage = "evote.v1.signed-message"
+    case authorizedRequest = "evote.v1.authorized-request"
 }
