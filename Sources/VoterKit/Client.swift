@@ -12,12 +12,15 @@ public struct VoterError: Error, Sendable, CustomStringConvertible {
     public let status: Int?
     /// For `already-voted`: the tracking code the server holds.
     public let trackingCode: String?
+    /// For `rate-limited` and `unavailable`: the seconds the server asked to wait (Retry-After).
+    public let retryAfter: Int?
 
-    public init(_ code: String, _ message: String, status: Int? = nil, trackingCode: String? = nil) {
+    public init(_ code: String, _ message: String, status: Int? = nil, trackingCode: String? = nil, retryAfter: Int? = nil) {
         self.code = code
         self.message = message
         self.status = status
         self.trackingCode = trackingCode
+        self.retryAfter = retryAfter
     }
 
     public var description: String { "\(code): \(message)" }
@@ -143,6 +146,10 @@ public struct BallotServerClient: Sendable {
             } catch let error as VoterError where error.code == "unreachable" {
                 lastError = error
                 if attempt + 1 < attempts { try await Task.sleep(nanoseconds: UInt64(200_000_000 * (attempt + 1))) }
+            } catch let error as VoterError where ["rate-limited", "unavailable"].contains(error.code) && (error.retryAfter ?? 99) <= 10 {
+                // The server asked to come back shortly (a limit, or storage briefly unavailable): wait as told.
+                lastError = error
+                if attempt + 1 < attempts { try await Task.sleep(nanoseconds: UInt64(error.retryAfter ?? 1) * 1_000_000_000) }
             }
         }
         throw lastError ?? VoterError("unreachable", "the server did not answer")
@@ -160,7 +167,9 @@ public struct BallotServerClient: Sendable {
         let data = Data(body.readableBytesView)
         guard (200..<300).contains(Int(response.status.code)) else {
             if let problem = try? JSONDecoder().decode(ErrorBody.self, from: data) {
-                throw VoterError(problem.code, problem.message, status: Int(response.status.code), trackingCode: problem.trackingCode)
+                let retryAfter = response.headers.first(name: "Retry-After").flatMap { Int($0) }
+                throw VoterError(problem.code, problem.message, status: Int(response.status.code), trackingCode: problem.trackingCode,
+                                 retryAfter: retryAfter)
             }
             throw VoterError("http-\(response.status.code)", "the server answered \(response.status) without an error body")
         }

@@ -217,15 +217,16 @@ struct TestElection: Sendable {
     }
 
     /// The server's router on any store.
+    /// The router runs without rate limits (RateLimitTests cover them) unless `limits` says otherwise.
     static func withRouter<Value: Sendable>(
-        store: ElectionStore, rollSecret: [UInt8], clock: Clock,
+        store: ElectionStore, rollSecret: [UInt8], clock: Clock, limits: RateLimits = .unlimited,
         _ test: @Sendable (any TestClientProtocol, GroupCommitter) async throws -> Value
     ) async throws -> Value {
         var logger = Logger(label: "ballot-server-tests")
         logger.logLevel = .critical
         let committer = GroupCommitter(pool: store.pool, electionHash: store.electionHash, serverKey: store.serverKey,
                                        clock: clock, logger: logger)
-        var app = Application(router: buildRouter(store: store, committer: committer, rollSecret: rollSecret), logger: logger)
+        var app = Application(router: buildRouter(store: store, committer: committer, rollSecret: rollSecret, limits: limits), logger: logger)
         app.addServices(committer)
         return try await app.test(.router) { client in try await test(client, committer) }
     }

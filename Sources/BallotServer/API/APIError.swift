@@ -10,6 +10,8 @@ struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     let code: String
     let message: String
     var trackingCode: String? = nil
+    /// Seconds to wait before retrying (the Retry-After header), for 429 and 503.
+    var retryAfter: Int? = nil
 
     var description: String { "\(status.code) \(code): \(message)" }
 
@@ -20,6 +22,7 @@ struct APIError: Error, HTTPResponseError, CustomStringConvertible {
         let data = (try? encoder.encode(body)) ?? Data("{\"code\":\"internal\",\"message\":\"\"}".utf8)
         var headers = HTTPFields()
         headers[.contentType] = "application/json; charset=utf-8"
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
@@ -66,7 +69,8 @@ struct APIError: Error, HTTPResponseError, CustomStringConvertible {
                  trackingCode: code.hex)
     }
     static let unavailable = APIError(status: .serviceUnavailable, code: "unavailable",
-                                      message: "The server cannot store data right now; nothing was recorded and no receipt was signed. Retry in a few seconds.")
+                                      message: "The server cannot store data right now; nothing was recorded and no receipt was signed. Retry in a few seconds.",
+                                      retryAfter: 5)
     static let internalError = APIError(status: .internalServerError, code: "internal",
                                         message: "The server hit an unexpected error; nothing was recorded. Retry, and report it to the commission if it persists.")
 }

@@ -23,14 +23,17 @@ extension GroupCommitter: Service {
 }
 
 /// Builds the router for a store; tests call this directly.
-func buildRouter(store: ElectionStore, committer: GroupCommitter, rollSecret: [UInt8]) -> Router<BallotRequestContext> {
+func buildRouter(store: ElectionStore, committer: GroupCommitter, rollSecret: [UInt8],
+                 limits: RateLimits = .default) -> Router<BallotRequestContext> {
     let router = Router(context: BallotRequestContext.self)
     let metrics = ServerMetrics()
+    let limiter = RateLimiter(limits)
     // One line per request with its request id (hb.request.id) at debug level: `serve --log-level debug`.
     router.add(middleware: LogRequestsMiddleware(.debug))
     router.add(middleware: ErrorMiddleware(metrics: metrics))
+    router.add(middleware: VoterRateLimitMiddleware(limiter: limiter))
     BallotAPI(store: store, committer: committer, rollSecret: rollSecret, tracker: StatusTracker(store: store),
-              metrics: metrics, authenticator: RequestAuthenticator(store: store)).register(on: router)
+              metrics: metrics, authenticator: RequestAuthenticator(store: store), limiter: limiter).register(on: router)
     return router
 }
 
@@ -42,6 +45,8 @@ struct ServerSettings: Sendable {
     var idleTimeoutSeconds: Int64 = 30
     /// Limit on a request's header section, in bytes.
     var maxHeaderBytes = 16 * 1024
+    /// Limits on the voters' routes.
+    var limits = RateLimits.default
 }
 
 /// Builds the whole application (router plus the group-commit writer as a service).
@@ -53,7 +58,7 @@ func buildApplication(
     let rollSecret = try dataDirectory.rollSecret()
     let committer = GroupCommitter(pool: store.pool, electionHash: store.electionHash, serverKey: store.serverKey,
                                    clock: clock, logger: settings.logger)
-    let router = buildRouter(store: store, committer: committer, rollSecret: rollSecret)
+    let router = buildRouter(store: store, committer: committer, rollSecret: rollSecret, limits: settings.limits)
     let http1 = HTTP1Channel.Configuration(
         idleTimeout: .seconds(settings.idleTimeoutSeconds),
         httpDecoderConfiguration: .init(maxHeaderFieldSize: settings.maxHeaderBytes, maxHeaderListSize: settings.maxHeaderBytes,

@@ -5,11 +5,35 @@ import Logging
 import NIOCore
 import VotingCore
 
-/// Request context with the API's 64 KiB body limit.
+/// Request context with the API's 64 KiB body limit and the client's address (rate limits).
 struct BallotRequestContext: RequestContext {
     var coreContext: CoreRequestContextStorage
-    init(source: ApplicationRequestContextSource) { coreContext = .init(source: source) }
+    /// The peer's IP address; "local" when there is none (in-process tests).
+    let clientAddress: String
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        clientAddress = source.channel.remoteAddress?.ipAddress ?? "local"
+    }
     var maxUploadSize: Int { 64 * 1024 }
+}
+
+/// Per-address limits on the voters' routes: request rate, and refused requests (wrong
+/// codes, invalid ballots) counted against the address they came from.
+struct VoterRateLimitMiddleware: RouterMiddleware {
+    typealias Context = BallotRequestContext
+    let limiter: RateLimiter
+    static let routes: Set<String> = ["/v1/enrollments", "/v1/ballots", "/v1/ballots/spoiled"]
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard request.method == .post, Self.routes.contains(request.uri.path) else { return try await next(request, context) }
+        try limiter.admit(address: context.clientAddress)
+        do {
+            return try await next(request, context)
+        } catch let error as APIError where (400..<500).contains(error.status.code) && error.status != .tooManyRequests {
+            limiter.refused(address: context.clientAddress)
+            throw error
+        }
+    }
 }
 
 /// Turns every error into the API's JSON error shape: no route or body error escapes as
@@ -62,6 +86,7 @@ struct BallotAPI: Sendable {
     let tracker: StatusTracker
     let metrics: ServerMetrics
     let authenticator: RequestAuthenticator
+    let limiter: RateLimiter
 
     func register(on router: Router<BallotRequestContext>) {
         router.get("/health") { _, _ in HealthBody(status: "ok") }
@@ -122,6 +147,7 @@ struct BallotAPI: Sendable {
         let signed = EnrollmentRequest.signedBytes(electionHash: store.electionHash, voterKey: body.voterKey)
         guard body.voterKey.isValidSignature(body.signature, for: signed) else { throw APIError.badSignature }
         let voterMac = PersonalNumber.mac(number, secret: rollSecret)
+        try limiter.admit(voter: "enroll:" + voterMac.hex)
         let codeMac = EnrollmentCode.mac(body.code, secret: rollSecret)
         let key = body.voterKey
         let outcome = try await committer.submit { db, log in
@@ -144,6 +170,7 @@ struct BallotAPI: Sendable {
     /// The checks that need no database: election, district, signature, and every proof of
     /// the encrypted content (the expensive part, done here in parallel, not in the writer).
     private func validate(_ ballot: SignedBallot) async throws {
+        try limiter.admit(voter: "key:" + Hex.encode(ballot.ballot.voterKey.rawRepresentation))
         guard ballot.ballot.electionHash == store.electionHash else { throw APIError.wrongElection }
         guard let district = store.manifest.district(ballot.ballot.district) else {
             throw APIError.invalidChoice("district \"\(ballot.ballot.district)\" is not in this election")

@@ -20,6 +20,12 @@ struct ServeCommand: AsyncParsableCommand {
     var idleTimeout: Int64 = 30
     @Option(name: .customLong("max-header-bytes"), help: "Largest accepted request header section, in bytes.")
     var maxHeaderBytes = 16 * 1024
+    @Option(name: .customLong("rate-per-ip"), help: "Voter requests (enroll, cast, spoil) per second from one client address; 0: no limit.")
+    var ratePerIP = RateLimits.default.perAddress
+    @Option(name: .customLong("refusals-per-ip"), help: "Refused voter requests (wrong codes, invalid ballots) per minute from one address before it is slowed down; 0: no limit.")
+    var refusalsPerIP = RateLimits.default.refusalsPerAddress
+    @Option(name: .customLong("attempts-per-voter"), help: "Attempts per minute for one voter key or personal number; 0: no limit.")
+    var attemptsPerVoter = RateLimits.default.perVoter
     @OptionGroup var output: OutputOptions
 
     struct Listening: Encodable {
@@ -33,6 +39,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
         guard (1...3600).contains(idleTimeout) else { throw ValidationError("--idle-timeout must be 1 to 3600 seconds") }
         guard (1024...1_048_576).contains(maxHeaderBytes) else { throw ValidationError("--max-header-bytes must be 1024 to 1048576") }
+        for (name, value) in [("--rate-per-ip", ratePerIP), ("--refusals-per-ip", refusalsPerIP), ("--attempts-per-voter", attemptsPerVoter)] {
+            guard value.isFinite, value >= 0, value <= 1_000_000 else { throw ValidationError("\(name) must be 0 (no limit) to 1000000") }
+        }
     }
 
     func run() async throws {
@@ -40,7 +49,9 @@ struct ServeCommand: AsyncParsableCommand {
         try await reporter.run {
             var logger = Logger(label: "ballot-server")
             logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-            let settings = ServerSettings(host: host, port: port, logger: logger, idleTimeoutSeconds: idleTimeout, maxHeaderBytes: maxHeaderBytes)
+            let limits = RateLimits(perAddress: ratePerIP, refusalsPerAddress: refusalsPerIP, perVoter: attemptsPerVoter)
+            let settings = ServerSettings(host: host, port: port, logger: logger, idleTimeoutSeconds: idleTimeout,
+                                          maxHeaderBytes: maxHeaderBytes, limits: limits)
             let host = self.host
             let app = try buildApplication(dataDirectory: DataDirectory(path: dataOption.data), settings: settings) { channel in
                 let bound = channel.localAddress?.port ?? 0

@@ -1,0 +1,119 @@
+import Foundation
+import Synchronization
+
+/// Token buckets keyed by a string (a client address, a voter key, a personal number's
+/// keyed hash): each key may spend `capacity` tokens at once and gets `refillPerSecond` back.
+final class TokenBuckets: Sendable {
+    private struct Bucket {
+        var tokens: Double
+        var updated: Double
+    }
+
+    let capacity: Double
+    let refillPerSecond: Double
+    private let buckets = Mutex<[String: Bucket]>([:])
+    private let start = ContinuousClock.now
+    /// Past this many keys, buckets that have refilled completely are forgotten.
+    private let pruneAbove: Int
+
+    init(capacity: Double, refillPerSecond: Double, pruneAbove: Int = 100_000) {
+        self.capacity = capacity
+        self.refillPerSecond = refillPerSecond
+        self.pruneAbove = pruneAbove
+    }
+
+    private var now: Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    }
+
+    /// Spends `cost` tokens of `key`; nil when allowed, else the seconds until it would be.
+    func take(_ key: String, cost: Double = 1) -> Double? {
+        let t = now
+        return buckets.withLock { all -> Double? in
+            var bucket = all[key] ?? Bucket(tokens: capacity, updated: t)
+            bucket.tokens = min(capacity, bucket.tokens + (t - bucket.updated) * refillPerSecond)
+            bucket.updated = t
+            defer {
+                all[key] = bucket
+                if all.count > pruneAbove { prune(&all, at: t) }
+            }
+            guard bucket.tokens >= cost else { return (cost - bucket.tokens) / refillPerSecond }
+            bucket.tokens -= cost
+            return nil
+        }
+    }
+
+    /// Seconds until `key` has `cost` tokens again, without spending any; nil when it has.
+    func wait(_ key: String, cost: Double = 1) -> Double? {
+        let t = now
+        return buckets.withLock { all -> Double? in
+            guard let bucket = all[key] else { return nil }
+            let tokens = min(capacity, bucket.tokens + (t - bucket.updated) * refillPerSecond)
+            return tokens >= cost ? nil : (cost - tokens) / refillPerSecond
+        }
+    }
+
+    private func prune(_ all: inout [String: Bucket], at t: Double) {
+        all = all.filter { _, b in b.tokens + (t - b.updated) * refillPerSecond < capacity }
+    }
+
+    var count: Int { buckets.withLock { $0.count } }
+}
+
+/// The limits on voters' routes (enrollment, casting, spoiling); `serve` flags set them.
+struct RateLimits: Sendable, Equatable {
+    /// Requests per second from one client address (burst: two seconds' worth). 0: no limit.
+    var perAddress: Double = 2_000
+    /// Refused requests per minute from one client address (wrong codes, invalid ballots…)
+    /// before its voter requests are refused with `rate-limited`. 0: no limit.
+    var refusalsPerAddress: Double = 60
+    /// Attempts per minute for one voter key (casting, spoiling) or one personal number
+    /// (enrolling). 0: no limit.
+    var perVoter: Double = 20
+
+    static let `default` = RateLimits()
+    static let unlimited = RateLimits(perAddress: 0, refusalsPerAddress: 0, perVoter: 0)
+}
+
+/// Applies `RateLimits`: per-address request rate, per-address refusals, per-voter attempts.
+struct RateLimiter: Sendable {
+    let limits: RateLimits
+    private let addresses: TokenBuckets?
+    private let refusals: TokenBuckets?
+    private let voters: TokenBuckets?
+
+    init(_ limits: RateLimits) {
+        self.limits = limits
+        addresses = limits.perAddress > 0 ? TokenBuckets(capacity: 2 * limits.perAddress, refillPerSecond: limits.perAddress) : nil
+        refusals = limits.refusalsPerAddress > 0
+            ? TokenBuckets(capacity: limits.refusalsPerAddress, refillPerSecond: limits.refusalsPerAddress / 60) : nil
+        voters = limits.perVoter > 0 ? TokenBuckets(capacity: limits.perVoter, refillPerSecond: limits.perVoter / 60) : nil
+    }
+
+    /// Before any work on a voter request from `address`: its request rate and its refusals.
+    func admit(address: String) throws {
+        if let wait = refusals?.wait(address) { throw APIError.rateLimited(wait, "too many refused requests came from this address") }
+        if let wait = addresses?.take(address) { throw APIError.rateLimited(wait, "too many requests came from this address") }
+    }
+
+    /// One attempt for one voter (voter key or personal number's keyed hash).
+    func admit(voter: String) throws {
+        if let wait = voters?.take(voter) { throw APIError.rateLimited(wait, "too many attempts were made for this voter") }
+    }
+
+    /// Counts a refused voter request against its address.
+    func refused(address: String) {
+        _ = refusals?.take(address)
+    }
+}
+
+extension APIError {
+    static func rateLimited(_ seconds: Double, _ why: String) -> APIError {
+        let wait = max(1, Int(seconds.rounded(.up)))
+        var error = APIError(status: .tooManyRequests, code: "rate-limited",
+                             message: "Slow down: \(why). Wait \(wait) s (the Retry-After header) and try again.")
+        error.retryAfter = wait
+        return error
+    }
+}

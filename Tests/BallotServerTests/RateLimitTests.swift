@@ -1,0 +1,107 @@
+import Foundation
+import GRDB
+import Hummingbird
+import HummingbirdTesting
+import Testing
+import VotingCore
+@testable import BallotServer
+
+/// Per-address and per-voter limits on enrollment and casting (`serve --rate-per-ip`,
+/// `--refusals-per-ip`, `--attempts-per-voter`): refusals are 429 `rate-limited` with a
+/// Retry-After header, and a limited request reaches neither the proofs nor the database.
+@Suite("Rate limits")
+struct RateLimitTests {
+    func withLimits<T: Sendable>(_ e: TestElection, _ limits: RateLimits,
+                                 _ test: @Sendable (any TestClientProtocol) async throws -> T) async throws -> T {
+        try await TestElection.withRouter(store: e.store, rollSecret: e.rollSecret, clock: e.clock, limits: limits) { client, _ in
+            try await test(client)
+        }
+    }
+
+    @Test("one voter key gets a bounded number of attempts; other voters are not affected")
+    func perVoterAttempts() async throws {
+        let e = try await TestElection()
+        defer { e.remove() }
+        let limits = RateLimits(perAddress: 0, refusalsPerAddress: 0, perVoter: 3)
+        try await withLimits(e, limits) { client in
+            let key = try await e.enrolledKey(client, voter: 0)
+            let ballot = try e.ballot(key, voter: 0)
+            #expect(try await e.cast(client, ballot).status == .created)
+            #expect(try await e.cast(client, ballot).status == .ok, "a resend of the same ballot is answered with its receipt")
+            #expect(try await e.cast(client, ballot).status == .ok)
+            let limited = try await e.cast(client, ballot)
+            expectError(limited, .tooManyRequests, "rate-limited")
+            let wait = try #require(limited.headers[.retryAfter].flatMap { Int($0) })
+            #expect((1...60).contains(wait), "Retry-After \(wait) s: one attempt comes back every 20 s at 3 per minute")
+            // Another voter is served.
+            let other = try await e.enrolledKey(client, voter: 1)
+            #expect(try await e.cast(client, try e.ballot(other, voter: 1)).status == .created)
+        }
+    }
+
+    @Test("wrong enrollment codes from one address are limited before they reach the roll")
+    func refusalsPerAddress() async throws {
+        let e = try await TestElection()
+        defer { e.remove() }
+        let limits = RateLimits(perAddress: 0, refusalsPerAddress: 4, perVoter: 0)
+        try await withLimits(e, limits) { client in
+            // Wrong codes for four different voters: each is refused and counted on its roll entry.
+            for voter in 0..<4 {
+                expectError(try await e.enroll(client, number: e.codes[voter].personalNumber, code: "WRONG-CODE-0000", key: try Ed25519PrivateKey()),
+                            .unauthorized, "invalid-credentials")
+            }
+            let before = try await e.snapshot()
+            #expect(before.failedAttempts == 4)
+            // The address has used its refusals: even a right code waits, and nothing is counted or stored.
+            let limited = try await e.enroll(client, voter: 5, key: try Ed25519PrivateKey())
+            expectError(limited, .tooManyRequests, "rate-limited")
+            #expect(limited.headers[.retryAfter] != nil)
+            expectError(try await e.enroll(client, number: e.codes[6].personalNumber, code: "WRONG-CODE-0000", key: try Ed25519PrivateKey()),
+                        .tooManyRequests, "rate-limited")
+            #expect(try await e.snapshot() == before)
+        }
+    }
+
+    @Test("one address gets a bounded request rate")
+    func requestRatePerAddress() async throws {
+        let e = try await TestElection()
+        defer { e.remove() }
+        // 1 request per second, bursts of 2.
+        let limits = RateLimits(perAddress: 1, refusalsPerAddress: 0, perVoter: 0)
+        try await withLimits(e, limits) { client in
+            #expect(try await e.enroll(client, voter: 0, key: try Ed25519PrivateKey()).status == .created)
+            #expect(try await e.enroll(client, voter: 1, key: try Ed25519PrivateKey()).status == .created)
+            expectError(try await e.enroll(client, voter: 2, key: try Ed25519PrivateKey()), .tooManyRequests, "rate-limited")
+            // Reading routes are not limited.
+            #expect(try await client.get("/v1/election").status == .ok)
+        }
+    }
+
+    @Test("buckets refill with time and forget keys that are full again")
+    func bucketsRefill() async throws {
+        let buckets = TokenBuckets(capacity: 2, refillPerSecond: 20, pruneAbove: 3)
+        #expect(buckets.take("a") == nil)
+        #expect(buckets.take("a") == nil)
+        let wait = try #require(buckets.take("a"))
+        #expect(wait > 0 && wait <= 0.05)
+        #expect(buckets.wait("a") != nil)
+        try await Task.sleep(for: .milliseconds(120))
+        #expect(buckets.wait("a") == nil)
+        #expect(buckets.take("a") == nil)
+        for key in ["b", "c", "d"] { _ = buckets.take(key) }
+        try await Task.sleep(for: .milliseconds(120))
+        _ = buckets.take("e")
+        #expect(buckets.count <= 2, "full buckets were pruned once more than 3 keys were held")
+    }
+
+    @Test("the defaults leave room for a simulation of 10,000 voters from one host")
+    func defaultsAreGenerous() {
+        let limits = RateLimits.default
+        // `voter simulate` sends two requests per voter (enroll, cast); the measured ceiling of one
+        // server on this hardware is about 600 encrypted ballots/s (docs/performance.md).
+        #expect(limits.perAddress >= 2 * 600)
+        // A voter with a challenge and a resend after a dropped connection needs 4 attempts.
+        #expect(limits.perVoter >= 4)
+        #expect(RateLimits.unlimited.perAddress == 0)
+    }
+}
