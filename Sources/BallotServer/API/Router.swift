@@ -89,7 +89,7 @@ struct BallotAPI: Sendable {
     let limiter: RateLimiter
 
     func register(on router: Router<BallotRequestContext>) {
-        router.get("/health") { _, _ in HealthBody(status: "ok") }
+        router.get("/health", use: health)
         router.get("/", use: dashboard)
         router.get("/v1/status", use: status)
         router.get("/metrics", use: prometheus)
@@ -121,6 +121,13 @@ struct BallotAPI: Sendable {
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: DashboardPage.html)))
     }
 
+    /// 200 while the last write batch committed; 503 while storage fails (disk full or read-only).
+    @Sendable func health(_ request: Request, context: BallotRequestContext) async throws -> Response {
+        let failing = committer.storageHealth.failing
+        return try json(HealthBody(status: failing ? "degraded" : "ok", storage: failing ? "failing" : "ok"),
+                        status: failing ? .serviceUnavailable : .ok)
+    }
+
     @Sendable func status(_ request: Request, context: BallotRequestContext) async throws -> Response {
         try json(try await tracker.status(rejections: metrics.rejections))
     }
@@ -129,7 +136,8 @@ struct BallotAPI: Sendable {
         let size = try await store.pool.read { db in try store.logSize(db) }
         var headers = HTTPFields()
         headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: metrics.exposition(logSize: size))))
+        let exposition = metrics.exposition(logSize: size, storage: committer.storageHealth)
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: exposition)))
     }
 
     @Sendable func election(_ request: Request, context: BallotRequestContext) async throws -> Response {
@@ -436,6 +444,8 @@ struct BallotAPI: Sendable {
 
 struct HealthBody: ResponseEncodable {
     let status: String
+    /// "ok", or "failing" while the last write batch could not be committed.
+    let storage: String
 }
 
 private let jsonEncoder: JSONEncoder = {

@@ -28,6 +28,17 @@ final class GroupCommitter: Sendable {
     private let maxBatch: Int
     private let logger: Logger
     private let state = Mutex(State())
+    private let health = Mutex(StorageHealth())
+
+    /// Whether the last batch could be stored: a disk that is full or read-only makes every
+    /// commit fail (answered 503 `unavailable`); the next batch that commits clears it.
+    struct StorageHealth: Sendable, Equatable {
+        var failing = false
+        /// Batches that could not be committed since the server started.
+        var failedBatches = 0
+    }
+
+    var storageHealth: StorageHealth { health.withLock { $0 } }
 
     init(pool: DatabasePool, electionHash: Digest, serverKey: Ed25519PrivateKey, clock: Clock,
          maxBatch: Int = 512, logger: Logger) {
@@ -129,9 +140,18 @@ final class GroupCommitter: Sendable {
                 return results
             }
             // The transaction has committed with synchronous=FULL: only now may callers sign receipts.
+            let recovered = health.withLock { h -> Bool in
+                defer { h.failing = false }
+                return h.failing
+            }
+            if recovered { logger.notice("storage is writable again; commits resumed") }
             for (job, result) in zip(jobs, results) { job.continuation.resume(with: result) }
         } catch {
-            logger.error("group commit of \(jobs.count) operation(s) failed: \(error)")
+            health.withLock {
+                $0.failing = true
+                $0.failedBatches += 1
+            }
+            logger.error("group commit of \(jobs.count) operation(s) failed, nothing of it was stored: \(error)")
             for job in jobs { job.continuation.resume(throwing: APIError.unavailable) }
         }
     }

@@ -110,6 +110,8 @@ final class ServerMetrics: Sendable {
     private let enrollments: Counter
     private let latency: DurationHistogram
     private let logEntries: Gauge
+    private let storageWritable: Gauge
+    private let failedBatches: Gauge
 
     init() {
         ballots = registry.makeCounter(name: "evote_ballots_accepted_total", help: "Ballots newly logged (identical re-sends not counted)")
@@ -120,6 +122,8 @@ final class ServerMetrics: Sendable {
                       .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5)],
             help: "Time to answer an API request, refusals included")
         logEntries = registry.makeGauge(name: "evote_log_entries", help: "Entries in the transparency log")
+        storageWritable = registry.makeGauge(name: "evote_storage_writable", help: "1 when the last batch committed, 0 while storage fails (disk full, read-only)")
+        failedBatches = registry.makeGauge(name: "evote_storage_failed_batches", help: "Write batches that could not be committed since start")
     }
 
     func recordRejection(_ code: String) {
@@ -134,8 +138,10 @@ final class ServerMetrics: Sendable {
     /// Refusals by code since this process started.
     var rejections: [String: Int] { counts.withLock { $0 } }
 
-    func exposition(logSize: UInt64) -> String {
+    func exposition(logSize: UInt64, storage: GroupCommitter.StorageHealth) -> String {
         logEntries.set(Int64(clamping: logSize))
+        storageWritable.set(Int64(storage.failing ? 0 : 1))
+        failedBatches.set(Int64(storage.failedBatches))
         return registry.emitToString()
     }
 }
