@@ -30,7 +30,7 @@ struct EnrollCommand: AsyncParsableCommand {
             guard !FileManager.default.fileExists(atPath: walletOption.wallet) else {
                 throw VoterError("wallet-exists", "\(walletOption.wallet) already exists; a wallet is never overwritten, so pass another --wallet")
             }
-            let client = try BallotServerClient(baseURL: serverOption.server)
+            let client = try serverOption.client()
             let wallet = try await VoterActions.enroll(client: client, personalNumber: personalNumber, code: code)
             try wallet.save(path: walletOption.wallet)
             reporter.emit(Result(district: wallet.district, voterKey: wallet.voterKey.hex,
@@ -63,7 +63,7 @@ struct BallotCommand: AsyncParsableCommand {
         let reporter = Reporter(json: output.json)
         try await reporter.run {
             let wallet = try Wallet.load(path: walletOption.wallet)
-            let client = try BallotServerClient(baseURL: serverOption.server)
+            let client = try serverOption.client()
             let info = try await VoterActions.fetchElection(client)
             guard info.electionHash == wallet.electionHash else {
                 throw VoterError("wrong-election", "this server runs another election than the one your wallet enrolled in")
@@ -117,7 +117,7 @@ struct CastCommand: AsyncParsableCommand {
         let reporter = Reporter(json: output.json)
         try await reporter.run {
             let wallet = try Wallet.load(path: walletOption.wallet)
-            let client = try BallotServerClient(baseURL: serverOption.server)
+            let client = try serverOption.client()
             let election = try await VoterActions.fetchElection(client)
             var challenged: VoterActions.ChallengeResult?
             if challenge {
@@ -168,7 +168,7 @@ struct VerifyCommand: AsyncParsableCommand {
         var passed = false
         try await reporter.run {
             let file = try BallotReceiptFile.load(path: receipt)
-            let client = try BallotServerClient(baseURL: serverOption.server)
+            let client = try serverOption.client()
             let checks = await VoterActions.verify(client: client, receipt: file)
             passed = checks.allSatisfy(\.passed)
             let verdict = passed ? "recorded-as-cast" : "failed"
@@ -201,7 +201,7 @@ struct ResultsCommand: AsyncParsableCommand {
     func run() async throws {
         let reporter = Reporter(json: output.json)
         try await reporter.run {
-            let client = try BallotServerClient(baseURL: serverOption.server)
+            let client = try serverOption.client()
             let election = try await VoterActions.fetchElection(client)
             let tally = try await client.tally()
             guard let signed = tally.results else {
@@ -238,6 +238,8 @@ struct AuditCommand: AsyncParsableCommand {
     var server: String?
     @Option(help: "Read the record from a file written by `ballot-server export`.")
     var record: String?
+    @Option(name: .customLong("ca-file"), help: "With --server over https: also trust the certificates in this PEM file.")
+    var caFile: String?
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -256,7 +258,7 @@ struct AuditCommand: AsyncParsableCommand {
             if let record {
                 report = try await AuditRunner.audit(recordFile: record, progress: progress)
             } else {
-                report = try await AuditRunner.audit(client: try BallotServerClient(baseURL: server ?? ""), progress: progress)
+                report = try await AuditRunner.audit(client: try BallotServerClient(baseURL: server ?? "", caFile: caFile), progress: progress)
             }
             if showProgress { FileHandle.standardError.write(Data("\r".utf8)) }
             passed = report.passed

@@ -102,7 +102,7 @@ struct SimulateCommand: AsyncParsableCommand {
                 throw VoterError("not-enough-voters", "\(codes) holds \(all.count) voters, fewer than --voters \(voters); lower --voters or import a larger roll")
             }
             let planDistribution = try distribution.map { try Simulation.Distribution.load(path: $0) }
-            let result: Result = try await BallotServerClient.withPooledHTTPClient(connections: concurrency) { http in
+            let result: Result = try await BallotServerClient.withPooledHTTPClient(connections: concurrency, caFile: serverOption.caFile) { http in
                 let client = try BallotServerClient(baseURL: serverOption.server, http: http)
                 let election = try await VoterActions.fetchElection(client)
                 guard election.state == .open else {

@@ -12,8 +12,12 @@ struct VoterCommand: AsyncParsableCommand {
 }
 
 struct ServerOption: ParsableArguments {
-    @Option(help: "The ballot server, e.g. http://127.0.0.1:8080.")
+    @Option(help: "The ballot server, e.g. http://127.0.0.1:8080 or https://…")
     var server: String
+    @Option(name: .customLong("ca-file"), help: "Also trust the certificates in this PEM file for https (a server certificate from `ballot-server tls-cert`).")
+    var caFile: String?
+
+    func client() throws -> BallotServerClient { try BallotServerClient(baseURL: server, caFile: caFile) }
 }
 
 struct WalletOption: ParsableArguments {

@@ -2,6 +2,8 @@ public import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOSSL
+import Synchronization
 public import VotingCore
 
 /// A failure a voter or script can meet, with a stable code and a sentence that says what to do.
@@ -49,11 +51,52 @@ public struct BallotServerClient: Sendable {
         self.attempts = max(1, attempts)
     }
 
+    /// `baseURL` with an HTTP client that also trusts the certificates in `caFile` (PEM), for
+    /// a server whose certificate no system root vouches for (`ballot-server tls-cert`).
+    public init(baseURL: String, caFile: String?) throws {
+        try self.init(baseURL: baseURL, http: try Self.http(trusting: caFile))
+    }
+
+    private static let trustingClients = Mutex<[String: HTTPClient]>([:])
+
+    /// The shared client, or one per CA file for the life of the process.
+    public static func http(trusting caFile: String?) throws -> HTTPClient {
+        guard let caFile else { return .shared }
+        if let client = trustingClients.withLock({ $0[caFile] }) { return client }
+        var config = HTTPClient.Configuration()
+        config.tlsConfiguration = try tlsConfiguration(trusting: caFile)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+        return trustingClients.withLock { clients in
+            if let existing = clients[caFile] { return existing }
+            clients[caFile] = client
+            return client
+        }
+    }
+
+    /// TLS for a client that trusts the system roots and the certificates in `caFile`.
+    static func tlsConfiguration(trusting caFile: String?) throws -> TLSConfiguration? {
+        guard let caFile else { return nil }
+        let certificates: [NIOSSLCertificate]
+        do {
+            certificates = try NIOSSLCertificate.fromPEMFile(caFile)
+        } catch {
+            throw VoterError("bad-ca-file", "cannot read certificates from \(caFile) (\(error)); pass the server's PEM certificate (or its CA's) to --ca-file")
+        }
+        guard !certificates.isEmpty else {
+            throw VoterError("bad-ca-file", "\(caFile) holds no PEM certificate; pass the server's certificate (or its CA's) to --ca-file")
+        }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.additionalTrustRoots = [.certificates(certificates)]
+        tls.minimumTLSVersion = .tlsv12
+        return tls
+    }
+
     /// An HTTP client for many concurrent requests to one host (simulations, benchmarks).
-    public static func makePooledHTTPClient(connections: Int) -> HTTPClient {
+    public static func makePooledHTTPClient(connections: Int, caFile: String? = nil) throws -> HTTPClient {
         var config = HTTPClient.Configuration()
         config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connections)
         config.timeout = .init(connect: .seconds(10), read: .seconds(60))
+        config.tlsConfiguration = try tlsConfiguration(trusting: caFile)
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
     }
 
@@ -117,6 +160,17 @@ public struct BallotServerClient: Sendable {
 
     public func publishDecryption(_ partial: PartialDecryption) async throws {
         let _: PublicationResponse = try await post("/v1/tally/decryptions", partial)
+    }
+
+    /// POSTs exactly `body` with an authorization made earlier (no fresh signature, no retry):
+    /// what someone replaying a captured commission or trustee request would send.
+    public func post<T: Decodable>(_ path: String, body: [UInt8], authorization: RequestAuthorization) async throws -> T {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        for (name, value) in authorization.headerValues { request.headers.add(name: name, value: value) }
+        request.body = .bytes(ByteBuffer(bytes: body))
+        return try await send(request)
     }
 
     // MARK: transport
@@ -204,8 +258,9 @@ public struct RequestSigner: Sendable {
 
 extension BallotServerClient {
     /// Runs `body` with a pooled HTTP client and shuts the client down afterwards.
-    public static func withPooledHTTPClient<T: Sendable>(connections: Int, _ body: (HTTPClient) async throws -> T) async throws -> T {
-        let http = makePooledHTTPClient(connections: connections)
+    public static func withPooledHTTPClient<T: Sendable>(connections: Int, caFile: String? = nil,
+                                                         _ body: (HTTPClient) async throws -> T) async throws -> T {
+        let http = try makePooledHTTPClient(connections: connections, caFile: caFile)
         do {
             let result = try await body(http)
             try await http.shutdown()

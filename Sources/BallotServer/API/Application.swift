@@ -1,8 +1,10 @@
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import NIOCore
+import NIOSSL
 import ServiceLifecycle
 import VotingCore
 
@@ -47,6 +49,34 @@ struct ServerSettings: Sendable {
     var maxHeaderBytes = 16 * 1024
     /// Limits on the voters' routes.
     var limits = RateLimits.default
+    /// Serve HTTPS with this certificate chain and key (PEM files); nil serves plain HTTP.
+    var tls: TLSFiles?
+}
+
+/// `serve --tls-cert FILE --tls-key FILE`.
+struct TLSFiles: Sendable {
+    let certificate: String
+    let key: String
+
+    /// The server's TLS configuration (TLS 1.2 or later), or a refusal that names the file.
+    func configuration() throws -> TLSConfiguration {
+        let chain: [NIOSSLCertificate]
+        do { chain = try NIOSSLCertificate.fromPEMFile(certificate) } catch {
+            throw CommandError("tls-certificate-invalid", "cannot read a PEM certificate chain from \(certificate) (\(error)); make one with `ballot-server tls-cert` or use your CA's")
+        }
+        guard !chain.isEmpty else {
+            throw CommandError("tls-certificate-invalid", "\(certificate) holds no PEM certificate; make one with `ballot-server tls-cert` or use your CA's")
+        }
+        // The key is as secret as server.key: refuse it if others can read it.
+        _ = try SecretFile.read(key)
+        let privateKey: NIOSSLPrivateKey
+        do { privateKey = try NIOSSLPrivateKey(file: key, format: .pem) } catch {
+            throw CommandError("tls-key-invalid", "cannot read a PEM private key from \(key) (\(error)); pass the key that belongs to --tls-cert")
+        }
+        var config = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(privateKey))
+        config.minimumTLSVersion = .tlsv12
+        return config
+    }
 }
 
 /// Builds the whole application (router plus the group-commit writer as a service).
@@ -63,9 +93,14 @@ func buildApplication(
         idleTimeout: .seconds(settings.idleTimeoutSeconds),
         httpDecoderConfiguration: .init(maxHeaderFieldSize: settings.maxHeaderBytes, maxHeaderListSize: settings.maxHeaderBytes,
                                         maxHeaderFieldCount: 100))
+    let server: HTTPServerBuilder = if let tls = settings.tls {
+        try .tls(.http1(configuration: http1), tlsConfiguration: try tls.configuration())
+    } else {
+        .http1(configuration: http1)
+    }
     var app = Application(
         router: router,
-        server: .http1(configuration: http1),
+        server: server,
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "ballot-server"),
         onServerRunning: onServerRunning,
         logger: settings.logger)

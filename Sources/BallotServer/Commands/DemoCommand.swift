@@ -93,8 +93,16 @@ struct DemoCommand: AsyncParsableCommand {
             let ceremony = try await client.trustees()
             narrator.step("Key ceremony", ceremony.electionKey != nil,
                           "each trustee dealt Feldman-committed shares and verified the ones it received; joint key \(ceremony.electionKey?.key.hex.prefix(16) ?? "missing")… published in the log")
-            _ = try store.changeWindow(.open, commissionKey: try dir.commissionKey())
-            narrator.step("Voting opened", true, "the commission's signed order is in the log")
+            // The commission opens voting over HTTP: its order, in a request signed with its key, a nonce and an expiry.
+            let commissionKey = try dir.commissionKey()
+            let commission = RequestSigner(signer: .commission, key: commissionKey, electionHash: store.electionHash)
+            let openOrder = try WindowChange.sign(electionHash: store.electionHash, action: .open,
+                                                  issuedAt: Timestamp(Date().timeIntervalSince1970 * 1000), commissionKey: commissionKey)
+            let openBody = Array(try JSONEncoder().encode(WindowOrderBody(openOrder)))
+            let openAuthorization = try commission.authorize(method: "POST", path: "/v1/commission/window", body: openBody)
+            let opened: WindowResponse = try await client.post("/v1/commission/window", body: openBody, authorization: openAuthorization)
+            narrator.step("Voting opened", opened.state == .open,
+                          "by the commission's request signed with its key, a nonce and an expiry; the signed order is log entry \(opened.logIndex)")
             let election = try await VoterActions.fetchElection(client)
 
             // 4. Voters enroll and cast encrypted ballots, concurrently; some challenge first.
@@ -204,8 +212,20 @@ struct DemoCommand: AsyncParsableCommand {
                           "one byte of log entry \(tampered.entry) was changed directly in SQLite; voter audit failed \(tampered.failed); the row was then restored")
 
             // 7. Close, aggregate, decryption by a quorum of trustees, results.
-            _ = try store.changeWindow(.close, commissionKey: try dir.commissionKey())
-            narrator.step("Voting closed", true, "the signed close order and the homomorphic aggregate of the counted ballots are in the log")
+            // Drill: the captured request that opened voting is sent again.
+            var replayCode = "accepted"
+            do {
+                let _: WindowResponse = try await client.post("/v1/commission/window", body: openBody, authorization: openAuthorization)
+            } catch let error as VoterError {
+                replayCode = error.code
+            }
+            narrator.step("Replayed commission request refused", replayCode == "replayed-request",
+                          "the exact signed request that opened voting, sent again, was answered \(replayCode); nothing changed")
+            let closeOrder = try WindowChange.sign(electionHash: store.electionHash, action: .close,
+                                                   issuedAt: Timestamp(Date().timeIntervalSince1970 * 1000), commissionKey: commissionKey)
+            let closed = try await client.signing(as: .commission, key: commissionKey, electionHash: store.electionHash).changeWindow(closeOrder)
+            narrator.step("Voting closed", closed.state == .closed,
+                          "by a signed commission request; the close order and the homomorphic aggregate of the counted ballots are in the log")
             let quorum = Array(1...UInt32(policy.quorum)).map { UInt32(policy.count) + 1 - $0 }.sorted()
             try await trustees.decrypt(client: client, indices: quorum)
             let tally = try await client.tally()

@@ -152,6 +152,8 @@ struct CommissionTarget: ParsableArguments {
     var server: String?
     @Option(name: .customLong("commission-key"), help: "The commission's key file (PEM, mode 0600); with --server. Default with --data: DATA/commission.key.")
     var commissionKey: String?
+    @Option(name: .customLong("ca-file"), help: "With --server over https: also trust the certificates in this PEM file.")
+    var caFile: String?
 
     func validate() throws {
         switch (data, server) {
@@ -171,7 +173,7 @@ struct CommissionTarget: ParsableArguments {
 
     /// A client for `--server` that signs as the commission, after checking the key is this election's.
     func signingClient() async throws -> (BallotServerClient, ElectionInfo, Ed25519PrivateKey) {
-        let client = try BallotServerClient(baseURL: server ?? "")
+        let client = try BallotServerClient(baseURL: server ?? "", caFile: caFile)
         let election = try await VoterActions.fetchElection(client)
         let key = try key()
         guard key.publicKey == election.commissionKey else {

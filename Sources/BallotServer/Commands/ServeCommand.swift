@@ -26,6 +26,10 @@ struct ServeCommand: AsyncParsableCommand {
     var refusalsPerIP = RateLimits.default.refusalsPerAddress
     @Option(name: .customLong("attempts-per-voter"), help: "Attempts per minute for one voter key or personal number; 0: no limit.")
     var attemptsPerVoter = RateLimits.default.perVoter
+    @Option(name: .customLong("tls-cert"), help: "Serve HTTPS with this PEM certificate chain (with --tls-key); without it, plain HTTP (for loopback demos).")
+    var tlsCert: String?
+    @Option(name: .customLong("tls-key"), help: "The PEM private key of --tls-cert (mode 0600).")
+    var tlsKey: String?
     @OptionGroup var output: OutputOptions
 
     struct Listening: Encodable {
@@ -36,6 +40,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
         guard (1...3600).contains(idleTimeout) else { throw ValidationError("--idle-timeout must be 1 to 3600 seconds") }
         guard (1024...1_048_576).contains(maxHeaderBytes) else { throw ValidationError("--max-header-bytes must be 1024 to 1048576") }
@@ -50,12 +55,13 @@ struct ServeCommand: AsyncParsableCommand {
             var logger = Logger(label: "ballot-server")
             logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
             let limits = RateLimits(perAddress: ratePerIP, refusalsPerAddress: refusalsPerIP, perVoter: attemptsPerVoter)
+            let tls = tlsCert.flatMap { cert in tlsKey.map { TLSFiles(certificate: cert, key: $0) } }
             let settings = ServerSettings(host: host, port: port, logger: logger, idleTimeoutSeconds: idleTimeout,
-                                          maxHeaderBytes: maxHeaderBytes, limits: limits)
+                                          maxHeaderBytes: maxHeaderBytes, limits: limits, tls: tls)
             let host = self.host
             let app = try buildApplication(dataDirectory: DataDirectory(path: dataOption.data), settings: settings) { channel in
                 let bound = channel.localAddress?.port ?? 0
-                let url = "http://\(host):\(bound)"
+                let url = "\(tls == nil ? "http" : "https")://\(host):\(bound)"
                 reporter.emit(Listening(host: host, port: bound, url: url)) { "ballot-server listening on \(url)" }
             }
             do {

@@ -80,8 +80,10 @@ struct TrusteeAddCommand: AsyncParsableCommand {
 }
 
 struct TrusteeServerOptions: ParsableArguments {
-    @Option(help: "The ballot server, e.g. http://127.0.0.1:8080.")
+    @Option(help: "The ballot server, e.g. http://127.0.0.1:8080 or https://…")
     var server: String
+    @Option(name: .customLong("ca-file"), help: "Also trust the certificates in this PEM file for https.")
+    var caFile: String?
     @Option(help: "The trustee's key file.")
     var key: String
 }
@@ -102,7 +104,7 @@ struct TrusteeShareCommand: AsyncParsableCommand {
         let reporter = Reporter(json: output.json)
         try await reporter.run {
             let key = try TrusteeKeyFile.load(path: options.key)
-            let client = try BallotServerClient(baseURL: options.server)
+            let client = try BallotServerClient(baseURL: options.server, caFile: options.caFile)
             let publication = try await TrusteeActions.share(client: client, key: key)
             reporter.emit(Result(index: key.index, commitments: publication.commitments.count, shares: publication.shares.count)) {
                 "Trustee \(key.index) published \(publication.commitments.count) commitments and \(publication.shares.count) encrypted shares."
@@ -128,7 +130,7 @@ struct TrusteeVerifySharesCommand: AsyncParsableCommand {
         var complaints: [UInt32] = []
         try await reporter.run {
             let key = try TrusteeKeyFile.load(path: options.key)
-            let client = try BallotServerClient(baseURL: options.server)
+            let client = try BallotServerClient(baseURL: options.server, caFile: options.caFile)
             let (verification, checks) = try await TrusteeActions.verifyShares(client: client, key: key)
             complaints = verification.complaints
             let results = checks.map { CheckResult(name: "share-from-\($0.dealer)", passed: $0.passed, detail: $0.detail) }
@@ -159,7 +161,7 @@ struct TrusteeDecryptCommand: AsyncParsableCommand {
         let reporter = Reporter(json: output.json)
         try await reporter.run {
             let key = try TrusteeKeyFile.load(path: options.key)
-            let client = try BallotServerClient(baseURL: options.server)
+            let client = try BallotServerClient(baseURL: options.server, caFile: options.caFile)
             let partial = try await TrusteeActions.decrypt(client: client, key: key)
             let count = partial.districts.reduce(0) { $0 + $1.count }
             reporter.emit(Result(index: key.index, ciphertexts: count)) {

@@ -10,7 +10,8 @@ final class ServerProcess: @unchecked Sendable {
     private let process: Process
     private let errors: OutputTail
     let port: Int
-    var url: String { "http://127.0.0.1:\(port)" }
+    let scheme: String
+    var url: String { "\(scheme)://127.0.0.1:\(port)" }
     var pid: Int32 { process.processIdentifier }
 
     /// Starts the server binary on a free loopback port and waits until it listens.
@@ -62,6 +63,7 @@ final class ServerProcess: @unchecked Sendable {
         self.process = process
         self.errors = errors
         self.port = port
+        scheme = extraArguments.contains("--tls-cert") ? "https" : "http"
     }
 
     struct ListeningLine: Decodable { let port: Int }
