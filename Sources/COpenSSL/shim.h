@@ -27,3 +27,14 @@ static inline int evote_ec_points_mul(const EC_GROUP *group, EC_POINT *r, const 
 }
 #pragma GCC diagnostic pop
 #endif
+
+#ifndef EVOTE_COPENSSL_X509
+#define EVOTE_COPENSSL_X509
+// X.509 for `ballot-server tls-cert` (a self-signed certificate for test elections).
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+// EVP_EC_gen is a macro over a variadic function, which Swift cannot call.
+static inline EVP_PKEY *evote_ec_p256_keygen(void) {
+    return EVP_EC_gen("P-256");
+}
+#endif

@@ -9,7 +9,8 @@ struct BallotServerCommand: AsyncParsableCommand {
         commandName: "ballot-server",
         abstract: "The election commission's server: election setup, voter roll, HTTP API, transparency log.",
         subcommands: [InitCommand.self, RollCommand.self, TrusteeCommand.self, ServeCommand.self, OpenCommand.self, CloseCommand.self,
-                      StatusCommand.self, ExportCommand.self, BackupCommand.self, ResultsCommand.self, ExampleCommand.self, DemoCommand.self, BenchCommand.self, BenchAuditCommand.self])
+                      StatusCommand.self, ExportCommand.self, BackupCommand.self, ResultsCommand.self, ExampleCommand.self, DemoCommand.self, BenchCommand.self, BenchAuditCommand.self,
+                      TLSCertCommand.self])
 }
 
 struct DataOption: ParsableArguments {
