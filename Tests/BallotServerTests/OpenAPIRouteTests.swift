@@ -77,8 +77,11 @@ import VotingCore
         let declared = try Regex(#"code: "([^"]+)""#)
         let inline = try Regex(#"APIError\(status: [^,]+, code: "([^"]+)""#)
         var codes = Set<String>()
-        for m in try Self.read("Sources/BallotServer/API/APIError.swift").matches(of: declared) {
-            if let c = m.output[1].substring { codes.insert(String(c)) }
+        for file in ["Sources/BallotServer/API/APIError.swift", "Sources/BallotServer/API/Authorization.swift",
+                     "Sources/BallotServer/API/RateLimiter.swift"] {
+            for m in try Self.read(file).matches(of: declared) {
+                if let c = m.output[1].substring { codes.insert(String(c)) }
+            }
         }
         #expect(!codes.isEmpty, "found no error codes in APIError.swift")
         for file in ["Sources/BallotServer/API/Router.swift", "Sources/BallotServer/Storage/ElectionStore.swift",
