@@ -220,13 +220,15 @@ struct TestElection: Sendable {
     /// The router runs without rate limits (RateLimitTests cover them) unless `limits` says otherwise.
     static func withRouter<Value: Sendable>(
         store: ElectionStore, rollSecret: [UInt8], clock: Clock, limits: RateLimits = .unlimited,
+        requestLimits: RequestLimits = .default,
         _ test: @Sendable (any TestClientProtocol, GroupCommitter) async throws -> Value
     ) async throws -> Value {
         var logger = Logger(label: "ballot-server-tests")
         logger.logLevel = .critical
         let committer = GroupCommitter(pool: store.pool, electionHash: store.electionHash, serverKey: store.serverKey,
                                        clock: clock, logger: logger)
-        var app = Application(router: buildRouter(store: store, committer: committer, rollSecret: rollSecret, limits: limits), logger: logger)
+        var app = Application(router: buildRouter(store: store, committer: committer, rollSecret: rollSecret, limits: limits,
+                                                          requestLimits: requestLimits), logger: logger)
         app.addServices(committer)
         return try await app.test(.router) { client in try await test(client, committer) }
     }

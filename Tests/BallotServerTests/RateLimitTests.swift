@@ -103,6 +103,25 @@ struct RateLimitTests {
         #expect(buckets.count <= 2, "full buckets were pruned once more than 3 keys were held")
     }
 
+    @Test("body sizes and the log page cap follow serve's --max-body-bytes, --max-decryption-bytes and --max-page")
+    func requestLimits() async throws {
+        let e = try await TestElection()
+        defer { e.remove() }
+        let small = RequestLimits(maxBodyBytes: 4096, maxDecryptionBodyBytes: 8192, maxPage: 3)
+        try await TestElection.withRouter(store: e.store, rollSecret: e.rollSecret, clock: e.clock, requestLimits: small) { client, _ in
+            let key = try await e.enrolledKey(client, voter: 0)
+            let ballot = try JSONEncoder().encode(try e.ballot(key, voter: 0).wire)
+            // The same ballot padded with JSON whitespace past 4 KiB (the default limit would take it).
+            let padded = ballot + Data(repeating: 0x20, count: 4097 - ballot.count)
+            let refused = expectError(try await client.postJSON("/v1/ballots", padded), .contentTooLarge, "too-large")
+            #expect(refused?.message.contains("4 KiB") == true, "\(refused?.message ?? "")")
+            #expect(try await client.postJSON("/v1/ballots", ballot).status == .created, "the unpadded ballot fits")
+            expectError(try await e.postDecryptionBody(client, Data(repeating: 0x20, count: 9000)), .contentTooLarge, "too-large")
+            #expect(try await client.get("/v1/log/entries?start=0&limit=3").status == .ok)
+            expectError(try await client.get("/v1/log/entries?start=0&limit=4"), .badRequest, "malformed")
+        }
+    }
+
     @Test("the defaults leave room for a simulation of 10,000 voters from one host")
     func defaultsAreGenerous() {
         let limits = RateLimits.default

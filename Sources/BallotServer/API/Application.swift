@@ -26,7 +26,7 @@ extension GroupCommitter: Service {
 
 /// Builds the router for a store; tests call this directly.
 func buildRouter(store: ElectionStore, committer: GroupCommitter, rollSecret: [UInt8],
-                 limits: RateLimits = .default) -> Router<BallotRequestContext> {
+                 limits: RateLimits = .default, requestLimits: RequestLimits = .default) -> Router<BallotRequestContext> {
     let router = Router(context: BallotRequestContext.self)
     let metrics = ServerMetrics()
     let limiter = RateLimiter(limits)
@@ -35,7 +35,8 @@ func buildRouter(store: ElectionStore, committer: GroupCommitter, rollSecret: [U
     router.add(middleware: ErrorMiddleware(metrics: metrics))
     router.add(middleware: VoterRateLimitMiddleware(limiter: limiter))
     BallotAPI(store: store, committer: committer, rollSecret: rollSecret, tracker: StatusTracker(store: store),
-              metrics: metrics, authenticator: RequestAuthenticator(store: store), limiter: limiter).register(on: router)
+              metrics: metrics, authenticator: RequestAuthenticator(store: store), limiter: limiter,
+              requestLimits: requestLimits).register(on: router)
     return router
 }
 
@@ -49,6 +50,8 @@ struct ServerSettings: Sendable {
     var maxHeaderBytes = 16 * 1024
     /// Limits on the voters' routes.
     var limits = RateLimits.default
+    /// Body sizes and the log page cap.
+    var requestLimits = RequestLimits.default
     /// Serve HTTPS with this certificate chain and key (PEM files); nil serves plain HTTP.
     var tls: TLSFiles?
 }
@@ -88,7 +91,8 @@ func buildApplication(
     let rollSecret = try dataDirectory.rollSecret()
     let committer = GroupCommitter(pool: store.pool, electionHash: store.electionHash, serverKey: store.serverKey,
                                    clock: clock, logger: settings.logger)
-    let router = buildRouter(store: store, committer: committer, rollSecret: rollSecret, limits: settings.limits)
+    let router = buildRouter(store: store, committer: committer, rollSecret: rollSecret, limits: settings.limits,
+                             requestLimits: settings.requestLimits)
     let http1 = HTTP1Channel.Configuration(
         idleTimeout: .seconds(settings.idleTimeoutSeconds),
         httpDecoderConfiguration: .init(maxHeaderFieldSize: settings.maxHeaderBytes, maxHeaderListSize: settings.maxHeaderBytes,

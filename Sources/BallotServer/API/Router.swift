@@ -5,7 +5,8 @@ import Logging
 import NIOCore
 import VotingCore
 
-/// Request context with the API's 64 KiB body limit and the client's address (rate limits).
+/// Request context with the client's address (rate limits). Bodies are read by the handlers
+/// with `RequestLimits`; `maxUploadSize` only bounds what Hummingbird itself would collect.
 struct BallotRequestContext: RequestContext {
     var coreContext: CoreRequestContextStorage
     /// The peer's IP address; "local" when there is none (in-process tests).
@@ -15,6 +16,19 @@ struct BallotRequestContext: RequestContext {
         clientAddress = source.channel.remoteAddress?.ipAddress ?? "local"
     }
     var maxUploadSize: Int { 64 * 1024 }
+
+}
+
+/// Sizes the API accepts (`serve --max-body-bytes`, `--max-decryption-bytes`, `--max-page`).
+struct RequestLimits: Sendable, Equatable {
+    /// Largest request body, except partial decryptions.
+    var maxBodyBytes = 64 * 1024
+    /// Largest partial decryption (one share and proof per option of every district).
+    var maxDecryptionBodyBytes = 4 * 1024 * 1024
+    /// Most log entries one page of GET /v1/log/entries returns.
+    var maxPage = 1000
+
+    static let `default` = RequestLimits()
 }
 
 /// Per-address limits on the voters' routes: request rate, and refused requests (wrong
@@ -87,6 +101,7 @@ struct BallotAPI: Sendable {
     let metrics: ServerMetrics
     let authenticator: RequestAuthenticator
     let limiter: RateLimiter
+    let requestLimits: RequestLimits
 
     func register(on router: Router<BallotRequestContext>) {
         router.get("/health", use: health)
@@ -276,7 +291,8 @@ struct BallotAPI: Sendable {
     }
 
     @Sendable func publishDecryption(_ request: Request, context: BallotRequestContext) async throws -> Response {
-        let (partial, auth) = try await trusteePublication(PartialDecryption.self, request, context, limit: 4 * 1024 * 1024) { $0.index }
+        let (partial, auth) = try await trusteePublication(PartialDecryption.self, request, context,
+                                                           limit: requestLimits.maxDecryptionBodyBytes) { $0.index }
         let manifest = store.manifest
         let hash = store.electionHash
         let key = store.serverKey
@@ -359,13 +375,11 @@ struct BallotAPI: Sendable {
         return try json(ConsistencyProofBody(first: first, second: second, proof: proof))
     }
 
-    static let maxPage = 1000
-
     @Sendable func entries(_ request: Request, context: BallotRequestContext) async throws -> Response {
         let start = try query(request, "start", default: 0)
         let limit = try query(request, "limit", default: 100)
-        guard limit >= 1, limit <= UInt64(Self.maxPage) else {
-            throw APIError.malformed("limit must be between 1 and \(Self.maxPage)")
+        guard limit >= 1, limit <= UInt64(requestLimits.maxPage) else {
+            throw APIError.malformed("limit must be between 1 and \(requestLimits.maxPage)")
         }
         return try json(try await store.entries(start: start, limit: Int(limit)))
     }
@@ -391,9 +405,9 @@ struct BallotAPI: Sendable {
     private func body(_ request: Request, _ context: BallotRequestContext, limit: Int? = nil) async throws -> [UInt8] {
         var request = request
         do {
-            return Array(try await request.collectBody(upTo: limit ?? context.maxUploadSize).readableBytesView)
+            return Array(try await request.collectBody(upTo: limit ?? requestLimits.maxBodyBytes).readableBytesView)
         } catch {
-            throw APIError.tooLarge(limit: limit ?? context.maxUploadSize)
+            throw APIError.tooLarge(limit: limit ?? requestLimits.maxBodyBytes)
         }
     }
 

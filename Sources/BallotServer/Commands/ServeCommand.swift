@@ -20,6 +20,12 @@ struct ServeCommand: AsyncParsableCommand {
     var idleTimeout: Int64 = 30
     @Option(name: .customLong("max-header-bytes"), help: "Largest accepted request header section, in bytes.")
     var maxHeaderBytes = 16 * 1024
+    @Option(name: .customLong("max-body-bytes"), help: "Largest request body, in bytes (partial decryptions: --max-decryption-bytes).")
+    var maxBodyBytes = RequestLimits.default.maxBodyBytes
+    @Option(name: .customLong("max-decryption-bytes"), help: "Largest partial decryption body, in bytes (grows with districts and options).")
+    var maxDecryptionBytes = RequestLimits.default.maxDecryptionBodyBytes
+    @Option(name: .customLong("max-page"), help: "Most log entries one page of GET /v1/log/entries returns.")
+    var maxPage = RequestLimits.default.maxPage
     @Option(name: .customLong("rate-per-ip"), help: "Voter requests (enroll, cast, spoil) per second from one client address; 0: no limit.")
     var ratePerIP = RateLimits.default.perAddress
     @Option(name: .customLong("refusals-per-ip"), help: "Refused voter requests (wrong codes, invalid ballots) per minute from one address before it is slowed down; 0: no limit.")
@@ -44,6 +50,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
         guard (1...3600).contains(idleTimeout) else { throw ValidationError("--idle-timeout must be 1 to 3600 seconds") }
         guard (1024...1_048_576).contains(maxHeaderBytes) else { throw ValidationError("--max-header-bytes must be 1024 to 1048576") }
+        guard (4096...16_777_216).contains(maxBodyBytes) else { throw ValidationError("--max-body-bytes must be 4096 to 16777216") }
+        guard (4096...268_435_456).contains(maxDecryptionBytes) else { throw ValidationError("--max-decryption-bytes must be 4096 to 268435456") }
+        guard (1...100_000).contains(maxPage) else { throw ValidationError("--max-page must be 1 to 100000") }
         for (name, value) in [("--rate-per-ip", ratePerIP), ("--refusals-per-ip", refusalsPerIP), ("--attempts-per-voter", attemptsPerVoter)] {
             guard value.isFinite, value >= 0, value <= 1_000_000 else { throw ValidationError("\(name) must be 0 (no limit) to 1000000") }
         }
@@ -57,7 +66,10 @@ struct ServeCommand: AsyncParsableCommand {
             let limits = RateLimits(perAddress: ratePerIP, refusalsPerAddress: refusalsPerIP, perVoter: attemptsPerVoter)
             let tls = tlsCert.flatMap { cert in tlsKey.map { TLSFiles(certificate: cert, key: $0) } }
             let settings = ServerSettings(host: host, port: port, logger: logger, idleTimeoutSeconds: idleTimeout,
-                                          maxHeaderBytes: maxHeaderBytes, limits: limits, tls: tls)
+                                          maxHeaderBytes: maxHeaderBytes, limits: limits,
+                                          requestLimits: RequestLimits(maxBodyBytes: maxBodyBytes, maxDecryptionBodyBytes: maxDecryptionBytes,
+                                                                       maxPage: maxPage),
+                                          tls: tls)
             let host = self.host
             let app = try buildApplication(dataDirectory: DataDirectory(path: dataOption.data), settings: settings) { channel in
                 let bound = channel.localAddress?.port ?? 0
