@@ -40,6 +40,8 @@ struct SimulateCommand: AsyncParsableCommand {
     var expect = false
     @Option(name: .customLong("wait-seconds"), help: "With --expect: how long to wait for the results.")
     var waitSeconds = 600
+    @Option(name: .customLong("receipts-out"), help: "Append every receipt received, one JSON line each, as it arrives (a new file).")
+    var receiptsOut: String?
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -102,6 +104,7 @@ struct SimulateCommand: AsyncParsableCommand {
                 throw VoterError("not-enough-voters", "\(codes) holds \(all.count) voters, fewer than --voters \(voters); lower --voters or import a larger roll")
             }
             let planDistribution = try distribution.map { try Simulation.Distribution.load(path: $0) }
+            let receiptLog = try receiptsOut.map { try ReceiptLog(path: $0) }
             let result: Result = try await BallotServerClient.withPooledHTTPClient(connections: concurrency, caFile: serverOption.caFile) { http in
                 let client = try BallotServerClient(baseURL: serverOption.server, http: http)
                 let election = try await VoterActions.fetchElection(client)
@@ -116,7 +119,8 @@ struct SimulateCommand: AsyncParsableCommand {
                     fflush(nil)
                 }
                 let bar = ProgressBar("enroll+cast", total: plan.assignments.count, enabled: !output.json)
-                let outcome = await plan.run(client: client, election: election, concurrency: concurrency) { bar.advance() }
+                let outcome = await plan.run(client: client, election: election, concurrency: concurrency,
+                                             onReceipt: { receiptLog?.append($0) }) { bar.advance() }
                 bar.finish()
 
                 var expectation = Expectation(checked: false, matched: nil, compared: 0, mismatches: [])

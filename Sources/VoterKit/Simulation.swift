@@ -229,6 +229,7 @@ public struct Simulation: Sendable {
     /// ballot, with `concurrency` workers. A voter's failure is counted by its error code;
     /// the run goes on. `progress` is called after each voter.
     public func run(client: BallotServerClient, election: ElectionInfo, concurrency: Int,
+                    onReceipt: @escaping @Sendable (BallotReceiptFile) -> Void = { _ in },
                     progress: @escaping @Sendable () -> Void = {}) async -> Outcome {
         let items = assignments
         let next = SimulationCounter()
@@ -249,7 +250,8 @@ public struct Simulation: Sendable {
                         do {
                             let wallet = try await VoterActions.enroll(client: client, personalNumber: item.voter.personalNumber,
                                                                        code: item.voter.code, election: election)
-                            _ = try await VoterActions.cast(client: client, wallet: wallet, selections: item.selections, election: election)
+                            let receipt = try await VoterActions.cast(client: client, wallet: wallet, selections: item.selections, election: election)
+                            onReceipt(receipt)
                             let elapsed = ContinuousClock.now - t0
                             mine.append((i, .success(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)))
                         } catch {

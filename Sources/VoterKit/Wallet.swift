@@ -1,4 +1,5 @@
 public import Foundation
+import Synchronization
 public import VotingCore
 #if canImport(Glibc)
 import Glibc
@@ -88,6 +89,35 @@ public enum PrivateFile {
         }
         guard info.st_mode & 0o077 == 0 else {
             throw VoterError("wallet-permissions", "\(path) is readable by other users; run `chmod 600 \(path)`")
+        }
+    }
+}
+
+/// Receipts appended one JSON line each, as they arrive (`voter simulate --receipts-out`):
+/// a harness that kills the server can then check every receipt any client was given.
+public final class ReceiptLog: Sendable {
+    private let fd: Int32
+    private let lock = Mutex(())
+
+    /// Creates `path` (never overwrites an existing file).
+    public init(path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw VoterError("file-exists", "cannot create \(path) (\(String(cString: strerror(errno)))); it may already exist and is never overwritten, so choose another path")
+        }
+        self.fd = fd
+    }
+
+    deinit { close(fd) }
+
+    /// Writes one receipt as a line; one write(2) per line, so lines never interleave.
+    public func append(_ receipt: BallotReceiptFile) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        guard var line = try? encoder.encode(receipt) else { return }
+        line.append(UInt8(ascii: "\n"))
+        lock.withLock { _ in
+            _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         }
     }
 }

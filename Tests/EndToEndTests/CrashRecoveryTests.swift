@@ -92,33 +92,7 @@ struct CrashRecoveryTests {
                 restarted = try BallotServerClient(baseURL: server.url, http: http, timeoutSeconds: 30)
                 current = try BallotServerClient(baseURL: server.url, http: http, timeoutSeconds: 5, attempts: 1)
 
-                // Every acknowledged ballot so far is still there at the index its receipt names.
-                for receipt in acknowledged {
-                    let found = try await restarted.lookup(trackingCode: receipt.trackingCode)
-                    #expect(found.logIndex == receipt.logged.receipt.logIndex)
-                    #expect(found.entry == receipt.logged.entry)
-                }
-
-                // The log rebuilt from its entries matches every checkpoint a receipt carried and the latest one.
-                let latest = try await restarted.latestCheckpoint()
-                #expect(latest.isValid(serverKey: election.serverKey))
-                var tree = InMemoryMerkleTree()
-                var start: UInt64 = 0
-                while true {
-                    let page = try await restarted.entries(start: start, limit: 1000)
-                    for entry in page.entries {
-                        #expect(entry.index == tree.size)
-                        tree.append(leafHash: Merkle.leafHash(entry.data.bytes))
-                    }
-                    guard let next = page.next else { break }
-                    start = next
-                }
-                #expect(tree.size == latest.checkpoint.treeSize)
-                #expect(tree.root == latest.checkpoint.rootHash)
-                for receipt in acknowledged {
-                    let cp = receipt.logged.receipt.checkpoint.checkpoint
-                    #expect(try Merkle.root(size: cp.treeSize, in: tree) == cp.rootHash, "checkpoint \(cp.treeSize) disagrees with the rebuilt log")
-                }
+                try await Self.checkLog(restarted, acknowledged: acknowledged, serverKey: election.serverKey)
             }
             #expect(acknowledged.count < voters, "the kills should have interrupted the load")
             print("crash harness: \(kills) kill(s) under load, \(acknowledged.count) receipts acknowledged before the kills, all still in the log")
@@ -130,20 +104,7 @@ struct CrashRecoveryTests {
                     #expect(receipt.logged.receipt.logIndex == earlier.logged.receipt.logIndex)
                 }
             }
-            var ballotEntries = 0
-            var seen = Set<TrackingCode>()
-            var start: UInt64 = 0
-            while true {
-                let page = try await restarted.entries(start: start, limit: 1000)
-                for entry in page.entries where entry.kind == .ballot {
-                    let logged = try LogEntry.decode(canonical: entry.data.bytes)
-                    let ballot = try SignedBallot.decode(canonical: logged.payload)
-                    #expect(seen.insert(ballot.trackingCode).inserted, "ballot \(ballot.trackingCode.short) logged twice")
-                    ballotEntries += 1
-                }
-                guard let next = page.next else { break }
-                start = next
-            }
+            let ballotEntries = try await Self.checkLog(restarted, acknowledged: acknowledged, serverKey: election.serverKey)
             #expect(ballotEntries == voters)
 
             // The tally after the crash counts every voter exactly once.
@@ -155,5 +116,105 @@ struct CrashRecoveryTests {
             #expect(againstAll == UInt64(voters))
         }
         server.stop()
+    }
+
+    /// What the harness checks after every restart: every acknowledged ballot is at the index
+    /// its receipt names with the same bytes; the log rebuilt from its entries equals the
+    /// latest signed checkpoint and every checkpoint a receipt carried; no ballot (tracking
+    /// code) and no voter key is logged twice. Returns the number of ballot entries.
+    @discardableResult
+    static func checkLog(_ client: BallotServerClient, acknowledged: [BallotReceiptFile], serverKey: Ed25519PublicKey) async throws -> Int {
+        for receipt in acknowledged {
+            let found = try await client.lookup(trackingCode: receipt.trackingCode)
+            #expect(found.logIndex == receipt.logged.receipt.logIndex)
+            #expect(found.entry == receipt.logged.entry)
+        }
+        let latest = try await client.latestCheckpoint()
+        #expect(latest.isValid(serverKey: serverKey))
+        var tree = InMemoryMerkleTree()
+        var ballots = 0
+        var codes = Set<TrackingCode>()
+        var voterKeys = Set<Ed25519PublicKey>()
+        var start: UInt64 = 0
+        while true {
+            let page = try await client.entries(start: start, limit: 1000)
+            for entry in page.entries {
+                #expect(entry.index == tree.size)
+                tree.append(leafHash: Merkle.leafHash(entry.data.bytes))
+                guard entry.kind == .ballot else { continue }
+                let ballot = try SignedBallot.decode(canonical: try LogEntry.decode(canonical: entry.data.bytes).payload)
+                #expect(codes.insert(ballot.trackingCode).inserted, "ballot \(ballot.trackingCode.short) logged twice")
+                #expect(voterKeys.insert(ballot.ballot.voterKey).inserted, "a voter key has two ballots in the log")
+                ballots += 1
+            }
+            guard let next = page.next else { break }
+            start = next
+        }
+        #expect(tree.size == latest.checkpoint.treeSize)
+        #expect(tree.root == latest.checkpoint.rootHash)
+        for receipt in acknowledged {
+            let cp = receipt.logged.receipt.checkpoint.checkpoint
+            #expect(try Merkle.root(size: cp.treeSize, in: tree) == cp.rootHash, "checkpoint \(cp.treeSize) disagrees with the rebuilt log")
+        }
+        return ballots
+    }
+
+    @Test("the same harness with the real `voter simulate` binary as the load: every receipt it printed is in the log")
+    func killUnderSimulateLoad() async throws {
+        let voters = 300
+        let path = try Tools.temporaryDirectory("e2e-crash-simulate")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let dir = DataDirectory(path: path + "/election")
+        let store = try ElectionStore.create(in: dir, manifest: try ExampleElection.manifest())
+        let (_, codes) = try store.importRoll(ExampleElection.roll(voters: voters, districts: 5), rollSecret: try dir.rollSecret())
+        let csv = "personal_number,district,code\n" + codes.map { "\($0.personalNumber),\($0.district),\($0.code)\n" }.joined()
+        try csv.write(toFile: path + "/codes.csv", atomically: true, encoding: .utf8)
+        let trustees = try LocalTrustees.register(in: store)
+
+        var server = try ServerProcess(executable: Tools.ballotServer, dataDirectory: dir.url.path)
+        let port = server.port
+        defer { server.stop(signal: SIGKILL) }
+        let client = try BallotServerClient(baseURL: server.url, timeoutSeconds: 30)
+        try await trustees.runCeremony(client: client)
+        _ = try store.changeWindow(.open, commissionKey: try dir.commissionKey())
+        let serverKey = store.setup.serverKey
+
+        // The load: `voter simulate`, 16 workers, every receipt appended to a file as it arrives.
+        let receiptsPath = path + "/receipts.jsonl"
+        let load = BackgroundRun(Tools.voter, ["simulate", "--server", server.url, "--codes", path + "/codes.csv", "--voters", "\(voters)",
+                                               "--concurrency", "16", "--receipts-out", receiptsPath, "--json"], timeout: 600)
+        func received() -> [BallotReceiptFile] {
+            guard let text = try? String(contentsOfFile: receiptsPath, encoding: .utf8) else { return [] }
+            // A line still being written has no newline yet: only complete lines count.
+            return text.split(separator: "\n", omittingEmptySubsequences: true).dropLast(text.hasSuffix("\n") ? 0 : 1)
+                .compactMap { try? JSONDecoder().decode(BallotReceiptFile.self, from: Data($0.utf8)) }
+        }
+        let kills = max(1, Int(ProcessInfo.processInfo.environment["CRASH_KILLS"] ?? "") ?? 2)
+        // One random moment in each of `kills` equal slices of the first two thirds of the run.
+        let span = max(1, voters * 2 / 3 / kills)
+        var thresholds = (0..<kills).map { $0 * span + Int.random(in: 1...span) }
+        var killed = 0
+        while let threshold = thresholds.first, !load.isFinished {
+            if received().count >= threshold {
+                thresholds.removeFirst()
+                server.stop(signal: SIGKILL)
+                killed += 1
+                // Restart on the same port, so the running simulation finds it again.
+                server = try ServerProcess(executable: Tools.ballotServer, dataDirectory: dir.url.path, extraArguments: ["--port", "\(port)"])
+            } else {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
+        let outcome = try await load.outcome()
+        let result = try outcome.json()
+        let receipts = received()
+        #expect(receipts.count == result["succeeded"] as? Int, "every voter simulate counted as cast wrote its receipt: \(outcome.stdout.prefix(500))")
+        // After the last restart: every receipt from before every kill, and since.
+        let ballots = try await Self.checkLog(client, acknowledged: receipts, serverKey: serverKey)
+        #expect(ballots >= receipts.count)
+        #expect(killed >= 1, "the load finished before the first kill")
+        print("crash harness (voter simulate): \(killed) kill(s), \(receipts.count) receipts printed by voter simulate "
+              + "(\(result["failed"] as? Int ?? -1) voters failed while the server was down: \(result["failures_by_code"] ?? [:])), "
+              + "all in the log at their indices; \(ballots) ballots logged, none twice")
     }
 }

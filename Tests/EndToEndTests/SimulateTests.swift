@@ -4,32 +4,6 @@ import Testing
 import VoterKit
 import VotingCore
 
-/// A blocking tool run on a Dispatch thread (never on the small cooperative pool), awaited later.
-private final class BackgroundRun: @unchecked Sendable {
-    private let group = DispatchGroup()
-    private var result: Result<Tools.Outcome, any Error>?
-
-    init(_ tool: URL, _ arguments: [String], timeout: TimeInterval) {
-        group.enter()
-        DispatchQueue.global().async {
-            self.result = Result { try Tools.run(tool, arguments, timeout: timeout) }
-            self.group.leave()
-        }
-    }
-
-    var isFinished: Bool { group.wait(timeout: .now()) == .success }
-
-    func outcome() async throws -> Tools.Outcome {
-        let result: Result<Tools.Outcome, any Error> = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                self.group.wait()
-                continuation.resume(returning: self.result!)
-            }
-        }
-        return try result.get()
-    }
-}
-
 /// `voter simulate` as a child process against a real server: two runs at once in one
 /// election; the test closes voting and has the trustees decrypt once all ballots are in.
 @Suite("voter simulate against a real server", .serialized)

@@ -48,9 +48,11 @@ enum Tools {
         nonisolated(unsafe) var outData = Data()
         nonisolated(unsafe) var errData = Data()
         group.enter()
-        DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        // Blocking reads on threads of their own, never on Dispatch's global queues: on Linux
+        // those have as few threads as cores, and Swift concurrency needs them too.
+        Thread.detachNewThread { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
         group.enter()
-        DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        Thread.detachNewThread { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
         let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
         DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
         defer { watchdog.cancel() }
@@ -64,5 +66,32 @@ enum Tools {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(label)-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
+    }
+}
+
+/// A blocking tool run on a thread of its own (never on the cooperative pool or Dispatch's
+/// global queues), awaited later.
+final class BackgroundRun: @unchecked Sendable {
+    private let group = DispatchGroup()
+    private var result: Result<Tools.Outcome, any Error>?
+
+    init(_ tool: URL, _ arguments: [String], timeout: TimeInterval) {
+        group.enter()
+        Thread.detachNewThread {
+            self.result = Result { try Tools.run(tool, arguments, timeout: timeout) }
+            self.group.leave()
+        }
+    }
+
+    var isFinished: Bool { group.wait(timeout: .now()) == .success }
+
+    func outcome() async throws -> Tools.Outcome {
+        let result: Result<Tools.Outcome, any Error> = await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                self.group.wait()
+                continuation.resume(returning: self.result!)
+            }
+        }
+        return try result.get()
     }
 }

@@ -28,9 +28,11 @@ final class ServerProcess: @unchecked Sendable {
 
         let portBox = PortBox()
         let errors = OutputTail()
-        // Read the pipes on Dispatch threads: the cooperative pool is too small to block in.
+        // Read the pipes on threads of their own: blocking reads would starve the cooperative
+        // pool and, on Linux, Dispatch's global queues (as few threads as cores), which
+        // Swift concurrency's own timers and continuations need.
         let outHandle = out.fileHandleForReading
-        DispatchQueue.global().async {
+        Thread.detachNewThread {
             var buffer = Data()
             while true {
                 let chunk = outHandle.availableData
@@ -47,7 +49,7 @@ final class ServerProcess: @unchecked Sendable {
             portBox.set(nil)
         }
         let errHandle = err.fileHandleForReading
-        DispatchQueue.global().async {
+        Thread.detachNewThread {
             while true {
                 let chunk = errHandle.availableData
                 if chunk.isEmpty { break }
