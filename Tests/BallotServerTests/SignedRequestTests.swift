@@ -212,3 +212,29 @@ extension TestElection {
         try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM request_nonces") ?? 0 }
     }
 }
+
+@Suite("Commission command target")
+struct CommissionTargetTests {
+    @Test("--data without its commission.key names the remote way; --server needs --commission-key")
+    func options() throws {
+        let e = try TemporaryElectionDirectory()
+        defer { e.remove() }
+        try FileManager.default.removeItem(atPath: e.dir.commissionKeyPath)
+        let local = try CommissionTarget.parse(["--data", e.dir.url.path])
+        let error = try #require(throws: CommandError.self) { try local.key() }
+        #expect(error.code == "missing-commission-key")
+        #expect(throws: (any Error).self) { try CommissionTarget.parse(["--server", "http://127.0.0.1:1"]) }
+        #expect(throws: (any Error).self) { try CommissionTarget.parse(["--data", "x", "--server", "http://127.0.0.1:1", "--commission-key", "k"]) }
+        #expect(throws: (any Error).self) { try CommissionTarget.parse([]) }
+    }
+}
+
+/// A data directory with an election in it (no server, no roll).
+struct TemporaryElectionDirectory {
+    let dir: DataDirectory
+    init() throws {
+        dir = DataDirectory(path: FileManager.default.temporaryDirectory.appendingPathComponent("commission-target-\(UUID().uuidString)").path)
+        _ = try ElectionStore.create(in: dir, manifest: TestElection.manifest())
+    }
+    func remove() { try? FileManager.default.removeItem(at: dir.url) }
+}

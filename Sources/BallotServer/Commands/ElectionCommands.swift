@@ -168,7 +168,11 @@ struct CommissionTarget: ParsableArguments {
         if let commissionKey {
             return try Ed25519PrivateKey(pemRepresentation: String(decoding: try SecretFile.read(commissionKey), as: UTF8.self))
         }
-        return try DataDirectory(path: data ?? ".").commissionKey()
+        let dir = DataDirectory(path: data ?? ".")
+        guard FileManager.default.fileExists(atPath: dir.commissionKeyPath) else {
+            throw CommandError("missing-commission-key", "\(dir.commissionKeyPath) is not there (moved to the commission's machine?); run the command there with --server URL --commission-key FILE")
+        }
+        return try dir.commissionKey()
     }
 
     /// A client for `--server` that signs as the commission, after checking the key is this election's.
