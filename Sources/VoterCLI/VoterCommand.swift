@@ -8,7 +8,7 @@ struct VoterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "voter",
         abstract: "Enroll, see your ballot, cast it, and check that it is recorded as cast.",
-        subcommands: [EnrollCommand.self, BallotCommand.self, CastCommand.self, VerifyCommand.self, ResultsCommand.self, AuditCommand.self, SimulateCommand.self])
+        subcommands: [EnrollCommand.self, BallotCommand.self, CastCommand.self, ReceiptCommand.self, VerifyCommand.self, ResultsCommand.self, AuditCommand.self, SimulateCommand.self])
 }
 
 struct ServerOption: ParsableArguments {

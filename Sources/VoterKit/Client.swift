@@ -128,8 +128,18 @@ public struct BallotServerClient: Sendable {
         try await post("/v1/ballots", ballot.wire)
     }
 
-    public func spoil(_ ballot: SignedBallot, opening: BallotOpening) async throws -> CastResponse {
-        try await post("/v1/ballots/spoiled", SpoilRequestBody(ballot: ballot.wire, opening: opening))
+    public func spoil(_ request: SpoilRequestBody) async throws -> CastResponse {
+        try await post("/v1/ballots/spoiled", request)
+    }
+
+    /// The receipt of the ballot cast by `voterKey`.
+    public func receipt(voterKey: Ed25519PublicKey) async throws -> CastResponse {
+        try await get("/v1/receipts/\(voterKey.hex)")
+    }
+
+    public func stations() async throws -> [StationRegistration] {
+        struct Stations: Decodable { let stations: [StationRegistration] }
+        return try await (get("/v1/stations") as Stations).stations
     }
 
     /// This client, signing its POSTs as `signer` with `key` for the election `electionHash`.
@@ -139,8 +149,28 @@ public struct BallotServerClient: Sendable {
         return copy
     }
 
-    public func registerTrustee(_ registration: TrusteeRegistration) async throws -> PublicationResponse {
-        try await post("/v1/commission/trustees", registration)
+    public func appointTrustee(_ body: TrusteeAppointmentBody) async throws -> PublicationResponse {
+        try await post("/v1/commission/trustees", body)
+    }
+
+    public func appointStation(_ body: StationAppointmentBody) async throws -> PublicationResponse {
+        try await post("/v1/commission/stations", body)
+    }
+
+    public func rollLookup(personalNumber: String) async throws -> RollEntryResponse {
+        try await post("/v1/commission/roll/lookup", PersonalNumberBody(personalNumber: personalNumber))
+    }
+
+    public func reissue(_ body: ReissueBody) async throws -> ReissueResponse {
+        try await post("/v1/commission/reissue", body)
+    }
+
+    public func stationLookup(personalNumber: String) async throws -> StationLookupResponse {
+        try await post("/v1/stations/lookup", PersonalNumberBody(personalNumber: personalNumber))
+    }
+
+    public func castSupervised(_ body: SupervisedBallotBody) async throws -> SupervisedResponse {
+        try await post("/v1/stations/ballots", body)
     }
 
     public func changeWindow(_ order: WindowChange) async throws -> WindowResponse {

@@ -78,7 +78,7 @@ import VotingCore
         let inline = try Regex(#"APIError\(status: [^,]+, code: "([^"]+)""#)
         var codes = Set<String>()
         for file in ["Sources/BallotServer/API/APIError.swift", "Sources/BallotServer/API/Authorization.swift",
-                     "Sources/BallotServer/API/RateLimiter.swift"] {
+                     "Sources/BallotServer/API/RateLimiter.swift", "Sources/BallotServer/API/HTTPErrorResponder.swift"] {
             for m in try Self.read(file).matches(of: declared) {
                 if let c = m.output[1].substring { codes.insert(String(c)) }
             }

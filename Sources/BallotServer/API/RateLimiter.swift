@@ -93,13 +93,13 @@ struct RateLimiter: Sendable {
 
     /// Before any work on a voter request from `address`: its request rate and its refusals.
     func admit(address: String) throws {
-        if let wait = refusals?.wait(address) { throw APIError.rateLimited(wait, "too many refused requests came from this address") }
-        if let wait = addresses?.take(address) { throw APIError.rateLimited(wait, "too many requests came from this address") }
+        if let wait = refusals?.wait(address) { throw RuleError.rateLimited(wait, "too many refused requests came from this address") }
+        if let wait = addresses?.take(address) { throw RuleError.rateLimited(wait, "too many requests came from this address") }
     }
 
     /// One attempt for one voter (voter key or personal number's keyed hash).
     func admit(voter: String) throws {
-        if let wait = voters?.take(voter) { throw APIError.rateLimited(wait, "too many attempts were made for this voter") }
+        if let wait = voters?.take(voter) { throw RuleError.rateLimited(wait, "too many attempts were made for this voter") }
     }
 
     /// Counts a refused voter request against its address.
@@ -108,12 +108,10 @@ struct RateLimiter: Sendable {
     }
 }
 
-extension APIError {
-    static func rateLimited(_ seconds: Double, _ why: String) -> APIError {
+extension RuleError {
+    static func rateLimited(_ seconds: Double, _ why: String) -> RuleError {
         let wait = max(1, Int(seconds.rounded(.up)))
-        var error = APIError(status: .tooManyRequests, code: "rate-limited",
-                             message: "Slow down: \(why). Wait \(wait) s (the Retry-After header) and try again.")
-        error.retryAfter = wait
-        return error
+        return RuleError(.tooManyRequests, code: "rate-limited",
+                         message: "Slow down: \(why). Wait \(wait) s (the Retry-After header) and try again.", retryAfter: wait)
     }
 }

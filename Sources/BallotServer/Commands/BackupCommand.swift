@@ -37,13 +37,14 @@ struct BackupCommand: AsyncParsableCommand {
                 // "The backup API copies a consistent snapshot while other connections keep
                 // writing" (sqlite.org/backup.html); GRDB reads from a snapshot of the pool.
                 let pool = try ElectionDatabase.open(path: source.databasePath)
+                try DatabaseFile.restrictToOwner(target.databasePath)
                 let copy = try DatabaseQueue(path: target.databasePath)
                 try pool.backup(to: copy)
                 try copy.close()
                 for path in [\DataDirectory.serverKeyPath, \DataDirectory.commissionKeyPath, \DataDirectory.rollSecretPath] {
                     try SecretFile.write(target[keyPath: path], try SecretFile.read(source[keyPath: path]))
                 }
-                let restored = try ElectionStore.open(target)
+                let restored = try await ElectionStore.open(target, database: .sqlite)
                 let checkpoint = try await restored.latestCheckpoint()
                 reporter.emit(Result(directory: target.url.path, logSize: checkpoint.checkpoint.treeSize, rootHash: checkpoint.checkpoint.rootHash)) {
                     "Backed up to \(target.url.path): \(checkpoint.checkpoint.treeSize) log entries, root \(checkpoint.checkpoint.rootHash.hex.prefix(16))…; restore by serving it with --data \(target.url.path)."

@@ -14,8 +14,18 @@ struct BallotServerCommand: AsyncParsableCommand {
 }
 
 struct DataOption: ParsableArguments {
-    @Option(name: .long, help: "The election's data directory (database and key files).")
+    @Option(name: .long, help: "The election's data directory (key files; the SQLite database unless --database is given).")
     var data: String
+    @Option(name: .long, help: "A PostgreSQL database shared by several servers, postgres://user@host:port/db (password from PGPASSWORD); default: SQLite in --data.")
+    var database: String?
+
+    var directory: DataDirectory { DataDirectory(path: data) }
+    func location() throws -> DatabaseLocation { try DatabaseLocation(database) }
+
+    /// Opens the election these options name.
+    func open(clock: Clock = .system) async throws -> ElectionStore {
+        try await ElectionStore.open(directory, database: try location(), clock: clock)
+    }
 }
 
 struct OutputOptions: ParsableArguments {

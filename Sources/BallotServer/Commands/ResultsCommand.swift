@@ -28,7 +28,7 @@ struct ResultsCommand: AsyncParsableCommand {
     func run() async throws {
         let reporter = Reporter(json: output.json)
         try await reporter.run {
-            let store = try ElectionStore.open(DataDirectory(path: dataOption.data))
+            let store = try await dataOption.open()
             let document = try await ResultsDocument.load(store)
             let bytes = try document.render(format)
             guard let out else {
@@ -66,9 +66,10 @@ struct ResultsDocument: Sendable {
     /// trustees has decrypted.
     static func load(_ store: ElectionStore) async throws -> ResultsDocument {
         let manifest = store.manifest
-        let (signed, checkpoint, trustees, state, decrypted) = try await store.pool.read { db in
-            (try ElectionStore.results(db), try store.latestCheckpoint(db), try ElectionStore.trustees(db),
-             try ElectionStore.state(db), try ElectionStore.decryptions(db).count)
+        let rules = store.rules
+        let (signed, checkpoint, trustees, state, decrypted) = try await store.storage.read { r in
+            guard let checkpoint = try r.latestCheckpoint() else { throw RuleError.internalError }
+            return (try rules.results(r), checkpoint, try rules.trustees(r), try r.state(), try rules.decryptions(r).count)
         }
         guard let signed else {
             let quorum = manifest.trustees.quorum

@@ -71,7 +71,7 @@ struct ServeCommand: AsyncParsableCommand {
                                                                        maxPage: maxPage),
                                           tls: tls)
             let host = self.host
-            let app = try buildApplication(dataDirectory: DataDirectory(path: dataOption.data), settings: settings) { channel in
+            let app = try await buildApplication(dataDirectory: dataOption.directory, database: try dataOption.location(), settings: settings) { channel in
                 let bound = channel.localAddress?.port ?? 0
                 let url = "\(tls == nil ? "http" : "https")://\(host):\(bound)"
                 reporter.emit(Listening(host: host, port: bound, url: url)) { "ballot-server listening on \(url)" }

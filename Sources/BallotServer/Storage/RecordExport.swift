@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import VotingCore
 
 /// Writes the public election record (docs/verification.md §1) page by page, so memory stays
@@ -14,23 +13,14 @@ extension ElectionStore {
         while nextStart < size {
             let start = nextStart
             let end = min(size, start + UInt64(pageSize))
-            let (chunk, count) = try await pool.read { db -> (Data, UInt64) in
+            let (chunk, count) = try await storage.read { r -> (Data, UInt64) in
                 var out = Data()
                 var count: UInt64 = 0
                 var signed: [UInt64: SignedCheckpoint] = [:]
-                for row in try Row.fetchAll(db, sql: "SELECT * FROM checkpoints WHERE tree_size > ? AND tree_size <= ?",
-                                            arguments: [Int64(start), Int64(end)]) {
-                    let cp = try self.checkpointRow(row)
-                    signed[cp.checkpoint.treeSize] = cp
-                }
-                for row in try Row.fetchAll(db, sql: "SELECT idx, kind, data FROM log_entries WHERE idx >= ? AND idx < ? ORDER BY idx",
-                                            arguments: [Int64(start), Int64(end)]) {
-                    let idx: Int64 = row["idx"]
-                    let kindRaw: String = row["kind"]
-                    let data: Data = row["data"]
-                    guard let kind = LogEntryKind(rawValue: kindRaw) else { throw APIError.internalError }
-                    out.append(try RecordItem.entry(LogEntryBody(index: UInt64(idx), kind: kind, data: HexBytes([UInt8](data)))).line())
-                    if let cp = signed[UInt64(idx) + 1] {
+                for cp in try r.checkpoints(in: (start + 1)...end) { signed[cp.checkpoint.treeSize] = cp }
+                for (idx, kind, data) in try r.entries(in: start..<end) {
+                    out.append(try RecordItem.entry(LogEntryBody(index: idx, kind: kind, data: HexBytes(data))).line())
+                    if let cp = signed[idx + 1] {
                         out.append(try RecordItem.checkpoint(cp).line())
                         count += 1
                     }

@@ -10,7 +10,7 @@ public enum RecordItem: Codable, Sendable, Hashable {
     case checkpoint(SignedCheckpoint)
     case end(RecordEnd)
 
-    public static let format = "evote-election-record/1"
+    public static let format = "evote-election-record/2"
 
     enum CodingKeys: String, CodingKey { case type }
 
