@@ -345,7 +345,7 @@ struct ElectionRules: Sendable {
         return .success(index)
     }
 
-    /// What each supervised ballot was for, in log order (eq. 49 opened).
+    /// What each supervised ballot was for, in log order (eq. 48 opened).
     private func revealItems(_ tx: any StorageTransaction) throws -> [SupersessionReveal.Item] {
         try tx.supervisedRows().sorted { $0.logIndex < $1.logIndex }.map { s in
             guard let row = try tx.rollRow(voterMac: s.voterMac) else { throw RuleError.internalError }

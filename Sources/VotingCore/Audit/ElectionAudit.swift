@@ -316,13 +316,13 @@ public final class ElectionAudit {
             let w = try WindowChange.decode(canonical: entry.payload)
             let ok = w.isValid(electionHash: electionHash, commissionKey: setup.commissionKey)
             switch (w.action, state) {
-            case (.open, .setup) where ok && electionKey != nil:
+            case (.open, .setup) where ok && electionKey != nil && roll.reduce(0, +) > 0:
                 state = .open
                 openedAt = entry.index
             case (.close, .open) where ok:
                 state = .closed
                 closedAt = entry.index
-            default: fail(.ballotEligibility, "\(at): window order \(w.action.rawValue) is unsigned, out of order or before the election key")
+            default: fail(.ballotEligibility, "\(at): window order \(w.action.rawValue) is unsigned, out of order, or opens before the election key or with an empty roll")
             }
 
         case .enrollment:

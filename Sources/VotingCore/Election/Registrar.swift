@@ -10,7 +10,7 @@ public enum EnrollmentCode {
     public static let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
     /// Characters of a normalized code (5 bits each: 80 bits).
     public static let length = 16
-    /// PBKDF2 iterations of a code commitment (eq. 12).
+    /// PBKDF2 iterations of a code commitment (eq. 13).
     public static let iterations = 512
 
     /// A fresh code: 10 bytes from the CSPRNG read 5 bits at a time (no modulo bias).
@@ -53,7 +53,7 @@ public enum EnrollmentCode {
         return u.count == length && u.allSatisfy { alphabet.contains($0) }
     }
 
-    /// X = PBKDF2-HMAC-SHA256(normalize(code), "evote.v2.code-commitment" || election_hash || salt, 512, 32) (eq. 12).
+    /// X = PBKDF2-HMAC-SHA256(normalize(code), "evote.v2.code-commitment" || election_hash || salt, 512, 32) (eq. 13).
     public static func commitment(normalizedCode: String, salt: Salt, electionHash: Digest) -> Digest {
         var w = CanonicalWriter(tag: .codeCommitment)
         w.fixed(electionHash)

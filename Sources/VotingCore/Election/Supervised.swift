@@ -75,7 +75,7 @@ public struct SupervisedBallot: Sendable, Hashable {
         return try Ballot.header(canonical: try r.bytes())
     }
 
-    /// link = SHA-256(string("evote.v2.supersession-link") || pseudonym || blinding) (eq. 49).
+    /// link = SHA-256(string("evote.v2.supersession-link") || pseudonym || blinding) (eq. 48).
     public static func link(pseudonym: Digest, blinding: Nonce32) -> Digest {
         var w = CanonicalWriter(tag: .supersessionLink)
         w.fixed(pseudonym)
