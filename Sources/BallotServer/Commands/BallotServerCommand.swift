@@ -8,7 +8,7 @@ struct BallotServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ballot-server",
         abstract: "The election commission's server: election setup, voter roll, HTTP API, transparency log.",
-        subcommands: [InitCommand.self, RollCommand.self, TrusteeCommand.self, ServeCommand.self, OpenCommand.self, CloseCommand.self,
+        subcommands: [InitCommand.self, RollCommand.self, TrusteeCommand.self, StationCommand.self, ServeCommand.self, OpenCommand.self, CloseCommand.self,
                       StatusCommand.self, ExportCommand.self, BackupCommand.self, ResultsCommand.self, ExampleCommand.self, DemoCommand.self, BenchCommand.self, BenchAuditCommand.self,
                       TLSCertCommand.self])
 }
