@@ -13,7 +13,7 @@ struct SimulateCommand: AsyncParsableCommand {
         commandName: "simulate",
         abstract: "Enroll and cast for many voters from a codes file, concurrently; report ballots/s and latency, and with --expect check the published results.",
         discussion: """
-            The codes file is the one `ballot-server roll import --codes-out` writes (personal_number,district,code); the \
+            The codes file is the one `ballot-server roll import --codes-out` writes (personal_number,district,code,commitment); the \
             first --voters lines are used. Each voter's key is generated and kept in memory only.
 
             --distribution FILE is JSON mapping district id -> option id -> share or count, e.g. \
@@ -28,7 +28,7 @@ struct SimulateCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var serverOption: ServerOption
-    @Option(help: "The codes file written by `ballot-server roll import --codes-out` (personal_number,district,code).")
+    @Option(help: "The codes file written by `ballot-server roll import --codes-out` (personal_number,district,code,commitment).")
     var codes: String
     @Option(help: "How many voters to use: the first N of the codes file.")
     var voters: Int

@@ -75,15 +75,18 @@ public struct Simulation: Sendable {
     public static func parseCodes(_ text: String, source: String = "the codes file") throws -> [Voter] {
         var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map(String.init)
         while lines.last?.trimmingCharacters(in: .whitespaces).isEmpty == true { lines.removeLast() }
-        guard let header = lines.first,
-              header.trimmingCharacters(in: .whitespaces).lowercased() == "personal_number,district,code" else {
+        // The first three columns are personal_number,district,code; `roll import` adds the
+        // code's commitment as a fourth (any further columns are ignored).
+        let columns = lines.first?.split(separator: ",", omittingEmptySubsequences: false)
+            .map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? []
+        guard columns.count >= 3, Array(columns.prefix(3)) == ["personal_number", "district", "code"] else {
             throw VoterError("invalid-codes", "\(source) must start with the header personal_number,district,code (the file `ballot-server roll import --codes-out` writes)")
         }
         var voters: [Voter] = []
         for (offset, line) in lines.dropFirst().enumerated() {
             let fields = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard fields.count == 3, !fields.contains(where: \.isEmpty) else {
-                throw VoterError("invalid-codes", "\(source) line \(offset + 2): expected 3 fields personal_number,district,code")
+            guard fields.count == columns.count, !fields.prefix(3).contains(where: \.isEmpty) else {
+                throw VoterError("invalid-codes", "\(source) line \(offset + 2): expected \(columns.count) fields \(columns.joined(separator: ","))")
             }
             voters.append(Voter(personalNumber: fields[0], district: fields[1], code: fields[2]))
         }
