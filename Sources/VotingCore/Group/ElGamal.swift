@@ -83,11 +83,14 @@ public struct ProofBatch: Sendable {
 
     public init(electionKey: GroupElement?) { self.electionKey = electionKey }
 
-    /// A random weight below 2^128 (from OpenSSL's DRBG).
-    static func weight() -> Scalar {
-        // RAND_bytes fails only when the DRBG cannot be seeded; a zero weight then only weakens
-        // the batch test for this equation, and the single-proof fallback still decides.
-        let bytes = (try? SecureRandom.bytes(16)) ?? [UInt8](repeating: 1, count: 16)
+    /// A random weight below 2^128 (from OpenSSL's DRBG). RAND_bytes fails only when the DRBG
+    /// cannot be seeded; predictable weights would make the batch test unsound, so the batch
+    /// then fails closed (`holds()` is false for it and for every single-proof check built on it).
+    mutating func weight() -> Scalar {
+        guard let bytes = try? SecureRandom.bytes(16) else {
+            broken = true
+            return .one
+        }
         return Scalar(trusted: [UInt8](repeating: 0, count: 16) + bytes)
     }
 
@@ -185,11 +188,11 @@ public struct ZeroOrOneProof: Sendable, Hashable, Codable {
         }
     }
 
-    /// Adds the four equations of eq. 25 to `batch` (weighted): z0·G − a0 − c0·alpha = O,
+    /// Adds the four equations of eqs. 25a, 25b, 26a, 26b to `batch` (weighted): z0·G − a0 − c0·alpha = O,
     /// z0·K − b0 − c0·beta = O, z1·G − a1 − c1·alpha = O, z1·K − b1 − c1·beta + c1·G = O.
     func addEquations(ciphertext ct: Ciphertext, context ctx: ProofContext, to batch: inout ProofBatch) {
         let c1 = challenge(ciphertext: ct, context: ctx) - c0
-        let w = (ProofBatch.weight(), ProofBatch.weight(), ProofBatch.weight(), ProofBatch.weight())
+        let w = (batch.weight(), batch.weight(), batch.weight(), batch.weight())
         batch.g = batch.g + w.0 * z0 + w.2 * z1 + w.3 * c1
         batch.k = batch.k + w.1 * z0 + w.3 * z1
         batch.add(-w.0, a0)
@@ -264,7 +267,7 @@ public struct KnownValueProof: Sendable, Hashable, Codable {
     /// z·K − b − c·Σbeta + c·L·G = O. The sums are spread over the ciphertexts' own terms.
     func addEquations(ciphertexts: [Ciphertext], value: UInt64, context ctx: ProofContext, to batch: inout ProofBatch) {
         let c = Self.challenge(ctx, ciphertexts, value, a, b)
-        let w = (ProofBatch.weight(), ProofBatch.weight())
+        let w = (batch.weight(), batch.weight())
         batch.g = batch.g + w.0 * z + w.1 * c * Scalar(value)
         batch.k = batch.k + w.1 * z
         batch.add(-w.0, a)
