@@ -21,11 +21,11 @@ struct DataFileModeTests {
     }
 
     @Test("a new election's files, the WAL and shared-memory files included, are 0600")
-    func newElectionIsOwnerOnly() throws {
+    func newElectionIsOwnerOnly() async throws {
         let root = temporaryPath()
         defer { try? FileManager.default.removeItem(at: root) }
         let dir = DataDirectory(path: root.path)
-        let store = try ElectionStore.create(in: dir, manifest: TestElection.manifest(), clock: testClock)
+        let store = try await ElectionStore.create(in: dir, database: .sqlite, manifest: TestElection.manifest(), clock: testClock)
         // The pool is still open, so election.sqlite-wal and -shm exist.
         let names = try FileManager.default.contentsOfDirectory(atPath: root.path)
         #expect(names.contains("election.sqlite-wal") && names.contains("election.sqlite-shm"), "\(names)")
@@ -34,15 +34,16 @@ struct DataFileModeTests {
     }
 
     @Test("a database left readable by others (an older version, a crash) is tightened when it is opened")
-    func looseDatabaseIsTightenedOnOpen() throws {
+    func looseDatabaseIsTightenedOnOpen() async throws {
         let root = temporaryPath()
         defer { try? FileManager.default.removeItem(at: root) }
         let dir = DataDirectory(path: root.path)
-        try ElectionStore.create(in: dir, manifest: TestElection.manifest(), clock: testClock).pool.close()
+        let created = try await ElectionStore.create(in: dir, database: .sqlite, manifest: TestElection.manifest(), clock: testClock)
+        try #require(created.storage as? SQLiteStorage).pool.close()
         #expect(chmod(dir.databasePath, 0o644) == 0)
         // A -wal left behind by a crash of an older version.
         #expect(FileManager.default.createFile(atPath: dir.databasePath + "-wal", contents: nil, attributes: [.posixPermissions: 0o644]))
-        let store = try ElectionStore.open(dir, clock: testClock)
+        let store = try await ElectionStore.open(dir, database: .sqlite, clock: testClock)
         #expect(try Self.looseFiles(in: root) == [])
         _ = store
     }

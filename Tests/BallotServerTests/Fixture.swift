@@ -664,3 +664,54 @@ extension TestElection {
         try await postTrustee(client, "/v1/tally/decryptions", body)
     }
 }
+
+/// The code and message of the refusal `body` throws: a `CommandError` (checks made before
+/// anything is written) or a `RuleError` (the election's rules). Records an issue and returns
+/// nil when it throws nothing or something else.
+func refusal(sourceLocation: SourceLocation = #_sourceLocation,
+             _ body: () async throws -> Void) async -> (code: String, message: String)? {
+    do {
+        try await body()
+        Issue.record("expected a refusal, nothing was thrown", sourceLocation: sourceLocation)
+    } catch let error as CommandError {
+        return (error.code, error.message)
+    } catch let error as RuleError {
+        return (error.code, error.message)
+    } catch {
+        Issue.record("expected a CommandError or RuleError, got \(error)", sourceLocation: sourceLocation)
+    }
+    return nil
+}
+
+extension TestElection {
+    /// The commission appoints a trustee (`ballot-server trustee add`, locally).
+    @discardableResult
+    func appoint(_ registration: TrusteeRegistration) async throws -> ElectionRules.Recorded {
+        try await store.appointTrustee(registration, commissionKey: try dir.commissionKey())
+    }
+}
+
+extension TestElection {
+    /// An enrollment of `voter` with `key`, prepared as `POST /v1/enrollments` prepares it
+    /// (the slow hash of the typed code with the roll entry's salt), for driving the rules directly.
+    func enrollmentAttempt(voter: Int, key: Ed25519PrivateKey, code typed: String? = nil) async throws -> ElectionRules.EnrollmentAttempt {
+        let voterMac = PersonalNumber.mac(codes[voter].personalNumber, secret: rollSecret)
+        let code = EnrollmentCode.normalize(typed ?? codes[voter].code)
+        guard let salt = try await store.storage.read({ try $0.rollRow(voterMac: voterMac)?.commitment.salt }) else {
+            throw TestFailure("voter \(voter) is not on the roll")
+        }
+        return ElectionRules.EnrollmentAttempt(
+            voterMac: voterMac, salt: salt,
+            typedCommitment: EnrollmentCode.commitment(normalizedCode: code, salt: salt, electionHash: store.electionHash),
+            normalizedCode: code, voterKey: key.publicKey, signature: try proof(key, code: code))
+    }
+}
+
+extension TestElection {
+    /// The body of `POST /v1/commission/trustees`: the trustee's self-signed registration and
+    /// the appointment signature (by the commission key unless `appointedBy` says otherwise).
+    func appointmentBody(_ registration: TrusteeRegistration, appointedBy key: Ed25519PrivateKey? = nil) throws -> Data {
+        let signature = try registration.appointmentSignature(electionHash: store.electionHash, commissionKey: try key ?? dir.commissionKey())
+        return try JSONEncoder().encode(TrusteeAppointmentBody(registration: registration, signature: signature))
+    }
+}

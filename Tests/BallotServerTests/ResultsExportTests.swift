@@ -100,7 +100,7 @@ struct ResultsExportTests {
             let open = await Self.commandError { _ = try await ResultsDocument.load(e.store) }
             #expect(open?.code == "no-results")
             #expect(open?.message.contains("still open") == true, "\(open?.message ?? "")")
-            try e.close()
+            try await e.close()
             try await e.decrypt(client, trustees: [1])
             let partly = await Self.commandError { _ = try await ResultsDocument.load(e.store) }
             #expect(partly?.code == "no-results")
@@ -108,7 +108,7 @@ struct ResultsExportTests {
             try await e.decrypt(client, trustees: [3])
         }
         let document = try await ResultsDocument.load(e.store)
-        let signed = try #require(try await e.store.pool.read { db in try ElectionStore.results(db) })
+        let signed = try #require(try await e.store.tallyInfo().results)
         #expect(document.signed == signed)
         #expect(signed.results.districts.map(\.counts) == [[0, 2, 0], [1, 0, 1], [0, 0, 0]])
         #expect(document.checkpoint.checkpoint.treeSize == UInt64(try await e.logKinds().count))
