@@ -42,6 +42,7 @@ let package = Package(
             name: "VoterKit",
             dependencies: [
                 "VotingCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -86,6 +87,8 @@ let package = Package(
         .testTarget(
             name: "VotingCoreTests",
             dependencies: ["VotingCore"],
+            // Known-answer and worked-example JSON, read from the source tree by path (#filePath).
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

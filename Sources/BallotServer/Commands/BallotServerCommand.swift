@@ -4,10 +4,15 @@ import VoterKit
 import VotingCore
 
 @main
+enum BallotServerCommandMain {
+    static func main() async { await ToolMain.run(BallotServerCommand.self) }
+}
+
 struct BallotServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ballot-server",
         abstract: "The election commission's server: election setup, voter roll, HTTP API, transparency log.",
+        version: EvoteVersion.line,
         subcommands: [InitCommand.self, RollCommand.self, TrusteeCommand.self, StationCommand.self, ServeCommand.self, OpenCommand.self, CloseCommand.self,
                       StatusCommand.self, ExportCommand.self, BackupCommand.self, ResultsCommand.self, ExampleCommand.self, DemoCommand.self, BenchCommand.self, BenchAuditCommand.self,
                       TLSCertCommand.self])
