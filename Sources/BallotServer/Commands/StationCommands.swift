@@ -13,38 +13,6 @@ struct StationCommand: AsyncParsableCommand {
         subcommands: [StationKeygenCommand.self, StationAddCommand.self, StationCastCommand.self])
 }
 
-/// A station's key file (mode 0600): its index, name and Ed25519 signing seed.
-struct StationKeyFile: Codable, Sendable {
-    let index: UInt32
-    let name: String
-    let signingSeed: HexBytes
-
-    enum CodingKeys: String, CodingKey {
-        case index, name
-        case signingSeed = "signing_seed"
-    }
-
-    func signingKey() throws -> Ed25519PrivateKey { try Ed25519PrivateKey(rawRepresentation: signingSeed.bytes) }
-
-    var registration: StationRegistration {
-        get throws { StationRegistration(index: index, name: name, signingKey: try signingKey().publicKey) }
-    }
-
-    static func load(path: String) throws -> StationKeyFile {
-        let keygen = "make one with `ballot-server station keygen --out FILE`"
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw CommandError("no-key-file", "cannot read the station key file \(path); \(keygen)")
-        }
-        if (try? JSONDecoder().decode(StationRegistration.self, from: data)) != nil {
-            throw CommandError("public-file-as-key", "\(path) is the station's public file (--public-out of keygen); pass the key file made with --out")
-        }
-        try PrivateFile.checkPermissions(path, what: "station key file", missing: keygen)
-        do { return try JSONDecoder().decode(StationKeyFile.self, from: data) } catch {
-            throw CommandError("bad-key-file", "\(path) is not a station key file (\(CommandOutput.plain(error))); \(keygen)")
-        }
-    }
-}
-
 struct StationKeygenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keygen", abstract: "Create a polling station's key file (mode 0600) and its public file for the commission.")
@@ -67,11 +35,11 @@ struct StationKeygenCommand: AsyncParsableCommand {
     func run() async throws {
         let reporter = Reporter(json: output.json)
         try await reporter.run {
-            let key = StationKeyFile(index: index, name: name, signingSeed: HexBytes(try Ed25519PrivateKey().rawRepresentation))
+            let key = try StationKeyFile.generate(index: index, name: name)
+            try key.save(path: out)
+            let registration = try key.registration
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            try PrivateFile.create(out, Array(try encoder.encode(key)))
-            let registration = try key.registration
             try encoder.encode(registration).write(to: URL(fileURLWithPath: publicOut))
             reporter.emit(registration) {
                 "Station \(index) key written to \(out) (mode 0600); give \(publicOut) to the commission (`ballot-server station add`)."
@@ -165,24 +133,10 @@ struct StationCastCommand: AsyncParsableCommand {
         let reporter = Reporter(json: output.json)
         try await reporter.run {
             let stationKey = try StationKeyFile.load(path: key)
-            let plain = try BallotServerClient(baseURL: server, caFile: caFile)
-            let election = try await VoterActions.fetchElection(plain)
-            let client = plain.signing(as: .station(stationKey.index), key: try stationKey.signingKey(), electionHash: election.electionHash)
-            let lookup = try await client.stationLookup(personalNumber: personalNumber)
-            guard let district = election.manifest.district(lookup.district), let electionKey = election.electionKey else {
-                throw CommandError("ceremony-incomplete", "the election key is not published; supervised ballots are cast once voting is open")
-            }
-            if let problem = Selections.problem(choices, in: district) {
-                throw CommandError("invalid-choice", "\(problem); the voter's district is \(district.id) (\(district.name))")
-            }
-            let (ballot, _) = try VoterActions.encrypt(selections: choices, district: district, electionHash: election.electionHash, electionKey: electionKey)
-            let signature = try SupervisedBallot.sign(ballot: ballot, station: stationKey.index, key: try stationKey.signingKey())
-            let answer = try await client.castSupervised(SupervisedBallotBody(personalNumber: personalNumber, ballot: ballot.wire, signature: signature))
-            let checks = ReceiptVerifier(serverKey: election.serverKey, electionHash: election.electionHash)
-                .verify(receipt: answer.logged.receipt, entryBytes: answer.logged.entry.bytes, inclusionProof: answer.logged.inclusionProof)
-            guard checks.allSatisfy(\.passed), answer.trackingCode == ballot.trackingCode else {
-                throw CommandError("receipt-invalid", "the supervised ballot's receipt failed verification: \(checks.filter { !$0.passed }.map(\.detail).joined(separator: "; "))")
-            }
+            let client = try BallotServerClient(baseURL: server, caFile: caFile)
+            let election = try await VoterActions.fetchElection(client)
+            let answer = try await StationActions.cast(client: client, election: election, key: stationKey,
+                                                       personalNumber: personalNumber, selections: choices)
             let path = receiptOut ?? "supervised-\(answer.shortCode).json"
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
