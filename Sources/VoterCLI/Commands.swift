@@ -306,8 +306,25 @@ struct ResultsCommand: AsyncParsableCommand {
 
     struct Result: Encodable {
         let signatureValid: Bool
+        /// Exactly the signed results.
         let results: ElectionResults
-        enum CodingKeys: String, CodingKey { case signatureValid = "signature_valid", results }
+        /// Computed here from the signed counts, for people and scripts: turnout, each
+        /// option's share (summing to 100), and the winners' names.
+        let districts: [DistrictSummary]
+        enum CodingKeys: String, CodingKey { case signatureValid = "signature_valid", results, districts }
+    }
+
+    struct DistrictSummary: Encodable {
+        let district: String
+        let name: String
+        let turnoutPercent: String?
+        let sharesPercent: [String]?
+        let electedNames: [String]
+        let tiedNames: [String]
+        enum CodingKeys: String, CodingKey {
+            case district, name, turnoutPercent = "turnout_percent", sharesPercent = "shares_percent"
+            case electedNames = "elected_names", tiedNames = "tied_names"
+        }
     }
 
     func run() async throws {
@@ -324,15 +341,32 @@ struct ResultsCommand: AsyncParsableCommand {
             guard signed.isValid(serverKey: election.serverKey) else {
                 throw VoterError("bad-signature", "the results are not signed by the election's server key; do not trust them")
             }
-            reporter.emit(Result(signatureValid: true, results: signed.results)) {
-                var lines = ["\(election.manifest.name): results decrypted by trustees \(signed.results.quorum.map(String.init).joined(separator: ", ")) (server signature verified)"]
-                for d in signed.results.districts {
-                    guard let district = election.manifest.district(d.district) else { continue }
-                    let turnout = d.roll > 0 ? String(format: "%.1f%%", Double(d.ballots) * 100 / Double(d.roll)) : "-"
-                    lines.append("\(district.id) \(district.name): \(d.ballots) of \(d.roll) voted (\(turnout)); elected: \(d.elected.joined(separator: ", "))" +
-                                 (d.tied.isEmpty ? "" : "; tied for the remaining seat(s): \(d.tied.joined(separator: ", "))"))
-                    for (option, count) in zip(district.options, d.counts) {
-                        lines.append("    \(option.id.padding(toLength: 12, withPad: " ", startingAt: 0)) \(String(count).padding(toLength: 7, withPad: " ", startingAt: 0)) \(option.name)")
+            let manifest = election.manifest
+            func names(_ ids: [String], in district: District) -> [String] {
+                ids.map { id in district.options.first { $0.id == id }?.name ?? id }
+            }
+            let summaries: [DistrictSummary] = signed.results.districts.compactMap { d in
+                guard let district = manifest.district(d.district) else { return nil }
+                return DistrictSummary(district: d.district, name: district.name, turnoutPercent: d.turnout(), sharesPercent: d.shares(),
+                                       electedNames: names(d.elected, in: district), tiedNames: names(d.tied, in: district))
+            }
+            reporter.emit(Result(signatureValid: true, results: signed.results, districts: summaries)) {
+                var lines = ["\(manifest.name): results decrypted by trustees \(signed.results.quorum.map(String.init).joined(separator: ", ")) (server signature verified)"]
+                for (d, summary) in zip(signed.results.districts, summaries) {
+                    guard let district = manifest.district(d.district) else { continue }
+                    let turnout = summary.turnoutPercent.map { "\($0)%" } ?? "-"
+                    var head = "\(district.id) \(district.name): \(d.ballots) of \(d.roll) voted (turnout \(turnout))"
+                    if d.ballots == 0 {
+                        head += "; no ballots were cast, so nobody is elected"
+                    } else {
+                        head += "; elected: " + (summary.electedNames.isEmpty ? "nobody outright" : summary.electedNames.joined(separator: ", "))
+                        if !summary.tiedNames.isEmpty { head += "; tied for the remaining seat(s): \(summary.tiedNames.joined(separator: ", "))" }
+                    }
+                    lines.append(head)
+                    for (i, (option, count)) in zip(district.options, d.counts).enumerated() {
+                        let share = summary.sharesPercent.map { "\($0[i])%" } ?? "-"
+                        let mark = d.elected.contains(option.id) ? "elected" : d.tied.contains(option.id) ? "tied" : option.electable ? "" : "(counted, wins no seat)"
+                        lines.append("    \(option.id.padding(toLength: 12, withPad: " ", startingAt: 0)) \(String(count).padding(toLength: 7, withPad: " ", startingAt: 0)) \(share.padding(toLength: 7, withPad: " ", startingAt: 0)) \(option.name) \(mark)")
                     }
                 }
                 return lines.joined(separator: "\n")

@@ -315,3 +315,44 @@ struct IdentityOrPoint: Decodable {
         value = p
     }
 }
+
+extension ElectionResults.District {
+    /// Each option's share of the votes in this district, in percent with `digits` decimals,
+    /// computed from the signed counts and rounded by largest remainder so that the shares
+    /// add up to exactly 100 (with one mark per ballot, the share of the valid ballots; with
+    /// more, of all marks). Nil when no vote was cast.
+    public func shares(digits: Int = 1) -> [String]? {
+        let total = counts.reduce(UInt64(0), +)
+        guard total > 0, digits >= 0, digits <= 6 else { return nil }
+        var unit: UInt64 = 100
+        for _ in 0..<digits { unit *= 10 }
+        // Floor of count·unit/total, then the leftover units to the largest remainders (ties:
+        // manifest order).
+        var floors = counts.map { $0 * unit / total }
+        let remainders = counts.map { $0 * unit % total }
+        var left = unit - floors.reduce(0, +)
+        for i in remainders.indices.sorted(by: { remainders[$0] != remainders[$1] ? remainders[$0] > remainders[$1] : $0 < $1 }) where left > 0 {
+            floors[i] += 1
+            left -= 1
+        }
+        var scale: UInt64 = 1
+        for _ in 0..<digits { scale *= 10 }
+        return floors.map { value in
+            guard digits > 0 else { return String(value) }
+            let fraction = String(value % scale)
+            return "\(value / scale)." + String(repeating: "0", count: digits - fraction.count) + fraction
+        }
+    }
+
+    /// Ballots over the roll in percent with `digits` decimals (rounded half up); nil for an
+    /// empty roll.
+    public func turnout(digits: Int = 1) -> String? {
+        guard roll > 0, digits >= 0, digits <= 6 else { return nil }
+        var scale: UInt64 = 1
+        for _ in 0..<digits { scale *= 10 }
+        let value = (UInt64(ballots) * 100 * scale * 2 + UInt64(roll)) / (UInt64(roll) * 2)
+        guard digits > 0 else { return String(value) }
+        let fraction = String(value % scale)
+        return "\(value / scale)." + String(repeating: "0", count: digits - fraction.count) + fraction
+    }
+}
