@@ -15,10 +15,22 @@ public enum RecordValue: Sendable, Hashable {
     }
 }
 
-/// One line of the public election record (`evote-election-record/2`), parsed by the strict,
-/// canonical line grammar: a compact JSON object of string and unsigned-integer members,
-/// keys in strictly ascending byte order, printable ASCII only, no escapes. Every valid line
-/// has exactly one spelling, so two readers cannot see two different histories in one file.
+/// One line of the public election record (`evote-election-record/2`). Every valid line has
+/// exactly one spelling, so two readers cannot see two different histories in one file.
+///
+/// The grammar, over the bytes of one line without its LF:
+///
+///     line    = "{" [ member *( "," member ) ] "}"     ; nothing before or after, no spaces
+///     member  = string ":" value                        ; keys unique, strictly ascending bytes
+///     value   = string / integer
+///     string  = %x22 *( %x20-21 / %x23-5B / %x5D-7E ) %x22   ; no escapes, may be empty
+///     integer = "0" / %x31-39 *%x30-39                   ; at most 18446744073709551615
+///
+/// A line is also malformed when it is empty, longer than the maximum (64 MiB unless told),
+/// starts with a byte-order mark, or holds CR, tab or any byte outside 0x20-0x7e. The error
+/// names the first problem: whole-line checks (empty, too long, byte-order mark, only
+/// spaces) first, then the first offending byte from the left. The record itself is a
+/// sequence of such lines, each ending in LF (`RecordLineSplitter`).
 public struct RecordLine: Sendable, Hashable {
     public struct Member: Sendable, Hashable {
         public let key: String
@@ -159,7 +171,8 @@ public struct RecordLine: Sendable, Hashable {
     /// The bytes of a lowercase-hex string member; with `byteCount`, exactly that many.
     public func hexBytes(_ key: String, byteCount: Int? = nil) throws(RecordLineError) -> [UInt8] {
         let text = try string(key)
-        guard let bytes = FastHex.decode(text), byteCount.map({ $0 == bytes.count }) ?? true else {
+        // The length check first spares decoding a long value that cannot fit anyway.
+        guard byteCount.map({ text.utf8.count == 2 * $0 }) ?? true, let bytes = FastHex.decode(text) else {
             throw RecordLineError(.invalidHex(key: key, byteCount: byteCount))
         }
         return bytes

@@ -28,9 +28,9 @@ public struct RecordLineSplitter: Sendable {
         }
 
         /// The line parsed by the record grammar.
-        public func parsed() -> Result<RecordLine, RecordLineError> {
+        public func parsed(maxLength: Int = RecordLine.defaultMaxLength) -> Result<RecordLine, RecordLineError> {
             switch self {
-            case .line(_, _, let bytes): Result { () throws(RecordLineError) in try RecordLine.parse(bytes) }
+            case .line(_, _, let bytes): Result { () throws(RecordLineError) in try RecordLine.parse(bytes, maxLength: maxLength) }
             case .malformed(_, _, let error): .failure(error)
             }
         }

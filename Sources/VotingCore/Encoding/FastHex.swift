@@ -37,16 +37,20 @@ public enum FastHex {
     private static func decode(_ digits: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer) -> Bool {
         let outCount = out.count
         var k = 0
+        // Invalid digits only set bits here; one test at the end keeps the loop branch-free.
+        var invalid: UInt64 = 0
+        while k + 8 <= outCount {
+            let first = decodeWord(UInt64(littleEndian: digits.loadUnaligned(fromByteOffset: 2 * k, as: UInt64.self)), invalid: &invalid)
+            let second = decodeWord(UInt64(littleEndian: digits.loadUnaligned(fromByteOffset: 2 * k + 8, as: UInt64.self)), invalid: &invalid)
+            out.storeBytes(of: (UInt64(first) | UInt64(second) << 32).littleEndian, toByteOffset: k, as: UInt64.self)
+            k += 8
+        }
         while k + 4 <= outCount {
-            let word = UInt64(littleEndian: digits.loadUnaligned(fromByteOffset: 2 * k, as: UInt64.self))
-            guard let bytes = decodeWord(word) else {
-                out.initializeMemory(as: UInt8.self, repeating: 0)
-                return false
-            }
+            let bytes = decodeWord(UInt64(littleEndian: digits.loadUnaligned(fromByteOffset: 2 * k, as: UInt64.self)), invalid: &invalid)
             out.storeBytes(of: bytes.littleEndian, toByteOffset: k, as: UInt32.self)
             k += 4
         }
-        var valid = true
+        var valid = invalid == 0
         while k < outCount {
             let hi = nibble(digits[2 * k]), lo = nibble(digits[2 * k + 1])
             valid = valid && hi != nil && lo != nil
@@ -57,17 +61,18 @@ public enum FastHex {
     }
 
     /// Eight digits (first digit in the low byte) to four bytes (first byte in the low
-    /// byte), or nil if any digit is not 0-9 or a-f.
-    static func decodeWord(_ word: UInt64) -> UInt32? {
-        // x + (0x80 - lo) sets a byte's top bit iff byte >= lo; x + (0x7f - hi) iff byte > hi
-        // (no carries between bytes while every byte is below 0x80, checked first).
-        guard word & highs == 0 else { return nil }
-        let atLeast0 = word &+ ones &* (0x80 - 0x30)
-        let above9 = word &+ ones &* (0x7f - 0x39)
-        let atLeastA = word &+ ones &* (0x80 - 0x61)
-        let aboveF = word &+ ones &* (0x7f - 0x66)
+    /// byte); sets bits of `invalid` if any digit is not 0-9 or a-f.
+    @inline(__always)
+    static func decodeWord(_ word: UInt64, invalid: inout UInt64) -> UInt32 {
+        // For bytes below 0x80 (the top bits are checked too), x + (0x80 - lo) sets a byte's
+        // top bit iff byte >= lo and x + (0x7f - hi) iff byte > hi, with no carry between bytes.
+        let low7 = word & ~highs
+        let atLeast0 = low7 &+ ones &* (0x80 - 0x30)
+        let above9 = low7 &+ ones &* (0x7f - 0x39)
+        let atLeastA = low7 &+ ones &* (0x80 - 0x61)
+        let aboveF = low7 &+ ones &* (0x7f - 0x66)
         let isDigit = (atLeast0 & ~above9) | (atLeastA & ~aboveF)
-        guard isDigit & highs == highs else { return nil }
+        invalid |= (word | ~isDigit) & highs
         // '0'-'9' is 0x3N and 'a'-'f' is 0x6N with N 1-6: bit 6 says "add 9".
         let nibbles = (word & (ones &* 0x0f)) &+ ((word >> 6) & ones) &* 9
         let paired = ((nibbles << 4) | (nibbles >> 8)) & 0x00ff_00ff_00ff_00ff
