@@ -106,24 +106,24 @@ public struct RecordLine: Sendable, Hashable {
         }
         var out = [UInt8]()
         out.reserveCapacity(capacity)
-        out.append(ASCII.openBrace)
+        out.append(RecordByte.openBrace)
         for (i, member) in members.enumerated() {
-            if i > 0 { out.append(ASCII.comma) }
-            out.append(ASCII.quote)
+            if i > 0 { out.append(RecordByte.comma) }
+            out.append(RecordByte.quote)
             out.append(contentsOf: member.key.utf8)
-            out.append(ASCII.quote)
-            out.append(ASCII.colon)
+            out.append(RecordByte.quote)
+            out.append(RecordByte.colon)
             switch member.value {
             case .string(let text):
-                out.append(ASCII.quote)
+                out.append(RecordByte.quote)
                 out.append(contentsOf: text.utf8)
-                out.append(ASCII.quote)
+                out.append(RecordByte.quote)
             case .integer(let number):
                 out.append(contentsOf: String(number).utf8)
             }
         }
-        out.append(ASCII.closeBrace)
-        out.append(ASCII.lineFeed)
+        out.append(RecordByte.closeBrace)
+        out.append(RecordByte.lineFeed)
         return out
     }
 
@@ -380,9 +380,9 @@ public struct RecordLineError: Error, Sendable, Hashable, CustomStringConvertibl
 
     private func describe(_ byte: UInt8) -> String {
         switch byte {
-        case ASCII.quote: "a double quote"
-        case ASCII.backslash: "a backslash"
-        case ASCII.space: "a space"
+        case RecordByte.quote: "a double quote"
+        case RecordByte.backslash: "a backslash"
+        case RecordByte.space: "a space"
         case 0x21...0x7e: "\"\(String(decoding: [byte], as: UTF8.self))\""
         default: "the byte \(hex(byte))"
         }
@@ -405,7 +405,8 @@ public struct RecordLineError: Error, Sendable, Hashable, CustomStringConvertibl
     }
 }
 
-enum ASCII {
+/// Bytes the record grammar names.
+enum RecordByte {
     static let lineFeed: UInt8 = 0x0a
     static let carriageReturn: UInt8 = 0x0d
     static let tab: UInt8 = 0x09
@@ -443,7 +444,7 @@ struct RecordLineParser {
 
     /// Bytes a string may hold: printable ASCII except `"` and `\`.
     static func isStringByte(_ byte: UInt8) -> Bool {
-        byte >= 0x20 && byte <= 0x7e && byte != ASCII.quote && byte != ASCII.backslash
+        byte >= 0x20 && byte <= 0x7e && byte != RecordByte.quote && byte != RecordByte.backslash
     }
 
     mutating func parse() throws(RecordLineError) -> RecordLine {
@@ -455,20 +456,20 @@ struct RecordLineParser {
         if count >= 3, line[0] == 0xef, line[1] == 0xbb, line[2] == 0xbf {
             throw RecordLineError(.byteOrderMark, at: 0)
         }
-        if line[0] == ASCII.space, line.allSatisfy({ $0 == ASCII.space }) {
+        if line[0] == RecordByte.space, line.allSatisfy({ $0 == RecordByte.space }) {
             throw RecordLineError(.onlySpaces, at: 0)
         }
-        guard line[0] == ASCII.openBrace else { throw unexpected(at: 0, .objectStart) }
+        guard line[0] == RecordByte.openBrace else { throw unexpected(at: 0, .objectStart) }
         var i = 1
         guard i < count else { throw RecordLineError(.unexpectedEndOfLine(expected: .key), at: i) }
-        if line[i] == ASCII.closeBrace {
+        if line[i] == RecordByte.closeBrace {
             i += 1
         } else {
             var previousKey: Range<Int>? = nil
             while true {
                 // "key":
                 guard i < count else { throw RecordLineError(.unexpectedEndOfLine(expected: .key), at: i) }
-                guard line[i] == ASCII.quote else { throw unexpected(at: i, .key) }
+                guard line[i] == RecordByte.quote else { throw unexpected(at: i, .key) }
                 let keyStart = i + 1
                 let keyEnd = try scanString(from: keyStart)
                 let key = keyStart..<keyEnd
@@ -477,7 +478,7 @@ struct RecordLineParser {
                 let keyText = text(key)
                 i = keyEnd + 1
                 guard i < count else { throw RecordLineError(.unexpectedEndOfLine(expected: .colon(afterKey: keyText)), at: i) }
-                guard line[i] == ASCII.colon else { throw unexpected(at: i, .colon(afterKey: keyText)) }
+                guard line[i] == RecordByte.colon else { throw unexpected(at: i, .colon(afterKey: keyText)) }
                 i += 1
                 // value
                 let value: RecordValue
@@ -485,12 +486,12 @@ struct RecordLineParser {
                 members.append(RecordLine.Member(key: keyText, value: value))
                 // , or }
                 guard i < count else { throw RecordLineError(.unexpectedEndOfLine(expected: .commaOrClose(afterKey: keyText)), at: i) }
-                if line[i] == ASCII.closeBrace {
+                if line[i] == RecordByte.closeBrace {
                     i += 1
                     break
                 }
-                guard line[i] == ASCII.comma else { throw unexpected(at: i, .commaOrClose(afterKey: keyText)) }
-                if i + 1 < count, line[i + 1] == ASCII.closeBrace { throw RecordLineError(.trailingComma, at: i) }
+                guard line[i] == RecordByte.comma else { throw unexpected(at: i, .commaOrClose(afterKey: keyText)) }
+                if i + 1 < count, line[i + 1] == RecordByte.closeBrace { throw RecordLineError(.trailingComma, at: i) }
                 i += 1
             }
         }
@@ -501,22 +502,22 @@ struct RecordLineParser {
     private func parseValue(at start: Int, key: String) throws(RecordLineError) -> (RecordValue, Int) {
         guard start < line.count else { throw RecordLineError(.unexpectedEndOfLine(expected: .value(ofKey: key)), at: start) }
         switch line[start] {
-        case ASCII.quote:
+        case RecordByte.quote:
             let end = try scanString(from: start + 1)
             return (.string(text(start + 1..<end)), end + 1)
-        case ASCII.zero...ASCII.nine:
+        case RecordByte.zero...RecordByte.nine:
             return try parseInteger(at: start)
-        case ASCII.minus, ASCII.plus:
+        case RecordByte.minus, RecordByte.plus:
             throw RecordLineError(.signedNumber, at: start)
-        case ASCII.dot:
+        case RecordByte.dot:
             throw RecordLineError(.fractionalNumber, at: start)
-        case ASCII.openBrace:
+        case RecordByte.openBrace:
             throw RecordLineError(.unsupportedValue(key: key, .object), at: start)
-        case ASCII.openBracket:
+        case RecordByte.openBracket:
             throw RecordLineError(.unsupportedValue(key: key, .array), at: start)
-        case ASCII.lowerT where hasWord("true", at: start), ASCII.lowerF where hasWord("false", at: start):
+        case RecordByte.lowerT where hasWord("true", at: start), RecordByte.lowerF where hasWord("false", at: start):
             throw RecordLineError(.unsupportedValue(key: key, .boolean), at: start)
-        case ASCII.lowerN where hasWord("null", at: start):
+        case RecordByte.lowerN where hasWord("null", at: start):
             throw RecordLineError(.unsupportedValue(key: key, .null), at: start)
         default:
             throw unexpected(at: start, .value(ofKey: key))
@@ -527,15 +528,15 @@ struct RecordLineParser {
         let count = line.count
         var i = start
         var number: UInt64 = 0
-        if line[i] == ASCII.zero {
+        if line[i] == RecordByte.zero {
             i += 1
-            if i < count, line[i] >= ASCII.zero, line[i] <= ASCII.nine {
+            if i < count, line[i] >= RecordByte.zero, line[i] <= RecordByte.nine {
                 throw RecordLineError(.leadingZero, at: start)
             }
         } else {
-            while i < count, line[i] >= ASCII.zero, line[i] <= ASCII.nine {
+            while i < count, line[i] >= RecordByte.zero, line[i] <= RecordByte.nine {
                 let (times10, overflow1) = number.multipliedReportingOverflow(by: 10)
-                let (sum, overflow2) = times10.addingReportingOverflow(UInt64(line[i] - ASCII.zero))
+                let (sum, overflow2) = times10.addingReportingOverflow(UInt64(line[i] - RecordByte.zero))
                 guard !overflow1, !overflow2 else { throw RecordLineError(.numberTooLarge, at: start) }
                 number = sum
                 i += 1
@@ -543,8 +544,8 @@ struct RecordLineParser {
         }
         if i < count {
             switch line[i] {
-            case ASCII.dot: throw RecordLineError(.fractionalNumber, at: i)
-            case ASCII.lowerE, ASCII.upperE: throw RecordLineError(.numberWithExponent, at: i)
+            case RecordByte.dot: throw RecordLineError(.fractionalNumber, at: i)
+            case RecordByte.lowerE, RecordByte.upperE: throw RecordLineError(.numberWithExponent, at: i)
             default: break
             }
         }
@@ -561,8 +562,8 @@ struct RecordLineParser {
         }
         while i < count {
             let byte = line[i]
-            if byte == ASCII.quote { return i }
-            if byte == ASCII.backslash { throw RecordLineError(.backslashInString, at: i) }
+            if byte == RecordByte.quote { return i }
+            if byte == RecordByte.backslash { throw RecordLineError(.backslashInString, at: i) }
             if byte < 0x20 || byte > 0x7e { throw classify(byte, at: i, or: .unterminatedString) }
             i += 1
         }
@@ -577,8 +578,8 @@ struct RecordLineParser {
         func hasZeroByte(_ v: UInt64) -> UInt64 { (v &- ones) & ~v & highs }
         let nonASCII = word & highs
         let control = (word &- ones &* 0x20) & ~word & highs
-        let quote = hasZeroByte(word ^ (ones &* UInt64(ASCII.quote)))
-        let backslash = hasZeroByte(word ^ (ones &* UInt64(ASCII.backslash)))
+        let quote = hasZeroByte(word ^ (ones &* UInt64(RecordByte.quote)))
+        let backslash = hasZeroByte(word ^ (ones &* UInt64(RecordByte.backslash)))
         let delete = hasZeroByte(word ^ (ones &* 0x7f))
         return (nonASCII | control | quote | backslash | delete) != 0
     }
@@ -614,15 +615,15 @@ struct RecordLineParser {
     /// An unexpected byte where structure was expected, named by what is wrong with it.
     private func unexpected(at i: Int, _ expectation: RecordLineError.Expectation) -> RecordLineError {
         let byte = line[i]
-        if byte == ASCII.space { return RecordLineError(.whitespace, at: i) }
+        if byte == RecordByte.space { return RecordLineError(.whitespace, at: i) }
         return classify(byte, at: i, or: .unexpectedByte(byte, expected: expectation))
     }
 
     /// Bytes that no line may contain anywhere get their own reason; others get `fallback`.
     private func classify(_ byte: UInt8, at i: Int, or fallback: RecordLineError.Reason) -> RecordLineError {
         switch byte {
-        case ASCII.carriageReturn: RecordLineError(.carriageReturn, at: i)
-        case ASCII.tab: RecordLineError(.tab, at: i)
+        case RecordByte.carriageReturn: RecordLineError(.carriageReturn, at: i)
+        case RecordByte.tab: RecordLineError(.tab, at: i)
         case 0..<0x20, 0x7f: RecordLineError(.controlByte(byte), at: i)
         case 0x80...: RecordLineError(.nonASCIIByte(byte), at: i)
         default: RecordLineError(fallback, at: i)

@@ -55,7 +55,7 @@ public struct RecordLineSplitter: Sendable {
         guard let base = chunk.baseAddress, chunk.count > 0 else { return }
         var start = 0
         while start < chunk.count {
-            guard let found = memchr(base + start, Int32(ASCII.lineFeed), chunk.count - start) else {
+            guard let found = memchr(base + start, Int32(RecordByte.lineFeed), chunk.count - start) else {
                 keepPartial(UnsafeRawBufferPointer(rebasing: chunk[start...]))
                 return
             }
