@@ -94,6 +94,8 @@ voter_cmd() { "$voter" "$@" --json </dev/null >>"$work/voters.jsonl" 2>>"$work/s
 
 url=""
 start_server() { # data dir
+  # Gone before the start: a restart on the same directory must never read the last server's URL.
+  rm -f "$1.out" "$1.err"
   "$server" serve --data "$1" --port 0 --json --log-level error \
     --rate-per-ip 0 --refusals-per-ip 0 --attempts-per-voter 0 >"$1.out" 2>"$1.err" &
   pid=$!
