@@ -415,10 +415,14 @@ struct BallotAPI: Sendable {
 
     @Sendable func lookup(_ request: Request, context: BallotRequestContext) async throws -> Response {
         let raw = context.parameters.get("tracking_code") ?? ""
-        guard let code = TrackingCode(hex: raw) else {
-            throw RuleError.malformed("a tracking code is 64 lowercase hex digits")
+        if let code = TrackingCode(hex: raw) {
+            return try json(try await store.lookup(trackingCode: code))
         }
-        return try json(try await store.lookup(trackingCode: code))
+        let text = raw.removingPercentEncoding ?? raw
+        guard let prefix = TrackingCode.shortPrefix(text) else {
+            throw RuleError.malformed("a tracking code is 64 lowercase hex digits, or the short code XXXX-XXXX-XXXX-XXXX")
+        }
+        return try json(try await store.lookup(shortCode: prefix, as: text))
     }
 
     @Sendable func latestCheckpoint(_ request: Request, context: BallotRequestContext) async throws -> Response {

@@ -57,8 +57,8 @@ enum DashboardPage {
   </section>
   <section>
     <h2>Check my ballot</h2>
-    <p class="muted">Paste the tracking code from your receipt. Your browser fetches the inclusion proof and checks it itself (SHA-256, RFC 9162) against the signed checkpoint.</p>
-    <input id="tracking-code" placeholder="64 hex digits, e.g. 607f54e7…" autocomplete="off">
+    <p class="muted">Paste the short code from your receipt (or the full tracking code). Your browser fetches the inclusion proof and checks it itself (SHA-256, RFC 9162) against the signed checkpoint.</p>
+    <input id="tracking-code" placeholder="e.g. 7EHS-4YBS-PZCQ-K2PH, or the 64-digit code" autocomplete="off">
     <button id="check-button" type="button">Check</button>
     <p id="check-result"></p>
   </section>
@@ -125,21 +125,50 @@ function entryPayload(entry) {
   return { kind, payload: entry.subarray(o + 4, o + 4 + n) };
 }
 
+// The ballot bytes inside a signed-ballot payload (§4.5): tag, then bytes(ballot).
+function signedBallotBytes(payload) {
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  const tagLength = view.getUint32(0);
+  const o = 4 + tagLength;
+  const n = view.getUint32(o);
+  return payload.subarray(o + 4, o + 4 + n);
+}
+
+// A short code (16 Crockford base-32 characters, dashes and case free) as the hex of the
+// 10 bytes it names; null when it is not one.
+function shortCodePrefix(text) {
+  const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+  const chars = text.toUpperCase().replace(/[- ]/g, "").replace(/O/g, "0").replace(/[IL]/g, "1");
+  if (chars.length !== 16) return null;
+  let bits = 0, count = 0, hex = "";
+  for (const c of chars) {
+    const v = alphabet.indexOf(c);
+    if (v < 0) return null;
+    bits = (bits << 5) | v; count += 5;
+    if (count >= 8) { count -= 8; hex += ((bits >> count) & 255).toString(16).padStart(2, "0"); bits &= (1 << count) - 1; }
+  }
+  return hex;
+}
+
 async function checkBallot(code) {
   const out = $("check-result");
-  code = (code || "").trim().toLowerCase();
-  if (!/^[0-9a-f]{64}$/.test(code)) { out.className = "bad"; out.textContent = "A tracking code is 64 hexadecimal digits (the full code on your receipt)."; return; }
+  code = (code || "").trim();
+  const full = /^[0-9a-fA-F]{64}$/.test(code) ? code.toLowerCase() : null;
+  const prefix = full ? null : shortCodePrefix(code);
+  if (!full && !prefix) { out.className = "bad"; out.textContent = "Paste the short code from your receipt (XXXX-XXXX-XXXX-XXXX) or the full 64-digit tracking code."; return; }
+  code = full || code.toUpperCase();
   out.className = ""; out.textContent = "Checking…";
   try {
-    const response = await fetch("/v1/ballots/" + code);
+    const response = await fetch("/v1/ballots/" + encodeURIComponent(code));
     const body = await response.json();
     if (!response.ok) { out.className = "bad"; out.textContent = "✗ " + body.message; return; }
     const entry = fromHex(body.entry);
     const { kind, payload } = entryPayload(entry);
-    const ballotCode = toHex(await sha256(payload));
+    const ballotCode = kind === "ballot" ? toHex(await sha256(signedBallotBytes(payload))) : "";
     const leaf = await sha256(concat(new Uint8Array([0]), entry));
     const root = await rootFromInclusion(leaf, body.log_index, body.checkpoint.tree_size, body.inclusion_proof.map(fromHex));
-    const ok = kind === "ballot" && ballotCode === code && toHex(root) === body.checkpoint.root_hash;
+    const named = full ? ballotCode === full : ballotCode.startsWith(prefix);
+    const ok = kind === "ballot" && named && toHex(root) === body.checkpoint.root_hash;
     out.className = ok ? "ok" : "bad";
     out.textContent = ok
       ? "✓ Your ballot is log entry " + body.log_index + ". Its inclusion proof leads to the signed root " + body.checkpoint.root_hash.slice(0, 16) + "… of the " + body.checkpoint.tree_size + "-entry log (checked in this browser)."

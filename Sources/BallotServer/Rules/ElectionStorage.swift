@@ -112,6 +112,8 @@ protocol StorageReads: MerkleNodeSource {
     func enrollmentCounts() throws -> (active: [String: Int], revoked: [String: Int])
     func ballot(voterKey: Ed25519PublicKey) throws -> BallotRow?
     func ballot(trackingCode: TrackingCode) throws -> BallotRow?
+    /// Cast ballots whose tracking code starts with `prefix` (a short code's 10 bytes), at most `limit`.
+    func ballots(trackingCodePrefix prefix: [UInt8], limit: Int) throws -> [BallotRow]
     func ballotCounts() throws -> (cast: [String: Int], superseded: [String: Int])
     func isBallotIDClaimed(_ id: BallotID) throws -> Bool
     func spoiledIndex(trackingCode: TrackingCode) throws -> UInt64?

@@ -258,6 +258,18 @@ final class ElectionStore: Sendable {
                             logged: try await loggedReceipt(kind: .ballot, subject: row.trackingCode.digest, index: row.logIndex))
     }
 
+    /// A cast ballot by its short code (the first 80 bits of the tracking code, as the voter's
+    /// receipt prints it first): 404 when none, 409 `ambiguous` when two ballots share it.
+    func lookup(shortCode prefix: [UInt8], as text: String) async throws -> BallotLookup {
+        let rows = try await storage.read { try $0.ballots(trackingCodePrefix: prefix, limit: 2) }
+        guard let row = rows.first else { throw RuleError.notFound("A ballot with tracking code \(text)") }
+        guard rows.count == 1 else {
+            throw RuleError(.conflict, code: "ambiguous",
+                            message: "Two or more ballots share the short code \(text); look it up with the full 64-digit tracking code from the receipt.")
+        }
+        return try await lookup(trackingCode: row.trackingCode)
+    }
+
     func lookup(trackingCode: TrackingCode) async throws -> BallotLookup {
         try await storage.read { r in
             guard let row = try r.ballot(trackingCode: trackingCode) else {

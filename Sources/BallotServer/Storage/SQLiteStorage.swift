@@ -286,6 +286,19 @@ struct SQLiteTransaction: StorageTransaction {
         try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM ballots WHERE tracking_code = ?"), arguments: [blob(trackingCode.digest.bytes)]).map(ballotRow)
     }
 
+    func ballots(trackingCodePrefix prefix: [UInt8], limit: Int) throws -> [BallotRow] {
+        // A range over the unique index: prefix ≤ code < prefix + 1 (as a byte string).
+        let low = blob(prefix)
+        var high = prefix
+        while let last = high.last, last == 0xff { high.removeLast() }
+        guard !high.isEmpty else {
+            return try Row.fetchAll(db, sql: "SELECT * FROM ballots WHERE tracking_code >= ? LIMIT ?", arguments: [low, limit]).map(ballotRow)
+        }
+        high[high.count - 1] += 1
+        return try Row.fetchAll(db, sql: "SELECT * FROM ballots WHERE tracking_code >= ? AND tracking_code < ? LIMIT ?",
+                                arguments: [low, blob(high), limit]).map(ballotRow)
+    }
+
     func insertBallot(_ row: BallotRow) throws {
         try db.cachedStatement(sql: "INSERT INTO ballots (voter_key, tracking_code, district, log_index, superseded) VALUES (?, ?, ?, ?, ?)")
             .execute(arguments: [blob(row.voterKey.rawRepresentation), blob(row.trackingCode.digest.bytes), row.district,

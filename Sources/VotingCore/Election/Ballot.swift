@@ -258,6 +258,37 @@ public struct TrackingCode: Sendable, Hashable, Codable, CustomStringConvertible
 
     /// The human-comparable form: the first 10 bytes in Crockford base32, in four groups
     /// of four (docs/protocol.md §4.5), e.g. `7K2M-Q9XD-4TBN-G1RW`.
+    /// The 10 bytes (80 bits) a short code names: the first 10 bytes of the tracking code.
+    /// Accepts the printed form with or without dashes and spaces, in any case, with
+    /// Crockford's readings O → 0 and I, L → 1; nil for anything that is not 16 such characters.
+    public static func shortPrefix(_ text: String) -> [UInt8]? {
+        let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
+        var values: [UInt8] = []
+        for scalar in text.unicodeScalars {
+            guard scalar.isASCII else { return nil }
+            var c = UInt8(scalar.value)
+            if c == UInt8(ascii: "-") || c == UInt8(ascii: " ") { continue }
+            if c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z") { c -= 32 }
+            if c == UInt8(ascii: "O") { c = UInt8(ascii: "0") }
+            if c == UInt8(ascii: "I") || c == UInt8(ascii: "L") { c = UInt8(ascii: "1") }
+            guard let v = alphabet.firstIndex(of: c) else { return nil }
+            values.append(UInt8(v))
+        }
+        guard values.count == 16 else { return nil }
+        var bytes: [UInt8] = []
+        var bits: UInt32 = 0
+        var count = 0
+        for v in values {
+            bits = bits << 5 | UInt32(v)
+            count += 5
+            if count >= 8 {
+                count -= 8
+                bytes.append(UInt8(truncatingIfNeeded: bits >> UInt32(count)))
+            }
+        }
+        return bytes
+    }
+
     public var short: String {
         let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
         var bits: UInt64 = 0
