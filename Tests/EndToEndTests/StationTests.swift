@@ -71,7 +71,8 @@ struct StationTests {
             let csv = try Tools.run(Tools.ballotServer, ["results", "--data", data, "--format", "csv"])
             guard csv.status == 0 else { throw Tools.ToolError("results failed: \(csv.stdout)\(csv.stderr)") }
             var votes: [String: Int] = [:]
-            for line in csv.stdout.split(separator: "\n").dropFirst() {
+            // The CSV ends its lines with CRLF (RFC 4180); "\r\n" is one Character, so split on isNewline.
+            for line in csv.stdout.split(whereSeparator: \.isNewline).dropFirst() {
                 let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
                 if f.count > 4, f[0] == "d1" { votes[f[2]] = Int(f[4]) }
             }
