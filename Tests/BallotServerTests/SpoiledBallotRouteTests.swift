@@ -102,6 +102,7 @@ struct SpoiledBallotRouteTests {
         defer { e.remove() }
         try await e.withRouter { client in
             let key = try await e.enrolledKey(client, voter: 0)
+            let other = try await e.enrolledKey(client, voter: 2)
             let (spoiled, opening) = try e.encryptedBallot(key, voter: 0, option: 2)
             #expect(try await e.spoil(client, spoiled, opening, by: key).status == .created)
             let before = try await e.snapshot()
@@ -121,7 +122,6 @@ struct SpoiledBallotRouteTests {
             let second = expectError(try await e.cast(client, spoiled), .conflict, "already-voted")
             #expect(second?.trackingCode == fresh.trackingCode.hex)
             // Another voter can never cast the opened encryption either.
-            let other = try await e.enrolledKey(client, voter: 2)
             expectError(try await e.cast(client, try spoiled.ballot.cast(with: other)), .conflict, "ballot-spoiled")
             // The cast ballot can never be opened.
             expectError(try await e.spoil(client, fresh, freshOpening, by: key), .conflict, "ballot-cast")
