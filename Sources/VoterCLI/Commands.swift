@@ -86,9 +86,7 @@ struct BallotCommand: AsyncParsableCommand {
             let wallet = try Wallet.load(path: walletOption.wallet)
             let client = try serverOption.client()
             let info = try await VoterActions.fetchElection(client)
-            guard info.electionHash == wallet.electionHash else {
-                throw VoterError("wrong-election", "this server runs another election than the one your wallet enrolled in")
-            }
+            try VoterActions.requireWalletElection(wallet, info)
             let districtID = try wallet.enrolledDistrict()
             guard let district = info.manifest.district(districtID) else {
                 throw VoterError("wrong-district", "district \(districtID) is not in this election")

@@ -108,6 +108,7 @@ public enum VoterActions {
     /// cast, before anything is sent. A pending challenge (lost reply) is resent first.
     public static func challenge(client: BallotServerClient, wallet: inout Wallet, selections: [String],
                                  election info: ElectionInfo, store: any WalletStore) async throws -> ChallengeResult {
+        try requireWalletElection(wallet, info)
         if let cast = wallet.cast {
             throw VoterError("already-voted", "this wallet has already cast ballot \(cast.shortCode); a challenge is only for before casting, and nothing was sent")
         }
@@ -155,9 +156,7 @@ public enum VoterActions {
     /// key with proofs bound to a fresh ballot id. The result names no voter; the opening
     /// (nonces) stays with the caller.
     public static func prepareBallot(wallet: Wallet, selections: [String], election info: ElectionInfo) throws -> (Ballot, BallotOpening) {
-        guard info.electionHash == wallet.electionHash else {
-            throw VoterError("wrong-election", "the server now runs another election than the one this wallet enrolled in")
-        }
+        try requireWalletElection(wallet, info)
         guard info.serverKey == wallet.serverKey else {
             throw VoterError("server-key-changed", "the server's signing key differs from the one at enrollment; do not vote and report this to the commission")
         }
@@ -194,8 +193,18 @@ public enum VoterActions {
     /// Casts: a ballot already cast is reported with its saved receipt; a ballot pending from
     /// an earlier run (lost reply) is resent and its original receipt checked; otherwise a
     /// fresh encryption is made, saved to the wallet, then sent.
+    /// A wallet belongs to one election: another election's server is refused before
+    /// anything is sent or shown as recorded.
+    public static func requireWalletElection(_ wallet: Wallet, _ info: ElectionInfo) throws {
+        guard info.electionHash == wallet.electionHash else {
+            throw VoterError("wrong-election", "this wallet belongs to election \(wallet.electionHash.hex.prefix(16))…, made with \(wallet.server); "
+                             + "this server runs election \(info.electionHash.hex.prefix(16))…. Use the server your wallet was made with (--server \(wallet.server))")
+        }
+    }
+
     public static func castOrResend(client: BallotServerClient, wallet: inout Wallet, selections: [String],
                                     election info: ElectionInfo, store: any WalletStore) async throws -> CastOutcome {
+        try requireWalletElection(wallet, info)
         if let cast = wallet.cast { return CastOutcome(receipt: cast, resumed: true) }
         let resumed = wallet.pendingBallot != nil
         let ballot: SignedBallot
