@@ -94,8 +94,16 @@ public final class ElectionAudit {
 
     // MARK: streaming
 
-    /// A record line that is not a well-formed line of a known type (verification.md §1.1).
+    /// A record line that is not a well-formed line of a known type (verification.md §1.1):
+    /// it fails check 2 and is then ignored (no entry, no checkpoint, no leaf). `number`
+    /// counts every line of the record from 1, malformed ones included.
+    public func malformedLine(_ number: Int, _ error: RecordLineError) {
+        fail(.entries, "record line \(number) is malformed: \(error.description)")
+    }
+
+    /// A record line that could not be read for another reason than the grammar.
     public func malformedLine(_ number: Int, _ error: any Error) {
+        if let error = error as? RecordLineError { return malformedLine(number, error) }
         fail(.entries, "record line \(number) is malformed: \(error)")
     }
 

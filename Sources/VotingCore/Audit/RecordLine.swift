@@ -232,6 +232,9 @@ public struct RecordLineError: Error, Sendable, Hashable, CustomStringConvertibl
         case missingKey(String)
         case wrongType(key: String, expected: RecordValue.Kind)
         case invalidHex(key: String, byteCount: Int?)
+        case emptyValue(key: String)
+        case unknownLineType(String)
+        case unknownEntryKind(String)
         // Writing.
         case unwritableKey(String, byte: UInt8)
         case unwritableValue(key: String, byte: UInt8)
@@ -282,6 +285,9 @@ public struct RecordLineError: Error, Sendable, Hashable, CustomStringConvertibl
         case .missingKey: "missing-key"
         case .wrongType: "wrong-type"
         case .invalidHex: "invalid-hex"
+        case .emptyValue: "empty-value"
+        case .unknownLineType: "unknown-type"
+        case .unknownEntryKind: "unknown-kind"
         case .unwritableKey, .unwritableValue: "unwritable-string"
         }
     }
@@ -351,6 +357,12 @@ public struct RecordLineError: Error, Sendable, Hashable, CustomStringConvertibl
                 return "the value of key \(quoted(key)) is not \(byteCount * 2) lowercase hex digits"
             }
             return "the value of key \(quoted(key)) is not lowercase hex with an even number of digits"
+        case .emptyValue(let key):
+            return "the value of key \(quoted(key)) is empty"
+        case .unknownLineType(let type):
+            return "the line type \(quoted(type)) is not one of \"header\", \"entry\", \"checkpoint\", \"end\""
+        case .unknownEntryKind(let kind):
+            return "the entry kind \(quoted(kind)) is not one of the 17 kinds of the log"
         case .unwritableKey(let key, let byte):
             return "key \(quoted(key)) cannot be written: it contains \(describe(byte)) (record strings are printable ASCII without \" or \\)"
         case .unwritableValue(let key, let byte):
