@@ -54,6 +54,9 @@ struct Reporter: Sendable {
             throw error
         } catch let error as CommandError {
             output.fail(ErrorBody(code: error.code, message: error.message))
+        } catch let error as RuleError {
+            // The rules refuse local commission actions (open, close, roll import, trustee add) with their own codes.
+            output.fail(ErrorBody(code: error.code, message: error.message, trackingCode: error.trackingCode))
         } catch {
             output.fail(CommandOutput.describe(error) ?? ErrorBody(code: "error", message: "\(error)"))
         }
