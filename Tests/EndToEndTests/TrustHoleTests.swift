@@ -331,7 +331,7 @@ struct TrustHoleTests {
         // Exactly one ballot is in the log, and the receipt verifies.
         let verified = try Tools.run(Tools.voter, ["verify", "--server", election.server.url, "--receipt", work + "/receipt.json", "--json"])
         #expect(verified.status == 0, "\(verified.stdout)")
-        let fetched = try Tools.run(Tools.voter, ["receipt", "--server", election.server.url, "--wallet", wallet, "--json"])
+        let fetched = try Tools.run(Tools.voter, ["receipt", "--server", election.server.url, "--wallet", wallet, "--json"], cwd: work)
         #expect(fetched.status == 0, "\(fetched.stdout)\(fetched.stderr)")
         let status = try Self.must(Tools.ballotServer, ["status", "--data", election.data])
         let districts = try status.json()["districts"] as? [[String: Any]]
