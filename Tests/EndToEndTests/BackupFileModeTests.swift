@@ -9,11 +9,11 @@ import Glibc
 @Suite("backup file modes")
 struct BackupFileModeTests {
     @Test("every file of a backup is readable by its owner only")
-    func backupIsOwnerOnly() throws {
+    func backupIsOwnerOnly() async throws {
         let path = try Tools.temporaryDirectory("e2e-backup-modes")
         defer { try? FileManager.default.removeItem(atPath: path) }
         let dir = DataDirectory(path: path + "/election")
-        _ = try ElectionStore.create(in: dir, manifest: try ExampleElection.manifest())
+        _ = try await ElectionStore.create(in: dir, database: .sqlite, manifest: try ExampleElection.manifest())
         let backup = try Tools.run(Tools.ballotServer, ["backup", "--data", dir.url.path, "--out", path + "/copy", "--json"])
         #expect(backup.status == 0, "\(backup.stderr)")
         let names = try FileManager.default.contentsOfDirectory(atPath: path + "/copy").sorted()

@@ -57,10 +57,10 @@ struct HTTPEdgeTests {
         #expect(response.seconds < 5, "\(label): answered and closed after \(response.seconds) s, not at once")
     }
 
-    static func startServer(_ label: String, _ arguments: [String] = []) throws -> (ServerProcess, String) {
+    static func startServer(_ label: String, _ arguments: [String] = []) async throws -> (ServerProcess, String) {
         let path = try Tools.temporaryDirectory(label)
         let dir = DataDirectory(path: path + "/election")
-        _ = try ElectionStore.create(in: dir, manifest: try ExampleElection.manifest())
+        _ = try await ElectionStore.create(in: dir, database: .sqlite, manifest: try ExampleElection.manifest())
         let server = try ServerProcess(executable: Tools.ballotServer, dataDirectory: dir.url.path, extraArguments: arguments)
         return (server, path)
     }
@@ -72,8 +72,8 @@ struct HTTPEdgeTests {
     }
 
     @Test("an announced or streamed body over the route's limit gets 413 too-large at once, without sending the body")
-    func oversizeBodies() throws {
-        let (server, path) = try Self.startServer("e2e-edge-413")
+    func oversizeBodies() async throws {
+        let (server, path) = try await Self.startServer("e2e-edge-413")
         defer { server.stop(); try? FileManager.default.removeItem(atPath: path) }
         let port = server.port
 
@@ -97,8 +97,8 @@ struct HTTPEdgeTests {
     }
 
     @Test("requests the HTTP parser rejects get 400 malformed or 431 headers-too-large as JSON, and the connection is closed")
-    func parserErrors() throws {
-        let (server, path) = try Self.startServer("e2e-edge-400", ["--max-header-bytes", "4096"])
+    func parserErrors() async throws {
+        let (server, path) = try await Self.startServer("e2e-edge-400", ["--max-header-bytes", "4096"])
         defer { server.stop(); try? FileManager.default.removeItem(atPath: path) }
         let port = server.port
 
@@ -120,8 +120,8 @@ struct HTTPEdgeTests {
     }
 
     @Test("a body the route never reads does not hold the connection: the answer comes at once and the connection closes")
-    func unreadBodies() throws {
-        let (server, path) = try Self.startServer("e2e-edge-unread")
+    func unreadBodies() async throws {
+        let (server, path) = try await Self.startServer("e2e-edge-unread")
         defer { server.stop(); try? FileManager.default.removeItem(atPath: path) }
         let port = server.port
 
