@@ -41,6 +41,9 @@ final class PostgresStorage: ElectionStorage {
         let storage = PostgresStorage(url: url, logger: logger, threads: max(1, threads))
         do {
             try await storage.threads.runIfActive { try storage.prepareSchema(creating: creating) }
+        } catch let error as PostgresStorageError {
+            try? await storage.close()
+            throw CommandError("database-unavailable", "cannot use PostgreSQL at \(url) (\(error)); start it, or check --database and PGPASSWORD")
         } catch {
             try? await storage.close()
             throw error
@@ -332,8 +335,8 @@ final class PostgresTransaction: StorageTransaction {
         return try decode(row, T.self)
     }
 
-    private func decode<T: PostgresDecodable>(_ row: PostgresRow, _ type: T.Type) throws -> T {
-        do { return try row.decode(T.self) } catch { throw PostgresStorageError("decoding a row", error) }
+    private func decode<each Column: PostgresDecodable>(_ row: PostgresRow, _ type: (repeat each Column).Type) throws -> (repeat each Column) {
+        do { return try row.decode(type) } catch { throw PostgresStorageError("decoding a row", error) }
     }
 
     // MARK: conversions
