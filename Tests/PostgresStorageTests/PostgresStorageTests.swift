@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import PostgresNIO
 import Testing
@@ -65,24 +68,18 @@ enum PostgresTestCluster {
             .appendingPathComponent("scripts/postgres-cluster.sh").path
     }
 
-    /// Runs the cluster script with `EVOTE_PG_DIR=dir`; returns its standard output.
+    /// Runs the cluster script with `EVOTE_PG_DIR=dir`; returns its standard output. Through
+    /// system(3) into a file: the server that pg_ctl starts inherits descriptors and would keep a
+    /// pipe open for its whole life, and Foundation's Process waits on Dispatch here.
     @discardableResult
     static func cluster(_ command: String, dir: String, port: Int) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [clusterScript, command]
-        var environment = ProcessInfo.processInfo.environment
-        environment["EVOTE_PG_DIR"] = dir
-        environment["EVOTE_PG_PORT"] = "\(port)"
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw TestSetupError("postgres-cluster.sh \(command) exited \(process.terminationStatus)")
-        }
+        let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("pg-cluster-\(UUID().uuidString).out").path
+        defer { try? FileManager.default.removeItem(atPath: outputPath) }
+        func quoted(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+        let line = "EVOTE_PG_DIR=\(quoted(dir)) EVOTE_PG_PORT=\(port) /bin/bash \(quoted(clusterScript)) \(command) >\(quoted(outputPath)) </dev/null"
+        let status = system(line)
+        guard status == 0 else { throw TestSetupError("postgres-cluster.sh \(command) failed (status \(status))") }
+        let data = FileManager.default.contents(atPath: outputPath) ?? Data()
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
@@ -508,7 +505,6 @@ struct PostgresStorageTests {
             for _ in 0..<4 { group.addTask { _ = try await storage.read { tx in try tx.logSize() } } }
             try await group.waitForAll()
         }
-
         try PostgresTestCluster.cluster("crash", dir: dir, port: 0)
         do {
             _ = try await election.append(storage, [[1]])
@@ -534,7 +530,6 @@ struct PostgresStorageTests {
             #expect((error as? RuleError)?.code == "unavailable")
         }
         #expect(committer.storageHealth.failing)
-
         try PostgresTestCluster.cluster("start", dir: dir, port: 0)
         let index = try await committer.submit { batch in try batch.log.append(kind: .window, payload: [3]).index }
         #expect(index == 1)
