@@ -281,7 +281,18 @@ final class PostgresConnectionPool: Sendable {
             list.append(connection)
             return true
         }
-        if !keep { connection.close().whenComplete { _ in } }
+        if !keep { Self.close(connection) }
+    }
+
+    /// Closes without waiting; the connection is kept alive until it is closed (postgres-nio
+    /// asserts that no open connection is deinitialized).
+    private static func close(_ connection: PostgresConnection) {
+        connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
+    }
+
+    deinit {
+        // A command that ends without `close()` (status, export) still closes its connections.
+        for connection in idle.withLock({ $0 }) { Self.close(connection) }
     }
 
     func closeAll() {
