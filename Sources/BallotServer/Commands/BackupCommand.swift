@@ -24,6 +24,9 @@ struct BackupCommand: AsyncParsableCommand {
     func run() async throws {
         let reporter = Reporter(json: output.json)
         try await reporter.run {
+            if case .postgres(let url) = try dataOption.location() {
+                throw CommandError("backup-postgres", "backup copies SQLite only; back up \(url) with `pg_dump --format=custom`, and copy the key files of \(dataOption.data) yourself (docs/operations.md, PostgreSQL)")
+            }
             let source = DataDirectory(path: dataOption.data)
             guard source.isInitialized else {
                 throw CommandError("not-initialized", "\(source.url.path) holds no election; point --data at the election's directory")
