@@ -595,6 +595,20 @@ final class PostgresTransaction: StorageTransaction {
         try rows("SELECT \(unescaped: Self.ballotColumns) FROM ballots WHERE tracking_code = \(bytea(trackingCode.digest.bytes))").first.map(ballotRow)
     }
 
+    func ballots(trackingCodePrefix prefix: [UInt8], limit: Int) throws -> [BallotRow] {
+        // A range over the unique index: prefix ≤ code < prefix + 1 (bytea compares bytewise).
+        var high = prefix
+        while let last = high.last, last == 0xff { high.removeLast() }
+        guard !high.isEmpty else {
+            return try rows("SELECT \(unescaped: Self.ballotColumns) FROM ballots WHERE tracking_code >= \(bytea(prefix)) LIMIT \(limit)").map(ballotRow)
+        }
+        high[high.count - 1] += 1
+        return try rows("""
+            SELECT \(unescaped: Self.ballotColumns) FROM ballots \
+            WHERE tracking_code >= \(bytea(prefix)) AND tracking_code < \(bytea(high)) LIMIT \(limit)
+            """).map(ballotRow)
+    }
+
     func insertBallot(_ row: BallotRow) throws {
         try run("""
             INSERT INTO ballots (voter_key, tracking_code, district, log_index, superseded) \
