@@ -277,6 +277,76 @@ struct AuditTamperTests {
         try await f.expect(try f.rebuild(nodes), fails: [11, 12])
     }
 
+    @Test("a supersession reveal that names no remote ballot for a voter who cast one: the superseded ballot left in the sum fails 11 and 12")
+    func supersededLeftInSum() async throws {
+        let f = try await AuditFixture.shared()
+        var nodes = f.nodes
+        let r = f.indices(.reveal)[0]
+        let reveal = try SupersessionReveal.decode(canonical: nodes[r].payload)
+        let item = try #require(reveal.items.first { $0.superseded != nil })
+        let emptied = reveal.items.map { $0 == item
+            ? SupersessionReveal.Item(supervised: $0.supervised, pseudonym: $0.pseudonym, blinding: $0.blinding, supersededBallot: []) : $0 }
+        nodes[r].payload = SupersessionReveal(items: emptied).canonicalBytes
+        try await f.expect(try f.rebuild(nodes), fails: [11, 12])
+    }
+
+    @Test("a supervised ballot dropped with its reveal: the voter's remote ballot is counted again and the aggregate no longer matches (12)")
+    func supervisedDropped() async throws {
+        let f = try await AuditFixture.shared()
+        var nodes = f.nodes
+        let r = f.indices(.reveal)[0]
+        let reveal = try SupersessionReveal.decode(canonical: nodes[r].payload)
+        let supervised = f.indices(.supervised)[0]
+        let code = TrackingCode(digest: SHA256.hash(try SupervisedBallot.decode(canonical: nodes[supervised].payload).ballotBytes))
+        let kept = reveal.items.filter { $0.supervised != code }
+        #expect(kept.count == reveal.items.count - 1)
+        if kept.isEmpty {
+            nodes.remove(at: r)
+        } else {
+            nodes[r].payload = SupersessionReveal(items: kept).canonicalBytes
+        }
+        nodes.remove(at: supervised)
+        try await f.expect(try f.rebuild(nodes), fails: [12])
+    }
+
+    @Test("a fake supersession (the reveal names another voter's remote ballot) fails 11, and the sums no longer match (12)")
+    func fakeSupersession() async throws {
+        let f = try await AuditFixture.shared()
+        var nodes = f.nodes
+        let r = f.indices(.reveal)[0]
+        let reveal = try SupersessionReveal.decode(canonical: nodes[r].payload)
+        let item = try #require(reveal.items.first { $0.superseded != nil })
+        // Another counted remote ballot of the same district, not this voter's.
+        let other = try f.indices(.ballot).lazy.map { try SignedBallot.decode(canonical: nodes[$0].payload) }
+            .first { $0.ballot.district == "d2" && $0.trackingCode != item.superseded }
+        let victim = try #require(other)
+        let faked = reveal.items.map { $0 == item
+            ? SupersessionReveal.Item(supervised: $0.supervised, pseudonym: $0.pseudonym, blinding: $0.blinding, supersededBallot: victim.ballotBytes) : $0 }
+        nodes[r].payload = SupersessionReveal(items: faked).canonicalBytes
+        try await f.expect(try f.rebuild(nodes), fails: [11, 12])
+    }
+
+    // MARK: trustees
+
+    @Test("a trustee's registration changed (encryption key) and re-appointed with the commission key fails 6: the trustee's own signature")
+    func trusteeRegistrationAltered() async throws {
+        let f = try await AuditFixture.shared()
+        var nodes = f.nodes
+        let t = f.indices(.trustee)[0]
+        let (registration, hash, _) = try TrusteeRegistration.decode(payload: nodes[t].payload)
+        #expect(registration.isSelfSigned)
+        // Someone holding the commission key (an insider) swaps in another encryption key and
+        // signs the appointment again; only the trustee's own signature is left to catch it.
+        let altered = TrusteeRegistration(index: registration.index, name: registration.name, signingKey: registration.signingKey,
+                                          encryptionKey: registration.encryptionKey + GroupElement.generator, signature: registration.signature)
+        #expect(!altered.isSelfSigned)
+        nodes[t].payload = altered.payload(electionHash: hash, commissionSignature: try altered.appointmentSignature(electionHash: hash, commissionKey: f.commissionKey))
+        let report = try await f.audit(try f.rebuild(nodes))
+        let failing = Set(report.checks.filter { !$0.passed }.map(\.number))
+        #expect(failing.contains(6), "check 6 must fail: \(failing.sorted())")
+        #expect(report.checks[5].failures.joined().contains("trustee"), "\(report.checks[5].failures)")
+    }
+
     // MARK: tally
 
     @Test("the aggregate logged before the close order fails 12, and the supersession reveal then comes too late (11)")
