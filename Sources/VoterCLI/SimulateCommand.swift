@@ -13,6 +13,9 @@ struct SimulateCommand: AsyncParsableCommand {
         commandName: "simulate",
         abstract: "Enroll and cast for many voters from a codes file, concurrently; report ballots/s and latency, and with --expect check the published results.",
         discussion: """
+            --server may name several instances of one election, separated by commas (e.g. behind no load balancer): voter i \
+            enrolls and casts through instance i mod n.
+
             The codes file is the one `ballot-server roll import --codes-out` writes (personal_number,district,code,commitment); the \
             first --voters lines are used. Each voter's key is generated and kept in memory only.
 
@@ -141,8 +144,20 @@ struct SimulateCommand: AsyncParsableCommand {
             let planDistribution = try distribution.map { try Simulation.Distribution.load(path: $0) }
             let receiptLog = try receiptsOut.map { try ReceiptLog(path: $0) }
             let result: Result = try await BallotServerClient.withPooledHTTPClient(connections: concurrency, caFile: serverOption.caFile) { http in
-                let client = try BallotServerClient(baseURL: serverOption.server, http: http)
+                // --server URL1,URL2,… spreads the voters over several instances of one election
+                // (voter i enrolls and casts through instance i mod n).
+                let urls = serverOption.server.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                let clients = try urls.map { try BallotServerClient(baseURL: $0, http: http) }
+                guard let client = clients.first else {
+                    throw VoterError("bad-url", "--server names no server; pass e.g. --server http://127.0.0.1:8080 (several: separated by commas)")
+                }
                 let election = try await VoterActions.fetchElection(client)
+                for other in clients.dropFirst() {
+                    let info = try await VoterActions.fetchElection(other)
+                    guard info.electionHash == election.electionHash, info.serverKey == election.serverKey else {
+                        throw VoterError("different-elections", "\(other.baseURL) runs election \(info.electionHash.hex.prefix(16))…, not \(client.baseURL)'s \(election.electionHash.hex.prefix(16))…; every --server must be an instance of the same election")
+                    }
+                }
                 guard election.state == .open else {
                     throw VoterError("election-not-open", "voting is \(election.state.rawValue) on \(serverOption.server); the commission must open it (`ballot-server open`) before a simulation can cast")
                 }
@@ -157,7 +172,7 @@ struct SimulateCommand: AsyncParsableCommand {
                 let plan = try Simulation(voters: Array(all.prefix(voters)), manifest: election.manifest, distribution: planDistribution,
                                           supersedeShare: share)
                 if !output.json {
-                    print("Simulating \(plan.assignments.count) voters\(plan.skipped > 0 ? " (\(plan.skipped) of the first \(voters) not used by the distribution)" : "") with \(concurrency) workers against \(client.baseURL).")
+                    print("Simulating \(plan.assignments.count) voters\(plan.skipped > 0 ? " (\(plan.skipped) of the first \(voters) not used by the distribution)" : "") with \(concurrency) workers against \(clients.map(\.baseURL).joined(separator: ", ")).")
                     if let station {
                         print("Then \(plan.supersessions.count) of them (share \(supersedeShare), spread evenly over the plan) vote again at station \(station.index) (\(station.name)), superseding their remote ballot.")
                     }
@@ -167,7 +182,7 @@ struct SimulateCommand: AsyncParsableCommand {
                     fflush(nil)
                 }
                 let bar = ProgressBar("enroll+cast", total: plan.assignments.count, enabled: !output.json)
-                let outcome = await plan.run(client: client, election: election, concurrency: concurrency,
+                let outcome = await plan.run(clients: clients, election: election, concurrency: concurrency,
                                              onReceipt: { receiptLog?.append($0) }) { bar.advance() }
                 bar.finish()
                 var counted = outcome.cast

@@ -301,6 +301,14 @@ public struct Simulation: Sendable {
     public func run(client: BallotServerClient, election: ElectionInfo, concurrency: Int,
                     onReceipt: @escaping @Sendable (BallotReceiptFile) -> Void = { _ in },
                     progress: @escaping @Sendable () -> Void = {}) async -> Outcome {
+        await run(clients: [client], election: election, concurrency: concurrency, onReceipt: onReceipt, progress: progress)
+    }
+
+    /// The same over several instances of one election: voter i enrolls and casts through
+    /// `clients[i % clients.count]`.
+    public func run(clients: [BallotServerClient], election: ElectionInfo, concurrency: Int,
+                    onReceipt: @escaping @Sendable (BallotReceiptFile) -> Void = { _ in },
+                    progress: @escaping @Sendable () -> Void = {}) async -> Outcome {
         let items = assignments
         let next = SimulationCounter()
         let started = ContinuousClock.now
@@ -316,6 +324,7 @@ public struct Simulation: Sendable {
                         let i = next.take()
                         guard i < items.count else { break }
                         let item = items[i]
+                        let client = clients[i % clients.count]
                         let t0 = ContinuousClock.now
                         do {
                             let wallet = try await VoterActions.enroll(client: client, personalNumber: item.voter.personalNumber,
