@@ -33,7 +33,7 @@ func buildRouter(store: ElectionStore, committer: GroupCommitter, rollSecret: [U
     // One line per request with its request id (hb.request.id) at debug level: `serve --log-level debug`.
     router.add(middleware: LogRequestsMiddleware(.debug))
     router.add(middleware: ErrorMiddleware(metrics: metrics))
-    router.add(middleware: VoterRateLimitMiddleware(limiter: limiter))
+    router.add(middleware: VoterRateLimitMiddleware(limiter: limiter, limits: limits))
     BallotAPI(store: store, committer: committer, rollSecret: rollSecret, tracker: StatusTracker(store: store),
               metrics: metrics, authenticator: RequestAuthenticator(store: store), limiter: limiter,
               requestLimits: requestLimits).register(on: router)

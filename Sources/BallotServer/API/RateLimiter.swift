@@ -71,6 +71,17 @@ struct RateLimits: Sendable, Equatable {
     /// Attempts per minute for one voter key (casting, spoiling) or one personal number
     /// (enrolling). 0: no limit.
     var perVoter: Double = 20
+    /// Reverse proxies (`serve --trusted-proxy`): for a request from one of these addresses
+    /// the client is the right-most address of X-Forwarded-For that is not itself a trusted
+    /// proxy; X-Forwarded-For from anyone else is ignored.
+    var trustedProxies: Set<String> = []
+
+    /// The address the per-address limits count a request against.
+    func clientAddress(peer: String, forwardedFor: String?) -> String {
+        guard trustedProxies.contains(peer), let forwardedFor else { return peer }
+        let hops = forwardedFor.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        return hops.last { !trustedProxies.contains($0) } ?? peer
+    }
 
     static let `default` = RateLimits()
     static let unlimited = RateLimits(perAddress: 0, refusalsPerAddress: 0, perVoter: 0)

@@ -35,15 +35,17 @@ struct RequestLimits: Sendable, Equatable {
 struct VoterRateLimitMiddleware: RouterMiddleware {
     typealias Context = BallotRequestContext
     let limiter: RateLimiter
+    var limits: RateLimits = .default
     static let routes: Set<String> = ["/v1/enrollments", "/v1/ballots", "/v1/ballots/spoiled"]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard request.method == .post, Self.routes.contains(request.uri.path) else { return try await next(request, context) }
-        try limiter.admit(address: context.clientAddress)
+        let address = limits.clientAddress(peer: context.clientAddress, forwardedFor: request.headers.first { $0.name.canonicalName == "x-forwarded-for" }?.value)
+        try limiter.admit(address: address)
         do {
             return try await next(request, context)
         } catch let error as RuleError where (400..<500).contains(error.status.code) && error.status != .tooManyRequests {
-            limiter.refused(address: context.clientAddress)
+            limiter.refused(address: address)
             throw error
         }
     }
