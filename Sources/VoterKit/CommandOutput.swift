@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import VotingCore
 
 /// How both command-line tools print: a result as text or one line of JSON (`--json`), and

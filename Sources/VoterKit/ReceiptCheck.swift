@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import VotingCore
 
 /// `voter verify`: a saved ballot receipt re-checked against the live log. The outcome

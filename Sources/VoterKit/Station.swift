@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import VotingCore
 
 /// A polling station's key file (mode 0600): its index, name and Ed25519 signing seed. It

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import VotingCore
 
 /// A trustee's private key file (mode 0600): the Ed25519 seed that signs its publications

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import VotingCore
 
 /// The voter's flows, shared by the `voter` CLI and the server's demo and benchmark.
