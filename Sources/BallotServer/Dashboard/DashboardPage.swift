@@ -180,6 +180,18 @@ async function checkBallot(code) {
   }
 }
 
+// Each option's share of the votes in percent with one decimal, largest remainder so the
+// shares add up to exactly 100 (the same rule as `voter results` and the exports).
+function shares(counts) {
+  const total = counts.reduce((a, b) => a + b, 0);
+  if (total === 0) return null;
+  const units = counts.map((c) => Math.floor(c * 1000 / total));
+  const order = counts.map((c, i) => [(c * 1000) % total, i]).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+  let left = 1000 - units.reduce((a, b) => a + b, 0);
+  for (const [, i] of order) { if (left <= 0) break; units[i] += 1; left -= 1; }
+  return units.map((u) => (u / 10).toFixed(1));
+}
+
 function renderResults(status) {
   const signed = status.results;
   if (!signed) return;
@@ -189,21 +201,32 @@ function renderResults(status) {
   container.textContent = "";
   for (const d of signed.results.districts) {
     const info = status.districts.find((x) => x.district === d.district);
-    if (!info) continue;
+    if (!info || d.roll === 0) continue;  // districts with an empty roll are left out
+    const name = (id) => (info.options.find((o) => o.id === id) || { name: id }).name;
     const block = document.createElement("div");
     block.className = "district-results";
     const title = document.createElement("h3");
-    title.textContent = info.name + " (" + d.district + ") — " + d.ballots + " of " + d.roll + " voted; elected: " + (d.elected.join(", ") || "—") + (d.tied.length ? "; tied for the last seat(s): " + d.tied.join(", ") : "");
+    const turnout = (100 * d.ballots / d.roll).toFixed(1);
+    let outcome;
+    if (d.ballots === 0) {
+      outcome = "no ballots were cast, so nobody is elected";
+    } else {
+      outcome = "elected: " + (d.elected.map(name).join(", ") || "—") + (d.tied.length ? "; tied for the last seat(s): " + d.tied.map(name).join(", ") : "");
+    }
+    title.textContent = info.name + " — " + d.ballots + " of " + d.roll + " voted (" + turnout + "%); " + outcome;
+    title.title = info.district + ": elected " + (d.elected.join(", ") || "none") + (d.tied.length ? "; tied " + d.tied.join(", ") : "");
     block.appendChild(title);
     const table = document.createElement("table");
     const max = Math.max(1, ...d.counts);
+    const share = shares(d.counts);
     info.options.forEach((option, i) => {
       const row = table.insertRow();
       if (d.elected.includes(option.id)) row.className = "elected";
-      row.insertCell().textContent = option.name;
+      const label = row.insertCell(); label.textContent = option.name; label.title = option.id;
       const votes = row.insertCell(); votes.className = "n"; votes.textContent = d.counts[i];
       votes.dataset.option = d.district + "/" + option.id;
-      const barCell = row.insertCell(); barCell.style.width = "40%";
+      const pct = row.insertCell(); pct.className = "n"; pct.textContent = share ? share[i] + "%" : "–";
+      const barCell = row.insertCell(); barCell.style.width = "30%";
       const bar = document.createElement("div"); bar.className = "bar"; bar.style.width = (100 * d.counts[i] / max) + "%";
       barCell.appendChild(bar);
     });
