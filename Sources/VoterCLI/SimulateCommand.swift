@@ -143,7 +143,10 @@ struct SimulateCommand: AsyncParsableCommand {
             }
             let planDistribution = try distribution.map { try Simulation.Distribution.load(path: $0) }
             let receiptLog = try receiptsOut.map { try ReceiptLog(path: $0) }
-            let result: Result = try await BallotServerClient.withPooledHTTPClient(connections: concurrency, caFile: serverOption.caFile) { http in
+            // With several instances a dead one must answer at once so voters fail over.
+            let several = serverOption.server.contains(",")
+            let result: Result = try await BallotServerClient.withPooledHTTPClient(connections: concurrency, caFile: serverOption.caFile,
+                                                                                    retryConnections: !several) { http in
                 // --server URL1,URL2,… spreads the voters over several instances of one election
                 // (voter i enrolls and casts through instance i mod n).
                 let urls = serverOption.server.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }

@@ -105,9 +105,12 @@ public struct BallotServerClient: Sendable {
     }
 
     /// An HTTP client for many concurrent requests to one host (simulations, benchmarks).
-    public static func makePooledHTTPClient(connections: Int, caFile: String? = nil) throws -> HTTPClient {
+    /// `retryConnections: false` when the caller fails over to other instances itself: a
+    /// dead instance then answers at once instead of after the connect timeout.
+    public static func makePooledHTTPClient(connections: Int, caFile: String? = nil, retryConnections: Bool = true) throws -> HTTPClient {
         var config = HTTPClient.Configuration()
         config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connections)
+        config.connectionPool.retryConnectionEstablishment = retryConnections
         config.timeout = .init(connect: .seconds(10), read: .seconds(60))
         config.tlsConfiguration = try tlsConfiguration(trusting: caFile)
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
@@ -340,9 +343,9 @@ public struct RequestSigner: Sendable {
 
 extension BallotServerClient {
     /// Runs `body` with a pooled HTTP client and shuts the client down afterwards.
-    public static func withPooledHTTPClient<T: Sendable>(connections: Int, caFile: String? = nil,
+    public static func withPooledHTTPClient<T: Sendable>(connections: Int, caFile: String? = nil, retryConnections: Bool = true,
                                                          _ body: (HTTPClient) async throws -> T) async throws -> T {
-        let http = try makePooledHTTPClient(connections: connections, caFile: caFile)
+        let http = try makePooledHTTPClient(connections: connections, caFile: caFile, retryConnections: retryConnections)
         do {
             let result = try await body(http)
             try await http.shutdown()

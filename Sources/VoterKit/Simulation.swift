@@ -295,6 +295,23 @@ public struct Simulation: Sendable {
         public let castAssignments: Set<Int>
     }
 
+    /// Runs `body` on `clients[start % n]`, and on the next instances in turn while the answer
+    /// is that the instance cannot be reached or its storage is unavailable (at most two
+    /// rounds); any other answer, or the last failure, is returned as it is.
+    static func withFailover<T: Sendable>(_ clients: [BallotServerClient], start: Int,
+                                          _ body: @Sendable (BallotServerClient) async throws -> T) async throws -> T {
+        let n = max(1, clients.count)
+        var last: (any Error)?
+        for attempt in 0..<(clients.count > 1 ? 2 * n : 1) {
+            do {
+                return try await body(clients[(start + attempt) % n])
+            } catch let error as VoterError where ["unreachable", "unavailable"].contains(error.code) {
+                last = error
+            }
+        }
+        throw last ?? VoterError("unreachable", "no ballot server could be reached")
+    }
+
     /// Enrolls every planned voter (the wallet stays in memory) and casts their encrypted
     /// ballot, with `concurrency` workers. A voter's failure is counted by its error code;
     /// the run goes on. `progress` is called after each voter.
@@ -324,12 +341,25 @@ public struct Simulation: Sendable {
                         let i = next.take()
                         guard i < items.count else { break }
                         let item = items[i]
-                        let client = clients[i % clients.count]
                         let t0 = ContinuousClock.now
                         do {
-                            let wallet = try await VoterActions.enroll(client: client, personalNumber: item.voter.personalNumber,
-                                                                       code: item.voter.code, election: election)
-                            let receipt = try await VoterActions.cast(client: client, wallet: wallet, selections: item.selections, election: election)
+                            // The enrollment request and the signed ballot are made once and
+                            // resent as they are: with several instances, a voter whose
+                            // instance is down or dies mid-request carries on through the
+                            // next one and gets the original answer (idempotent by design).
+                            var wallet = try await VoterActions.prepareEnrollment(client: clients[i % clients.count],
+                                                                                  personalNumber: item.voter.personalNumber,
+                                                                                  code: item.voter.code, election: election)
+                            let prepared = wallet
+                            wallet = try await Self.withFailover(clients, start: i) { client in
+                                try await VoterActions.completeEnrollment(client: client, wallet: prepared, store: VoterActions.NoWalletFile())
+                            }
+                            let ballot = try VoterActions.prepareBallot(wallet: wallet, selections: item.selections, election: election).0
+                                .cast(with: try wallet.signingKey())
+                            let enrolled = wallet
+                            let receipt = try await Self.withFailover(clients, start: i) { client in
+                                try await VoterActions.submit(client: client, wallet: enrolled, ballot: ballot)
+                            }
                             onReceipt(receipt)
                             let elapsed = ContinuousClock.now - t0
                             mine.append((i, .success(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)))

@@ -112,3 +112,68 @@ struct PostgresInstancesTests {
         #expect(offline.status == 0, "\(offline.stdout.suffix(2000))")
     }
 }
+
+extension PostgresInstancesTests {
+    @Test("SIGKILL one of three instances under simulate load: voters carry on through the others, every receipt is in the log once, the audit passes",
+          .enabled(if: url != nil, "EVOTE_TEST_POSTGRES_URL is not set: start a cluster with scripts/postgres-cluster.sh start and export its URL"))
+    func killOneOfThree() async throws {
+        let (database, drop) = try Self.createDatabase()
+        defer { drop() }
+        let work = try Tools.temporaryDirectory("e2e-pg-kill")
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let data = work + "/election"
+        let db = ["--database", database]
+        try Self.must(Tools.ballotServer, ["example", "--manifest-out", work + "/m.json", "--roll-out", work + "/roll.csv",
+                                           "--districts", "3", "--voters-per-district", "40"])
+        try Self.must(Tools.ballotServer, ["init", "--data", data, "--manifest", work + "/m.json"] + db)
+        try Self.must(Tools.ballotServer, ["roll", "import", "--data", data, "--roll", work + "/roll.csv", "--codes-out", work + "/codes.csv"] + db)
+        for i in 1...5 {
+            try Self.must(Tools.ballotServer, ["trustee", "keygen", "--index", "\(i)", "--name", "T\(i)", "--out", work + "/t\(i).key.json",
+                                               "--public-out", work + "/t\(i).pub.json"])
+            try Self.must(Tools.ballotServer, ["trustee", "add", "--data", data, "--public", work + "/t\(i).pub.json"] + db)
+        }
+        let arguments = db + ["--rate-per-ip", "0", "--refusals-per-ip", "0", "--attempts-per-voter", "0"]
+        let servers = try (0..<3).map { _ in try ServerProcess(executable: Tools.ballotServer, dataDirectory: data, extraArguments: arguments) }
+        defer { for s in servers { s.stop(signal: SIGKILL) } }
+        for i in 1...5 { try Self.must(Tools.ballotServer, ["trustee", "share", "--server", servers[0].url, "--key", work + "/t\(i).key.json"]) }
+        for i in 1...5 { try Self.must(Tools.ballotServer, ["trustee", "verify-shares", "--server", servers[0].url, "--key", work + "/t\(i).key.json"]) }
+        try Self.must(Tools.ballotServer, ["open", "--server", servers[0].url, "--commission-key", data + "/commission.key"])
+
+        let voters = 120
+        let receipts = work + "/receipts.jsonl"
+        let load = BackgroundRun(Tools.voter, ["simulate", "--server", servers.map(\.url).joined(separator: ","), "--codes", work + "/codes.csv",
+                                               "--voters", "\(voters)", "--concurrency", "6", "--receipts-out", receipts, "--json"], timeout: 600)
+        // Kill the second instance once a fifth of the voters have their receipt.
+        var killed = false
+        for _ in 0..<1200 where !load.isFinished {
+            let received = (try? String(contentsOfFile: receipts, encoding: .utf8))?.split(separator: "\n").count ?? 0
+            if received >= voters / 5 {
+                servers[1].stop(signal: SIGKILL)
+                killed = true
+                break
+            }
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
+        let outcome = try await load.outcome()
+        #expect(killed, "the load finished before the kill: \(outcome.stdout)")
+        #expect(outcome.status == 0, "\(outcome.stdout)\(outcome.stderr)")
+        let summary = try outcome.json()
+        #expect(summary["succeeded"] as? Int == voters, "every voter carried on through the other instances: \(outcome.stdout)")
+        let lines = try String(contentsOfFile: receipts, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == voters)
+
+        // Nothing stored twice, nothing lost: the log holds exactly one ballot per voter, and the record audits.
+        let status = try Self.must(Tools.ballotServer, ["status", "--data", data] + db)
+        let ballots = (try status.json()["districts"] as? [[String: Any]])?.reduce(0) { $0 + (($1["ballots"] as? Int) ?? 0) }
+        #expect(ballots == voters, "\(status.stdout)")
+        try Self.must(Tools.ballotServer, ["close", "--server", servers[2].url, "--commission-key", data + "/commission.key"])
+        for i in 1...3 { try Self.must(Tools.ballotServer, ["trustee", "decrypt", "--server", servers[0].url, "--key", work + "/t\(i).key.json"]) }
+        let audit = try Tools.run(Tools.voter, ["audit", "--server", servers[2].url, "--json"], timeout: 300)
+        #expect(audit.status == 0, "\(audit.stdout.suffix(2000))")
+        // Every receipt printed is verified against the live log by a surviving instance.
+        let first = work + "/first-receipt.json"
+        try String(lines[0]).write(toFile: first, atomically: true, encoding: .utf8)
+        let verified = try Tools.run(Tools.voter, ["verify", "--server", servers[0].url, "--receipt", first, "--json"])
+        #expect(verified.status == 0, "\(verified.stdout)")
+    }
+}
