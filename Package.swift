@@ -50,6 +50,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
+            // The sentence catalogs, compiled into the code: a copied binary needs no bundle.
+            resources: [.embedInCode("Resources/en.json"), .embedInCode("Resources/ru.json"), .embedInCode("Resources/ky.json")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

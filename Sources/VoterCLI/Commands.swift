@@ -40,11 +40,11 @@ struct EnrollCommand: AsyncParsableCommand {
             if FileManager.default.fileExists(atPath: path) {
                 wallet = try Wallet.load(path: path)
                 if wallet.isEnrolled {
-                    throw VoterError("already-enrolled", "\(path) is already enrolled in district \(wallet.district ?? "?"); use it to vote (`voter cast --wallet \(path)`), or pass another --wallet")
+                    throw VoterError("already-enrolled", L("enroll.already-enrolled", ["wallet": path, "district": wallet.district ?? "?"]))
                 }
                 guard let pending = wallet.pendingEnrollment, pending.personalNumber == personalNumber,
                       EnrollmentCode.normalize(pending.code) == EnrollmentCode.normalize(code) else {
-                    throw VoterError("wallet-exists", "\(path) holds an enrollment in progress for another personal number or code; pass another --wallet")
+                    throw VoterError("wallet-exists", L("enroll.wallet-exists", ["wallet": path]))
                 }
                 resumed = true
             } else {
@@ -56,10 +56,7 @@ struct EnrollCommand: AsyncParsableCommand {
             let index = wallet.enrollment?.receipt.logIndex ?? 0
             let district = try wallet.enrolledDistrict()
             reporter.emit(Result(district: district, voterKey: wallet.voterKey.hex, logIndex: index, wallet: path, resumed: resumed)) {
-                """
-                ✓ Enrolled in district \(district); your key is logged as entry \(index) (receipt verified)\(resumed ? ", completing the enrollment sent earlier" : "").
-                  Wallet saved to \(path) (mode 0600). Keep it: it is your only way to vote.
-                """
+                L(resumed ? "enroll.done-resumed" : "enroll.done", ["district": district, "index": "\(index)", "wallet": path])
             }
         }
     }
@@ -89,29 +86,47 @@ struct BallotCommand: AsyncParsableCommand {
             try VoterActions.requireWalletElection(wallet, info)
             let districtID = try wallet.enrolledDistrict()
             guard let district = info.manifest.district(districtID) else {
-                throw VoterError("wrong-district", "district \(districtID) is not in this election")
+                throw VoterError("wrong-district", L("error.district-not-in-election", ["district": districtID]))
             }
             reporter.emit(Result(electionId: info.manifest.electionId, state: info.state, district: district)) {
-                var lines = ["\(info.manifest.name) — district \(district.id): \(district.name)"]
-                switch info.state {
-                case .setup: lines.append("Voting has not opened yet; you can cast once the commission opens it. Mark exactly \(district.selectionLimit) option(s); \(district.seats) seat(s) to fill.")
-                case .open: lines.append("Voting is open. Mark exactly \(district.selectionLimit) option(s); \(district.seats) seat(s) to fill.")
-                case .closed: lines.append("Voting is closed: ballots are no longer accepted. `voter results` shows the results once the trustees have decrypted them.")
-                }
-                lines.append("")
-                for option in district.options {
-                    lines.append("  \(option.id.padding(toLength: 12, withPad: " ", startingAt: 0)) \(option.name)\(option.electable ? "" : "   (counted, wins no seat)")")
-                }
-                if info.state == .open {
-                    if let cast = wallet.cast {
-                        lines += ["", "You have already voted (tracking code \(cast.shortCode)); check it with `voter verify`."]
-                    } else {
-                        lines += ["", "Cast with: voter cast --server \(serverOption.server) --choice <option id>"]
-                    }
-                }
-                return lines.joined(separator: "\n")
+                BallotCommand.text(info: info, district: district, wallet: wallet, server: serverOption.server)
             }
         }
+    }
+}
+
+extension BallotCommand {
+    static func text(info: ElectionInfo, district: District, wallet: Wallet, server: String) -> String {
+        text(election: info.manifest.displayName(Lang.current.rawValue), district: district, state: info.state,
+             castShortCode: wallet.cast?.shortCode, server: server, lang: .current)
+    }
+
+    /// The ballot as a person reads it, with what can be done in this state: before the
+    /// opening, when casting becomes possible; while open, how to cast; after the close, that
+    /// it never reopens, how to check a cast ballot and where the results are.
+    static func text(election: String, district: District, state: ElectionState, castShortCode: String?, server: String, lang: Lang) -> String {
+        func t(_ key: String, _ values: [String: String] = [:]) -> String { Catalog.text(key, values, lang: lang) }
+        let marks = ["limit": "\(district.selectionLimit)", "seats": "\(district.seats)"]
+        var lines = [t("ballot.header", ["election": election, "district": district.id, "name": district.displayName(lang.rawValue)])]
+        switch state {
+        case .setup: lines.append(t("ballot.setup", marks))
+        case .open: lines.append(t("ballot.open", marks))
+        case .closed: lines.append(t("ballot.closed"))
+        }
+        lines.append("")
+        for option in district.options {
+            let note = option.electable ? "" : "   " + t("ballot.not-electable")
+            lines.append("  \(option.id.padding(toLength: 12, withPad: " ", startingAt: 0)) \(option.displayName(lang.rawValue))\(note)")
+        }
+        lines.append("")
+        switch (state, castShortCode) {
+        case (.setup, _): lines.append(t("ballot.setup-next", ["server": server]))
+        case (.open, let code?): lines.append(t("ballot.already-voted", ["code": code]))
+        case (.open, nil): lines.append(t("ballot.cast-with", ["server": server]))
+        case (.closed, let code?): lines.append(t("ballot.closed-voted", ["code": code, "server": server]))
+        case (.closed, nil): lines.append(t("ballot.closed-not-voted", ["server": server]))
+        }
+        return lines.joined(separator: "\n")
     }
 }
 
@@ -137,7 +152,7 @@ struct CastCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        guard !choices.isEmpty else { throw ValidationError("give at least one --choice") }
+        guard !choices.isEmpty else { throw ValidationError(L("args.need-choice")) }
     }
 
     struct Result: Encodable {
@@ -160,7 +175,7 @@ struct CastCommand: AsyncParsableCommand {
             let store = VoterActions.WalletFile(path: path)
             let client = try serverOption.client()
             if challenge, wallet.cast != nil || wallet.pendingBallot != nil {
-                throw VoterError("already-voted", "this wallet has already cast a ballot; a challenge is only for before casting, and nothing was sent. Check your ballot with `voter verify`.")
+                throw VoterError("already-voted", L("cast.challenge-after-cast"))
             }
             let election = try await VoterActions.fetchElection(client)
             var challenged: VoterActions.ChallengeResult?
@@ -168,7 +183,7 @@ struct CastCommand: AsyncParsableCommand {
                 let result = try await VoterActions.challenge(client: client, wallet: &wallet, selections: choices, election: election, store: store)
                 challenged = result
                 if !output.json {
-                    print("✓ Challenge: encryption \(result.shortCode) was opened and published as spoiled (log entry \(result.logIndex)); it holds exactly your choice. It is not counted and names no voter.")
+                    print(L("cast.challenge-done", ["code": result.shortCode, "index": "\(result.logIndex)"]))
                 }
             }
             do {
@@ -178,18 +193,15 @@ struct CastCommand: AsyncParsableCommand {
                 do {
                     try receipt.jsonData().write(to: URL(fileURLWithPath: receiptPath))
                 } catch {
-                    throw VoterError("io-error", "the ballot was recorded (its receipt is in your wallet), but saving the receipt to \(receiptPath) failed (\(error)); your tracking code is \(receipt.trackingCode.hex)")
+                    throw VoterError("io-error", L("cast.receipt-not-saved", ["receipt": receiptPath, "reason": "\(error)", "code": receipt.trackingCode.hex]))
                 }
                 reporter.emit(Result(trackingCode: receipt.trackingCode, shortCode: receipt.shortCode, logIndex: receipt.logged.receipt.logIndex,
                                      receipt: receiptPath, resumed: outcome.resumed, challenge: challenged)) {
-                    """
-                    ✓ Encrypted ballot recorded as log entry \(receipt.logged.receipt.logIndex); receipt signature and inclusion proof verified.\(outcome.resumed ? "\n  (This is the ballot you sent earlier; your --choice this time was not used.)" : "")
-                      Tracking code: \(receipt.shortCode)   (full: \(receipt.trackingCode.hex))
-                      Receipt saved to \(receiptPath). Check it any time: voter verify --receipt \(receiptPath)
-                    """
+                    L(outcome.resumed ? "cast.done-resumed" : "cast.done",
+                      ["index": "\(receipt.logged.receipt.logIndex)", "code": receipt.shortCode, "full": receipt.trackingCode.hex, "receipt": receiptPath])
                 }
             } catch let error as VoterError where ["unreachable", "unavailable"].contains(error.code) && wallet.pendingBallot != nil {
-                throw VoterError(error.code, "\(error.message). Your signed ballot is saved in \(path): run the same `voter cast` again to resend it and get its receipt (it is never counted twice).")
+                throw VoterError(error.code, L("cast.resend-later", ["reason": error.message, "wallet": path]))
             }
         }
     }
@@ -224,9 +236,7 @@ struct ReceiptCommand: AsyncParsableCommand {
             do {
                 receipt = try await VoterActions.fetchReceipt(client: client, wallet: wallet)
             } catch let error as VoterError where error.code == "not-found" {
-                throw VoterError("not-cast", wallet.pendingBallot == nil
-                    ? "the server holds no ballot cast by this wallet's key; cast with `voter cast`"
-                    : "the server holds no ballot from this wallet yet: the ballot saved in the wallet never arrived. Run `voter cast` again to send it.")
+                throw VoterError("not-cast", L(wallet.pendingBallot == nil ? "receipt.not-cast" : "receipt.not-arrived"))
             }
             wallet.cast = receipt
             wallet.pendingBallot = nil
@@ -234,7 +244,7 @@ struct ReceiptCommand: AsyncParsableCommand {
             let receiptPath = receiptOut ?? "receipt-\(receipt.shortCode).json"
             try receipt.jsonData().write(to: URL(fileURLWithPath: receiptPath))
             reporter.emit(Result(trackingCode: receipt.trackingCode, shortCode: receipt.shortCode, logIndex: receipt.logged.receipt.logIndex, receipt: receiptPath)) {
-                "✓ Your ballot \(receipt.shortCode) is log entry \(receipt.logged.receipt.logIndex); receipt verified and saved to \(receiptPath)."
+                L("receipt.done", ["code": receipt.shortCode, "index": "\(receipt.logged.receipt.logIndex)", "receipt": receiptPath])
             }
         }
     }
@@ -274,18 +284,19 @@ struct VerifyCommand: AsyncParsableCommand {
             let file = try BallotReceiptFile.load(path: receipt)
             let target = server ?? file.server
             if let server, server != file.server, !output.json {
-                FileHandle.standardError.write(Data("warning: the receipt was issued by \(file.server); checking against \(server) as asked\n".utf8))
+                FileHandle.standardError.write(Data((L("verify.other-server", ["receipt_server": file.server, "server": server]) + "\n").utf8))
             }
             let client = try BallotServerClient(baseURL: target, caFile: caFile)
             let outcome = await ReceiptCheck.run(client: client, receipt: file)
             code = outcome.verdict.exitCode
             reporter.emit(Result(verdict: outcome.verdict, trackingCode: file.trackingCode, server: target, checks: outcome.checks, advice: outcome.advice)) {
                 var lines = outcome.checks.map { "\($0.passed ? "✓" : "✗") \($0.name): \($0.detail)" }
+                let values = ["code": file.shortCode, "advice": outcome.advice]
                 switch outcome.verdict {
-                case .verified: lines.append("VERDICT: ballot \(file.shortCode) is recorded as cast. \(outcome.advice)")
-                case .superseded: lines.append("VERDICT: ballot \(file.shortCode) was superseded by a supervised ballot. \(outcome.advice)")
-                case .tampering: lines.append("VERDICT: EVIDENCE OF TAMPERING. \(outcome.advice)")
-                case .couldNotCheck: lines.append("VERDICT: COULD NOT CHECK. \(outcome.advice)")
+                case .verified: lines.append(L("verify.verdict-verified", values))
+                case .superseded: lines.append(L("verify.verdict-superseded", values))
+                case .tampering: lines.append(L("verify.verdict-tampering", values))
+                case .couldNotCheck: lines.append(L("verify.verdict-could-not-check", values))
                 }
                 return lines.joined(separator: "\n")
             }
@@ -333,11 +344,11 @@ struct ResultsCommand: AsyncParsableCommand {
             let tally = try await client.tally()
             guard let signed = tally.results else {
                 throw VoterError("no-results", tally.aggregate == nil
-                    ? "voting has not closed yet; results appear after the close and the trustees' decryption"
-                    : "\(tally.decryptions.count) of \(election.manifest.trustees.quorum) trustees have decrypted so far; try again later")
+                    ? L("results.not-closed")
+                    : L("results.decrypting", ["done": "\(tally.decryptions.count)", "quorum": "\(election.manifest.trustees.quorum)"]))
             }
             guard signed.isValid(serverKey: election.serverKey) else {
-                throw VoterError("bad-signature", "the results are not signed by the election's server key; do not trust them")
+                throw VoterError("bad-signature", L("results.bad-signature"))
             }
             let manifest = election.manifest
             func names(_ ids: [String], in district: District) -> [String] {
@@ -349,22 +360,29 @@ struct ResultsCommand: AsyncParsableCommand {
                                        electedNames: names(d.elected, in: district), tiedNames: names(d.tied, in: district))
             }
             reporter.emit(Result(signatureValid: true, results: signed.results, districts: summaries)) {
-                var lines = ["\(manifest.name): results decrypted by trustees \(signed.results.quorum.map(String.init).joined(separator: ", ")) (server signature verified)"]
+                let lang = Lang.current.rawValue
+                func shown(_ ids: [String], in district: District) -> String {
+                    ids.map { id in district.options.first { $0.id == id }?.displayName(lang) ?? id }.joined(separator: ", ")
+                }
+                var lines = [L("results.header", ["election": manifest.displayName(lang),
+                                                  "trustees": signed.results.quorum.map(String.init).joined(separator: ", ")])]
                 for (d, summary) in zip(signed.results.districts, summaries) {
                     guard let district = manifest.district(d.district) else { continue }
-                    let turnout = summary.turnoutPercent.map { "\($0)%" } ?? "-"
-                    var head = "\(district.id) \(district.name): \(d.ballots) of \(d.roll) voted (turnout \(turnout))"
+                    let values = ["district": district.id, "name": district.displayName(lang), "ballots": "\(d.ballots)", "roll": "\(d.roll)",
+                                  "turnout": summary.turnoutPercent.map { "\($0)%" } ?? "-"]
+                    var head = L("results.district", values)
                     if d.ballots == 0 {
-                        head += "; no ballots were cast, so nobody is elected"
+                        head += L("results.no-ballots")
                     } else {
-                        head += "; elected: " + (summary.electedNames.isEmpty ? "nobody outright" : summary.electedNames.joined(separator: ", "))
-                        if !summary.tiedNames.isEmpty { head += "; tied for the remaining seat(s): \(summary.tiedNames.joined(separator: ", "))" }
+                        head += d.elected.isEmpty ? L("results.elected-nobody") : L("results.elected", ["names": shown(d.elected, in: district)])
+                        if !d.tied.isEmpty { head += L("results.tied", ["names": shown(d.tied, in: district)]) }
                     }
                     lines.append(head)
                     for (i, (option, count)) in zip(district.options, d.counts).enumerated() {
                         let share = summary.sharesPercent.map { "\($0[i])%" } ?? "-"
-                        let mark = d.elected.contains(option.id) ? "elected" : d.tied.contains(option.id) ? "tied" : option.electable ? "" : "(counted, wins no seat)"
-                        lines.append("    \(option.id.padding(toLength: 12, withPad: " ", startingAt: 0)) \(String(count).padding(toLength: 7, withPad: " ", startingAt: 0)) \(share.padding(toLength: 7, withPad: " ", startingAt: 0)) \(option.name) \(mark)")
+                        let mark = d.elected.contains(option.id) ? L("results.mark-elected") : d.tied.contains(option.id) ? L("results.mark-tied")
+                            : option.electable ? "" : L("ballot.not-electable")
+                        lines.append("    \(option.id.padding(toLength: 12, withPad: " ", startingAt: 0)) \(String(count).padding(toLength: 7, withPad: " ", startingAt: 0)) \(share.padding(toLength: 7, withPad: " ", startingAt: 0)) \(option.displayName(lang)) \(mark)")
                     }
                 }
                 return lines.joined(separator: "\n")
@@ -387,7 +405,7 @@ struct AuditCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        guard (server == nil) != (record == nil) else { throw ValidationError("give exactly one of --server or --record") }
+        guard (server == nil) != (record == nil) else { throw ValidationError(L("args.server-or-record")) }
     }
 
     func run() async throws {
@@ -396,7 +414,7 @@ struct AuditCommand: AsyncParsableCommand {
         try await reporter.run {
             let showProgress = !output.json
             let progress: @Sendable (Int) -> Void = { count in
-                if showProgress { FileHandle.standardError.write(Data("\r  checked \(count) ballots…".utf8)) }
+                if showProgress { FileHandle.standardError.write(Data(("\r  " + L("audit.progress", ["count": "\(count)"])).utf8)) }
             }
             let report: AuditReport
             if let record {
@@ -407,14 +425,14 @@ struct AuditCommand: AsyncParsableCommand {
             if showProgress { FileHandle.standardError.write(Data("\r".utf8)) }
             passed = report.passed
             reporter.emit(report) {
-                var lines = ["Audit of election \(report.electionHash?.hex.prefix(16) ?? "?")…: \(report.entries) log entries, \(report.ballots) ballots"]
+                var lines = [L("audit.header", ["election": "\(report.electionHash?.hex.prefix(16) ?? "?")…", "entries": "\(report.entries)", "ballots": "\(report.ballots)"])]
                 for check in report.checks {
                     let number = check.number < 10 ? " \(check.number)" : "\(check.number)"
-                    lines.append("\(check.passed ? "✓" : "✗") \(number). \(check.name) (\(check.examined) examined)")
+                    lines.append("\(check.passed ? "✓" : "✗") \(number). \(check.name) " + L("audit.examined", ["count": "\(check.examined)"]))
                     for failure in check.failures { lines.append("      - \(failure)") }
-                    if check.moreFailures > 0 { lines.append("      … and \(check.moreFailures) more") }
+                    if check.moreFailures > 0 { lines.append("      " + L("audit.more-failures", ["count": "\(check.moreFailures)"])) }
                 }
-                lines.append(report.passed ? "AUDIT PASSED: every check above held." : "AUDIT FAILED: see the ✗ checks above.")
+                lines.append(L(report.passed ? "audit.passed" : "audit.failed"))
                 return lines.joined(separator: "\n")
             }
         }

@@ -60,9 +60,9 @@ struct SimulateCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        guard voters >= 1 else { throw ValidationError("--voters must be at least 1") }
-        guard (1...1024).contains(concurrency) else { throw ValidationError("--concurrency must be 1 to 1024") }
-        guard (0...86_400).contains(waitSeconds) else { throw ValidationError("--wait-seconds must be 0 to 86400") }
+        guard voters >= 1 else { throw ValidationError(L("args.voters")) }
+        guard (1...1024).contains(concurrency) else { throw ValidationError(L("args.concurrency")) }
+        guard (0...86_400).contains(waitSeconds) else { throw ValidationError(L("args.wait-seconds")) }
     }
 
     struct Latency: Encodable {
@@ -131,7 +131,7 @@ struct SimulateCommand: AsyncParsableCommand {
             let station: StationKeyFile?
             if share > 0 {
                 guard let stationKey else {
-                    throw VoterError("station-key-required", "--supersede-share \(supersedeShare) sends voters to a polling station, which signs with its key: pass --station-key FILE (made by `ballot-server station keygen --out FILE` and registered with `ballot-server station add`)")
+                    throw VoterError("station-key-required", L("simulate.station-key-required", ["share": supersedeShare]))
                 }
                 station = try StationKeyFile.load(path: stationKey)
             } else {
@@ -139,7 +139,7 @@ struct SimulateCommand: AsyncParsableCommand {
             }
             let all = try Simulation.loadCodes(path: codes)
             guard all.count >= voters else {
-                throw VoterError("not-enough-voters", "\(codes) holds \(all.count) voters, fewer than --voters \(voters); lower --voters or import a larger roll")
+                throw VoterError("not-enough-voters", L("simulate.not-enough-voters", ["path": codes, "have": "\(all.count)", "voters": "\(voters)"]))
             }
             let planDistribution = try distribution.map { try Simulation.Distribution.load(path: $0) }
             let receiptLog = try receiptsOut.map { try ReceiptLog(path: $0) }
@@ -152,46 +152,54 @@ struct SimulateCommand: AsyncParsableCommand {
                 let urls = serverOption.server.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
                 let clients = try urls.map { try BallotServerClient(baseURL: $0, http: http) }
                 guard let client = clients.first else {
-                    throw VoterError("bad-url", "--server names no server; pass e.g. --server http://127.0.0.1:8080 (several: separated by commas)")
+                    throw VoterError("bad-url", L("simulate.no-server"))
                 }
                 let election = try await VoterActions.fetchElection(client)
                 for other in clients.dropFirst() {
                     let info = try await VoterActions.fetchElection(other)
                     guard info.electionHash == election.electionHash, info.serverKey == election.serverKey else {
-                        throw VoterError("different-elections", "\(other.baseURL) runs election \(info.electionHash.hex.prefix(16))…, not \(client.baseURL)'s \(election.electionHash.hex.prefix(16))…; every --server must be an instance of the same election")
+                        throw VoterError("different-elections", L("simulate.different-elections", ["other": other.baseURL, "other_election": "\(info.electionHash.hex.prefix(16))…",
+                                                                                          "server": client.baseURL, "election": "\(election.electionHash.hex.prefix(16))…"]))
                     }
                 }
-                guard election.state == .open else {
-                    throw VoterError("election-not-open", "voting is \(election.state.rawValue) on \(serverOption.server); the commission must open it (`ballot-server open`) before a simulation can cast")
+                switch election.state {
+                case .open: break
+                case .setup: throw VoterError("election-not-open", L("simulate.not-open", ["server": serverOption.server]))
+                // A closed election never reopens: only its results and receipts are left to look at.
+                case .closed: throw VoterError("election-closed", L("simulate.closed", ["server": serverOption.server]))
                 }
                 if let station {
                     let registered = try await client.stations()
                     guard registered.contains(try station.registration) else {
                         throw VoterError("station-not-registered", registered.contains { $0.index == station.index }
-                            ? "station \(station.index) of \(stationKey ?? "") has another key in this election (is the key file from another election?); pass the key file of a station registered here (GET /v1/stations lists them)"
-                            : "station \(station.index) (\(station.name)) is not registered in this election; the commission registers it with `ballot-server station add --public FILE`, then run again")
+                            ? L("simulate.station-other-key", ["index": "\(station.index)", "path": stationKey ?? ""])
+                            : L("simulate.station-not-registered", ["index": "\(station.index)", "name": station.name]))
                     }
                 }
                 let plan = try Simulation(voters: Array(all.prefix(voters)), manifest: election.manifest, distribution: planDistribution,
                                           supersedeShare: share)
                 if !output.json {
-                    print("Simulating \(plan.assignments.count) voters\(plan.skipped > 0 ? " (\(plan.skipped) of the first \(voters) not used by the distribution)" : "") with \(concurrency) workers against \(clients.map(\.baseURL).joined(separator: ", ")).")
+                    let servers = clients.map(\.baseURL).joined(separator: ", ")
+                    print(plan.skipped > 0
+                          ? L("simulate.start-skipped", ["voters": "\(plan.assignments.count)", "skipped": "\(plan.skipped)", "first": "\(voters)",
+                                                         "workers": "\(concurrency)", "servers": servers])
+                          : L("simulate.start", ["voters": "\(plan.assignments.count)", "workers": "\(concurrency)", "servers": servers]))
                     if let station {
-                        print("Then \(plan.supersessions.count) of them (share \(supersedeShare), spread evenly over the plan) vote again at station \(station.index) (\(station.name)), superseding their remote ballot.")
+                        print(L("simulate.station-plan", ["count": "\(plan.supersessions.count)", "share": supersedeShare,
+                                                          "index": "\(station.index)", "name": station.name]))
                     }
-                    print(plan.supersessions.isEmpty ? "Expected counts (what this run casts):"
-                                                     : "Expected counts (what should be counted: remote ballots not superseded + supervised ballots):")
+                    print(L(plan.supersessions.isEmpty ? "simulate.expected" : "simulate.expected-supervised"))
                     print(Self.countLines(plan.expected, manifest: election.manifest).joined(separator: "\n"))
                     fflush(nil)
                 }
-                let bar = ProgressBar("enroll+cast", total: plan.assignments.count, enabled: !output.json)
+                let bar = ProgressBar(L("simulate.progress-cast"), total: plan.assignments.count, enabled: !output.json)
                 let outcome = await plan.run(clients: clients, election: election, concurrency: concurrency,
                                              onReceipt: { receiptLog?.append($0) }) { bar.advance() }
                 bar.finish()
                 var counted = outcome.cast
                 var stationOutcome: Simulation.StationOutcome?
                 if let station, !plan.supersessions.isEmpty {
-                    let stationBar = ProgressBar("station", total: plan.supersessions.filter { outcome.castAssignments.contains($0.assignment) }.count,
+                    let stationBar = ProgressBar(L("simulate.progress-station"), total: plan.supersessions.filter { outcome.castAssignments.contains($0.assignment) }.count,
                                                  enabled: !output.json)
                     let done = await plan.runStation(client: client, election: election, key: station, remote: outcome,
                                                      concurrency: concurrency) { stationBar.advance() }
@@ -203,14 +211,16 @@ struct SimulateCommand: AsyncParsableCommand {
                 var expectation = Expectation(checked: false, matched: nil, compared: 0, mismatches: [])
                 if expect {
                     if !output.json {
-                        print("Cast \(outcome.succeeded) of \(outcome.voters) ballots in \(String(format: "%.1f", outcome.seconds)) s. Waiting up to \(waitSeconds) s for signed results (the commission closes voting, a quorum of trustees decrypts)…")
+                        print(L("simulate.waiting", ["cast": "\(outcome.succeeded)", "voters": "\(outcome.voters)", "seconds": String(format: "%.1f", outcome.seconds),
+                                                     "wait": "\(waitSeconds)"]))
                         fflush(nil)
                     }
                     let signed: SignedResults
                     do {
                         signed = try await Simulation.awaitResults(client: client, election: election, waitSeconds: waitSeconds)
                     } catch let error as VoterError {
-                        throw VoterError(error.code, "\(error.message) (this run cast \(outcome.succeeded) of \(outcome.voters) ballots; \(outcome.failed) failed)",
+                        throw VoterError(error.code, L("simulate.error-after-cast", ["reason": error.message, "cast": "\(outcome.succeeded)",
+                                                                                      "voters": "\(outcome.voters)", "failed": "\(outcome.failed)"]),
                                          status: error.status, trackingCode: error.trackingCode)
                     }
                     let (compared, mismatches) = Simulation.compare(cast: counted, results: signed.results, manifest: election.manifest)
@@ -229,24 +239,26 @@ struct SimulateCommand: AsyncParsableCommand {
             passed = result.failed == 0 && result.supervisedFailed == 0 && result.expect.matched != false
             reporter.emit(result) {
                 var lines = [
-                    "\(result.succeeded) of \(result.voters) voters enrolled and cast; \(result.failed) failed.",
-                    "  throughput: \(String(format: "%.2f", result.ballotsPerSecond)) ballots/s over \(String(format: "%.2f", result.seconds)) s",
-                    "  latency (enroll + cast per voter): p50 \(Self.ms(result.latencyMs.p50)) ms   p95 \(Self.ms(result.latencyMs.p95)) ms   p99 \(Self.ms(result.latencyMs.p99)) ms",
+                    L("simulate.summary", ["succeeded": "\(result.succeeded)", "voters": "\(result.voters)", "failed": "\(result.failed)"]),
+                    "  " + L("simulate.throughput", ["rate": String(format: "%.2f", result.ballotsPerSecond), "seconds": String(format: "%.2f", result.seconds)]),
+                    "  " + L("simulate.latency", ["p50": Self.ms(result.latencyMs.p50), "p95": Self.ms(result.latencyMs.p95), "p99": Self.ms(result.latencyMs.p99)]),
                 ]
                 for code in result.failuresByCode.keys.sorted() {
                     lines.append("  ✗ \(result.failuresByCode[code] ?? 0) × \(code): \(result.failureExamples[code] ?? "")")
                 }
                 if result.supersedeShare > 0 {
-                    lines.append("  polling station: \(result.supervised) of \(result.supervisedAttempted) voters sent there cast a supervised ballot; \(result.superseded) remote ballots superseded; \(result.supervisedFailed) failed.")
+                    lines.append("  " + L("simulate.station-summary", ["cast": "\(result.supervised)", "sent": "\(result.supervisedAttempted)",
+                                                                        "superseded": "\(result.superseded)", "failed": "\(result.supervisedFailed)"]))
                     for code in result.supervisedFailuresByCode.keys.sorted() {
-                        lines.append("  ✗ station: \(result.supervisedFailuresByCode[code] ?? 0) × \(code): \(result.supervisedFailureExamples[code] ?? "")")
+                        lines.append("  ✗ " + L("simulate.station-failures", ["count": "\(result.supervisedFailuresByCode[code] ?? 0)", "code": code,
+                                                                                "example": result.supervisedFailureExamples[code] ?? ""]))
                     }
                 }
                 if result.expect.checked {
                     if result.expect.mismatches.isEmpty {
-                        lines.append("✓ The signed results (server signature verified) match what this run cast\(result.supervised > 0 ? " (remote ballots not superseded + supervised ballots)" : ""): \(result.expect.compared) counts compared.")
+                        lines.append(L(result.supervised > 0 ? "simulate.match-supervised" : "simulate.match", ["compared": "\(result.expect.compared)"]))
                     } else {
-                        lines.append("✗ The signed results (server signature verified) differ from what this run cast in \(result.expect.mismatches.count) of \(result.expect.compared) counts:")
+                        lines.append(L("simulate.mismatch", ["count": "\(result.expect.mismatches.count)", "compared": "\(result.expect.compared)"]))
                         for m in result.expect.mismatches { lines.append("    \(m)") }
                     }
                 }
@@ -259,7 +271,7 @@ struct SimulateCommand: AsyncParsableCommand {
     /// `--supersede-share`: a fraction from 0 to 1, refused with a code (and in --json) otherwise.
     static func parseShare(_ text: String) throws -> Double {
         guard let share = Double(text.trimmingCharacters(in: .whitespaces)), share.isFinite, (0...1).contains(share) else {
-            throw VoterError("invalid-supersede-share", "--supersede-share must be a fraction from 0 to 1 (0.05 sends one voter in twenty to the polling station), not \(text)")
+            throw VoterError("invalid-supersede-share", L("simulate.invalid-share", ["value": text]))
         }
         return share
     }

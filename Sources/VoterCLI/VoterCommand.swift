@@ -5,13 +5,24 @@ import VotingCore
 
 @main
 enum VoterCommandMain {
-    static func main() async { await ToolMain.run(VoterCommand.self) }
+    static func main() async {
+        // Chosen before parsing, so that argument errors are in the language too.
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        Lang.select(Lang.choose(arguments: arguments, environment: ProcessInfo.processInfo.environment))
+        await ToolMain.run(VoterCommand.self, arguments: arguments)
+    }
 }
 
 struct VoterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "voter",
         abstract: "Enroll, see your ballot, cast it, and check that it is recorded as cast.",
+        discussion: """
+            Every subcommand takes --lang ky|ru|en: the language of the sentences it prints (Kyrgyz, Russian, English). \
+            Without it the language comes from LC_ALL, LC_MESSAGES or LANG (ky_KG.UTF-8 gives Kyrgyz, ru_RU.UTF-8 Russian, \
+            anything else English). Error codes, exit codes and --json keys stay the same in every language; district and \
+            option names are shown in the language when the election's manifest gives them.
+            """,
         version: EvoteVersion.line,
         subcommands: [EnrollCommand.self, BallotCommand.self, CastCommand.self, ReceiptCommand.self, VerifyCommand.self, ResultsCommand.self, AuditCommand.self, SimulateCommand.self])
 }
@@ -33,6 +44,9 @@ struct WalletOption: ParsableArguments {
 struct OutputOptions: ParsableArguments {
     @Flag(name: .long, help: "Print machine-readable JSON instead of text.")
     var json = false
+    // Read before parsing (VoterCommandMain); declared here so every subcommand accepts and documents it.
+    @Option(help: "Language of the sentences: ky, ru or en (default: from LC_ALL, LC_MESSAGES or LANG; English otherwise).")
+    var lang: Lang?
 }
 
 /// Runs a command body and turns its failure into a stable code and sentence (CommandOutput);

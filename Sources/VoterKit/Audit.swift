@@ -14,7 +14,7 @@ public enum AuditRunner {
         do {
             reader = try RecordFileReader(path: path)
         } catch {
-            throw VoterError("no-record", "\(error.description); export one with `ballot-server export` or use --server")
+            throw VoterError("no-record", L("error.no-record", ["reason": error.description]))
         }
         let audit = ElectionAudit(parallelism: ProcessInfo.processInfo.activeProcessorCount)
         audit.onProgress = progress
@@ -43,10 +43,10 @@ public enum AuditRunner {
         do {
             response = try await client.http.execute(request, timeout: .hours(1))
         } catch {
-            throw VoterError("unreachable", "cannot reach the ballot server at \(client.baseURL) (\(error))")
+            throw VoterError("unreachable", L("error.record-unreachable", ["server": client.baseURL, "reason": "\(error)"]))
         }
         guard response.status == .ok else {
-            throw VoterError("http-\(response.status.code)", "the server refused to send the record (\(response.status))")
+            throw VoterError("http-\(response.status.code)", L("error.record-refused", ["status": "\(response.status)"]))
         }
         var lines = RecordAuditFeeder(audit: audit, workers: ProcessInfo.processInfo.activeProcessorCount)
         for try await buffer in response.body {

@@ -43,7 +43,7 @@ public struct BallotServerClient: Sendable {
         var url = baseURL
         while url.hasSuffix("/") { url.removeLast() }
         guard let parsed = URL(string: url), let scheme = parsed.scheme, ["http", "https"].contains(scheme), parsed.host != nil else {
-            throw VoterError("bad-url", "\(baseURL) is not an http:// or https:// server address; pass e.g. --server http://127.0.0.1:8080")
+            throw VoterError("bad-url", L("error.bad-url", ["url": baseURL]))
         }
         self.baseURL = url
         self.http = http
@@ -93,10 +93,10 @@ public struct BallotServerClient: Sendable {
         do {
             certificates = try NIOSSLCertificate.fromPEMFile(caFile)
         } catch {
-            throw VoterError("bad-ca-file", "cannot read certificates from \(caFile) (\(error)); pass the server's PEM certificate (or its CA's) to --ca-file")
+            throw VoterError("bad-ca-file", L("error.ca-file-unreadable", ["file": caFile, "reason": "\(error)"]))
         }
         guard !certificates.isEmpty else {
-            throw VoterError("bad-ca-file", "\(caFile) holds no PEM certificate; pass the server's certificate (or its CA's) to --ca-file")
+            throw VoterError("bad-ca-file", L("error.ca-file-empty", ["file": caFile]))
         }
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.additionalTrustRoots = [.certificates(certificates)]
@@ -252,7 +252,7 @@ public struct BallotServerClient: Sendable {
                 if attempt + 1 < attempts { try await Task.sleep(nanoseconds: UInt64(error.retryAfter ?? 1) * 1_000_000_000) }
             }
         }
-        throw lastError ?? VoterError("unreachable", "the server did not answer")
+        throw lastError ?? VoterError("unreachable", L("error.no-answer"))
     }
 
     private func send<T: Decodable>(_ request: HTTPClientRequest) async throws -> T {
@@ -268,39 +268,44 @@ public struct BallotServerClient: Sendable {
         guard (200..<300).contains(Int(response.status.code)) else {
             if let problem = try? JSONDecoder().decode(ErrorBody.self, from: data) {
                 let retryAfter = response.headers.first(name: "Retry-After").flatMap { Int($0) }
-                throw VoterError(problem.code, problem.message, status: Int(response.status.code), trackingCode: problem.trackingCode,
+                throw VoterError(problem.code, Self.sentence(of: problem), status: Int(response.status.code), trackingCode: problem.trackingCode,
                                  retryAfter: retryAfter)
             }
-            throw VoterError("http-\(response.status.code)", "the server answered \(response.status) without an error body")
+            throw VoterError("http-\(response.status.code)", L("error.http-no-body", ["status": "\(response.status)"]))
         }
         do {
             return try JSONDecoder().decode(T.self, from: data)
         } catch {
-            throw VoterError("bad-response", "the server's answer does not match the protocol (\(error)); it may run another version")
+            throw VoterError("bad-response", L("error.bad-response", ["reason": CommandOutput.plain(error)]))
         }
     }
 }
 
 extension BallotServerClient {
+    /// The server's sentences are English; for the refusals a voter meets, the catalog has
+    /// the same sentence in the other languages (`server.<code>`), otherwise it is shown as sent.
+    static func sentence(of problem: ErrorBody) -> String {
+        let key = "server." + problem.code
+        guard Lang.current != .en, Catalog.table(.en)[key] != nil else { return problem.message }
+        return L(key, ["code": problem.trackingCode ?? "?"])
+    }
+
     /// What went wrong on the way, in words a person can act on: TLS trust and http/https
     /// mix-ups are named (and not retried); anything else is `unreachable`.
     func transportError(_ error: any Error) async -> VoterError {
         let text = String(describing: error)
         if text.contains("CERTIFICATE_VERIFY_FAILED") || text.contains("certificate verify failed") {
-            return VoterError("tls-untrusted", "the server at \(baseURL) presents a certificate this computer does not trust; "
-                              + "for a test election's certificate pass --ca-file with the PEM file `ballot-server tls-cert` wrote (--cert-out)")
+            return VoterError("tls-untrusted", L("error.tls-untrusted", ["server": baseURL]))
         }
         if text.contains("WRONG_VERSION_NUMBER") || text.contains("HTTP_REQUEST") {
-            return VoterError("not-https", "the server at \(baseURL) speaks plain HTTP, not HTTPS; use --server "
-                              + baseURL.replacingOccurrences(of: "https://", with: "http://"))
+            return VoterError("not-https", L("error.not-https", ["server": baseURL, "url": baseURL.replacingOccurrences(of: "https://", with: "http://")]))
         }
         if baseURL.hasPrefix("http://"), await Self.speaksTLS(baseURL) {
-            return VoterError("https-only", "the server at \(baseURL) speaks HTTPS; use --server "
-                              + baseURL.replacingOccurrences(of: "http://", with: "https://") + " (with --ca-file for a test election's certificate)")
+            return VoterError("https-only", L("error.https-only", ["server": baseURL, "url": baseURL.replacingOccurrences(of: "http://", with: "https://")]))
         }
         var detail = text
         if let range = detail.range(of: " at /") { detail = String(detail[..<range.lowerBound]) }  // no build paths in messages
-        return VoterError("unreachable", "cannot reach the ballot server at \(baseURL) (\(detail)); check the address and that the server runs, then retry")
+        return VoterError("unreachable", L("error.unreachable", ["server": baseURL, "reason": detail]))
     }
 
     /// Whether `http://host:port` answers TLS: a plain request to a TLS port is just closed,

@@ -37,15 +37,17 @@ public struct CommandOutput: Sendable {
         case let error as DecodingError:
             func path(_ c: DecodingError.Context) -> String {
                 let p = c.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
-                return p.isEmpty ? "the file" : "field \(p)"
+                return p.isEmpty ? L("decode.the-file") : L("decode.field", ["field": p])
             }
             switch error {
-            case .typeMismatch(_, let c): return "\(path(c)) has the wrong type"
-            case .valueNotFound(_, let c): return "\(path(c)) is empty"
-            case .keyNotFound(let key, let c): return "field \(c.codingPath.isEmpty ? "" : path(c).replacingOccurrences(of: "field ", with: "") + ".")\(key.stringValue) is missing"
+            case .typeMismatch(_, let c): return L("decode.wrong-type", ["what": path(c)])
+            case .valueNotFound(_, let c): return L("decode.empty", ["what": path(c)])
+            case .keyNotFound(let key, let c):
+                let parent = c.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+                return L("decode.missing", ["field": parent.isEmpty ? key.stringValue : parent + "." + key.stringValue])
             case .dataCorrupted(let c):
-                return c.codingPath.isEmpty && c.underlyingError != nil ? "it is not valid JSON" : "\(path(c)): \(c.debugDescription)"
-            @unknown default: return "it does not have the expected fields"
+                return c.codingPath.isEmpty && c.underlyingError != nil ? L("decode.not-json") : "\(path(c)): \(c.debugDescription)"
+            @unknown default: return L("decode.unexpected")
             }
         case let error as VoterError: return error.message
         default: return "\(error)"
@@ -57,7 +59,7 @@ public struct CommandOutput: Sendable {
         switch error {
         case let error as VoterError: return ErrorBody(code: error.code, message: error.message, trackingCode: error.trackingCode)
         case let error as ManifestError: return ErrorBody(code: "invalid-manifest", message: error.description)
-        case let error as CryptoError: return ErrorBody(code: "crypto-error", message: "\(error); check that the key files are intact")
+        case let error as CryptoError: return ErrorBody(code: "crypto-error", message: L("error.crypto", ["reason": "\(error)"]))
         default: return nil
         }
     }

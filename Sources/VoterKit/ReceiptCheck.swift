@@ -48,11 +48,10 @@ public enum ReceiptCheck {
         let receipt = file.logged.receipt
         let codeOK = receipt.kind == .ballot && receipt.subject == file.trackingCode.digest && file.shortCode == file.trackingCode.short
         results.append(CheckResult(name: "tracking-code", passed: codeOK,
-                                   detail: codeOK ? "the receipt is for ballot \(file.shortCode)"
-                                                  : "the file's tracking code \(file.shortCode) is not the ballot the signed receipt names"))
+                                   detail: codeOK ? L("verify.code-ok", ["code": file.shortCode]) : L("verify.code-mismatch", ["code": file.shortCode])))
         guard own.allSatisfy(\.passed), codeOK else {
             return Outcome(verdict: .couldNotCheck, checks: results,
-                           advice: "The receipt file itself does not verify (damaged, edited, or not from this election's server), so it proves nothing either way; use the receipt file `voter cast` saved, or fetch it again with `voter receipt`.")
+                           advice: L("verify.advice-bad-file"))
         }
 
         // Is this the receipt's election and server at all?
@@ -60,17 +59,19 @@ public enum ReceiptCheck {
             let info = try await client.election()
             guard info.electionHash == file.electionHash, info.serverKey == file.serverKey else {
                 results.append(CheckResult(name: "same-election", passed: false,
-                                           detail: "\(client.baseURL) runs election \(info.electionHash.hex.prefix(16))… with server key \(info.serverKey.hex.prefix(16))…, not the receipt's election \(file.electionHash.hex.prefix(16))… and key \(file.serverKey.hex.prefix(16))…"))
+                                           detail: L("verify.other-election", ["server": client.baseURL, "election": "\(info.electionHash.hex.prefix(16))…",
+                                                                                 "key": "\(info.serverKey.hex.prefix(16))…", "receipt_election": "\(file.electionHash.hex.prefix(16))…",
+                                                                                 "receipt_key": "\(file.serverKey.hex.prefix(16))…"])))
                 return Outcome(verdict: .couldNotCheck, checks: results,
-                               advice: "This server runs another election; check the address (the receipt names \(file.server)) and verify against the server of the receipt's election.")
+                               advice: L("verify.advice-other-election", ["receipt_server": file.server]))
             }
-            results.append(CheckResult(name: "same-election", passed: true, detail: "\(client.baseURL) runs the receipt's election with its server key"))
+            results.append(CheckResult(name: "same-election", passed: true, detail: L("verify.same-election", ["server": client.baseURL])))
         } catch let error as VoterError {
             results.append(CheckResult(name: "same-election", passed: false, detail: unreachableDetail(error)))
             return Outcome(verdict: .couldNotCheck, checks: results, advice: unreachableAdvice(error, client: client))
         } catch {
             results.append(CheckResult(name: "same-election", passed: false, detail: "\(error)"))
-            return Outcome(verdict: .couldNotCheck, checks: results, advice: "The server's answer could not be read; try again later.")
+            return Outcome(verdict: .couldNotCheck, checks: results, advice: L("verify.advice-unreadable"))
         }
 
         var tampered = false
@@ -83,10 +84,10 @@ public enum ReceiptCheck {
                 results.append(CheckResult(name: name, passed: false, detail: error.message))
             } catch let error as Unreachable {
                 unreachable = unreachable ?? VoterError("not-this-server", error.message)
-                results.append(CheckResult(name: name, passed: false, detail: "could not check: \(error.message)"))
+                results.append(CheckResult(name: name, passed: false, detail: L("verify.could-not-check", ["reason": error.message])))
             } catch let error as VoterError where ["unreachable", "bad-response"].contains(error.code) || error.code.hasPrefix("http-") || error.code == "unavailable" {
                 unreachable = unreachable ?? error
-                results.append(CheckResult(name: name, passed: false, detail: "could not check: \(unreachableDetail(error))"))
+                results.append(CheckResult(name: name, passed: false, detail: L("verify.could-not-check", ["reason": unreachableDetail(error)])))
             } catch {
                 tampered = true
                 results.append(CheckResult(name: name, passed: false, detail: "\(error)"))
@@ -97,13 +98,13 @@ public enum ReceiptCheck {
         await record("fresh-checkpoint") {
             let cp = try await client.latestCheckpoint()
             guard cp.isValid(serverKey: file.serverKey), cp.checkpoint.electionHash == file.electionHash else {
-                throw Unreachable(message: "the latest checkpoint is not signed by the election's server key")
+                throw Unreachable(message: L("verify.checkpoint-unsigned"))
             }
             guard cp.checkpoint.treeSize >= receipt.checkpoint.checkpoint.treeSize else {
-                throw Contradiction(message: "the server now signs a log of \(cp.checkpoint.treeSize) entries, fewer than the \(receipt.checkpoint.checkpoint.treeSize) on your receipt: the log was cut")
+                throw Contradiction(message: L("verify.log-cut", ["now": "\(cp.checkpoint.treeSize)", "receipt": "\(receipt.checkpoint.checkpoint.treeSize)"]))
             }
             fresh = cp
-            return "latest checkpoint: tree size \(cp.checkpoint.treeSize), root \(cp.checkpoint.rootHash.hex.prefix(16))…, signed by the server key"
+            return L("verify.checkpoint", ["size": "\(cp.checkpoint.treeSize)", "root": "\(cp.checkpoint.rootHash.hex.prefix(16))…"])
         }
         if let fresh {
             let old = receipt.checkpoint.checkpoint
@@ -111,18 +112,18 @@ public enum ReceiptCheck {
             await record("consistency") {
                 if old.treeSize == new.treeSize {
                     guard old.rootHash == new.rootHash else {
-                        throw Contradiction(message: "the server signed two different roots for tree size \(old.treeSize) (a fork)")
+                        throw Contradiction(message: L("verify.fork", ["size": "\(old.treeSize)"]))
                     }
-                    return "no entries since the receipt; same root"
+                    return L("verify.same-root")
                 }
                 let proof = try await client.consistencyProof(first: old.treeSize, second: new.treeSize)
                 do {
                     try Merkle.verifyConsistency(size1: old.treeSize, size2: new.treeSize, root1: old.rootHash.bytes,
                                                  root2: new.rootHash.bytes, proof: proof.proof.map(\.bytes))
                 } catch {
-                    throw Contradiction(message: "the log of \(new.treeSize) entries is not an extension of the one on your receipt (\(old.treeSize) entries): history was rewritten")
+                    throw Contradiction(message: L("verify.rewritten", ["now": "\(new.treeSize)", "receipt": "\(old.treeSize)"]))
                 }
-                return "the log grew from \(old.treeSize) to \(new.treeSize) entries without changing any of the first \(old.treeSize)"
+                return L("verify.consistent", ["receipt": "\(old.treeSize)", "now": "\(new.treeSize)"])
             }
             await record("inclusion-now") {
                 let proof = try await client.inclusionProof(index: receipt.logIndex, treeSize: new.treeSize)
@@ -130,16 +131,16 @@ public enum ReceiptCheck {
                     try Merkle.verifyInclusion(leafHash: receipt.leafHash.bytes, index: receipt.logIndex, treeSize: new.treeSize,
                                                proof: proof.proof.map(\.bytes), root: new.rootHash.bytes)
                 } catch {
-                    throw Contradiction(message: "your ballot's entry \(receipt.logIndex) is not in the latest signed tree of \(new.treeSize) entries")
+                    throw Contradiction(message: L("verify.not-included", ["index": "\(receipt.logIndex)", "size": "\(new.treeSize)"]))
                 }
-                return "entry \(receipt.logIndex) is in the latest tree of \(new.treeSize) entries"
+                return L("verify.included", ["index": "\(receipt.logIndex)", "size": "\(new.treeSize)"])
             }
             await record("entry-unchanged") {
                 let page = try await client.entries(start: receipt.logIndex, limit: 1)
                 guard let entry = page.entries.first, entry.index == receipt.logIndex, entry.data == file.logged.entry else {
-                    throw Contradiction(message: "the server now serves different bytes for entry \(receipt.logIndex) than your receipt's")
+                    throw Contradiction(message: L("verify.entry-changed", ["index": "\(receipt.logIndex)"]))
                 }
-                return "the server still serves the same bytes for entry \(receipt.logIndex)"
+                return L("verify.entry-unchanged", ["index": "\(receipt.logIndex)"])
             }
             await record("server-key-anchor") {
                 let page = try await client.entries(start: 0, limit: 1)
@@ -147,16 +148,16 @@ public enum ReceiptCheck {
                       let entry = try? LogEntry.decode(canonical: first.data.bytes), entry.kind == .election,
                       let setup = try? ElectionSetup.decode(canonical: entry.payload),
                       setup.electionHash == file.electionHash, setup.serverKey == file.serverKey else {
-                    throw Contradiction(message: "log entry 0 does not publish this election and this server key")
+                    throw Contradiction(message: L("verify.anchor-wrong"))
                 }
                 let proof = try await client.inclusionProof(index: 0, treeSize: new.treeSize)
                 do {
                     try Merkle.verifyInclusion(leafHash: Merkle.leafHash(first.data.bytes).bytes, index: 0, treeSize: new.treeSize,
                                                proof: proof.proof.map(\.bytes), root: new.rootHash.bytes)
                 } catch {
-                    throw Contradiction(message: "entry 0 as served is not the entry 0 of the signed log")
+                    throw Contradiction(message: L("verify.anchor-not-in-log"))
                 }
-                return "log entry 0 publishes this election and this server key"
+                return L("verify.anchor-ok")
             }
         }
         var superseded = false
@@ -164,13 +165,13 @@ public enum ReceiptCheck {
             await record("counted") {
                 let tally = try await client.tally()
                 guard let aggregateIndex = tally.aggregateIndex, let aggregate = tally.aggregate else {
-                    return "voting has not closed yet; after the close your ballot is in the published aggregate, unless you vote again in person"
+                    return L("verify.not-closed")
                 }
                 let entry = try LogEntry.decode(canonical: file.logged.entry.bytes)
                 let ballot = try SignedBallot.decode(canonical: entry.payload)
                 guard receipt.logIndex < aggregateIndex,
                       aggregate.districts.contains(where: { $0.district == ballot.ballot.district }) else {
-                    throw Contradiction(message: "your ballot is not before the aggregate of its district")
+                    throw Contradiction(message: L("verify.not-in-aggregate"))
                 }
                 // The close reveals which remote ballots supervised ballots superseded (§16).
                 var start: UInt64 = receipt.logIndex
@@ -184,40 +185,39 @@ public enum ReceiptCheck {
                     start = next
                 }
                 if superseded {
-                    return "after the close, the log shows your remote ballot was superseded by your supervised (in-person) ballot; the in-person one is counted, this one is not"
+                    return L("verify.superseded")
                 }
-                var line = "the ballot precedes the close, so it is summed in district \(ballot.ballot.district)'s aggregate"
+                var line = L("verify.counted", ["district": ballot.ballot.district])
                 if let results = tally.results, results.isValid(serverKey: file.serverKey) {
-                    line += "; signed results are published (`voter results`; `voter audit` re-checks the whole sum)"
+                    line += L("verify.results-published")
                 }
                 return line
             }
         }
         if tampered {
             return Outcome(verdict: .tampering, checks: results,
-                           advice: "Data signed by this election's server key contradicts your receipt: keep this output and the receipt file and report it to the election commission and observers.")
+                           advice: L("verify.advice-tampering"))
         }
         if let unreachable {
             return Outcome(verdict: .couldNotCheck, checks: results, advice: unreachableAdvice(unreachable, client: client))
         }
         return Outcome(verdict: superseded ? .superseded : .verified, checks: results,
-                       advice: superseded ? "If you did not vote at a polling station, report it to the commission with this output."
-                                          : "Your ballot is in the log, unchanged, and the log was only appended to since your receipt.")
+                       advice: L(superseded ? "verify.advice-superseded" : "verify.advice-verified"))
     }
 
     static func unreachableDetail(_ error: VoterError) -> String {
         switch error.code {
-        case "unreachable": return "the server did not answer (\(error.message))"
-        case "bad-response": return "the server's answer is not this protocol's (\(error.message))"
+        case "unreachable": return L("verify.no-answer", ["reason": error.message])
+        case "bad-response": return L("verify.not-protocol", ["reason": error.message])
         default: return "\(error.code): \(error.message)"
         }
     }
 
     static func unreachableAdvice(_ error: VoterError, client: BallotServerClient) -> String {
         switch error.code {
-        case "unreachable": return "Could not reach \(client.baseURL); check the address and your connection and run `voter verify` again. Nothing is known about your ballot until it answers."
-        case "bad-response", "http-404": return "\(client.baseURL) does not answer as an evote ballot server; check the address (the receipt names its server)."
-        default: return "The check could not be made (\(error.code)); try again later."
+        case "unreachable": return L("verify.advice-unreachable", ["server": client.baseURL])
+        case "bad-response", "http-404": return L("verify.advice-not-evote", ["server": client.baseURL])
+        default: return L("verify.advice-failed", ["code": error.code])
         }
     }
 }

@@ -43,12 +43,12 @@ public struct Simulation: Sendable {
 
         public static func load(path: String) throws -> Distribution {
             guard let data = FileManager.default.contents(atPath: path) else {
-                throw VoterError("no-distribution", "cannot read the distribution file \(path); pass an existing JSON file to --distribution")
+                throw VoterError("no-distribution", L("error.no-distribution", ["path": path]))
             }
             return try parse(data, source: path)
         }
 
-        public static func parse(_ data: Data, source: String = "the distribution") throws -> Distribution {
+        public static func parse(_ data: Data, source: String = L("simulate.the-distribution")) throws -> Distribution {
             var parser = DistributionParser(bytes: Array(data), source: source)
             return Distribution(districts: try parser.parseDocument())
         }
@@ -79,12 +79,12 @@ public struct Simulation: Sendable {
 
     public static func loadCodes(path: String) throws -> [Voter] {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw VoterError("no-codes-file", "cannot read the codes file \(path); pass the file written by `ballot-server roll import --codes-out`")
+            throw VoterError("no-codes-file", L("error.no-codes-file", ["path": path]))
         }
         return try parseCodes(String(decoding: data, as: UTF8.self), source: path)
     }
 
-    public static func parseCodes(_ text: String, source: String = "the codes file") throws -> [Voter] {
+    public static func parseCodes(_ text: String, source: String = L("simulate.the-codes-file")) throws -> [Voter] {
         var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map(String.init)
         while lines.last?.trimmingCharacters(in: .whitespaces).isEmpty == true { lines.removeLast() }
         // The first three columns are personal_number,district,code; `roll import` adds the
@@ -92,13 +92,13 @@ public struct Simulation: Sendable {
         let columns = lines.first?.split(separator: ",", omittingEmptySubsequences: false)
             .map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? []
         guard columns.count >= 3, Array(columns.prefix(3)) == ["personal_number", "district", "code"] else {
-            throw VoterError("invalid-codes", "\(source) must start with the header personal_number,district,code (the file `ballot-server roll import --codes-out` writes)")
+            throw VoterError("invalid-codes", L("error.codes-header", ["path": source]))
         }
         var voters: [Voter] = []
         for (offset, line) in lines.dropFirst().enumerated() {
             let fields = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
             guard fields.count == columns.count, !fields.prefix(3).contains(where: \.isEmpty) else {
-                throw VoterError("invalid-codes", "\(source) line \(offset + 2): expected \(columns.count) fields \(columns.joined(separator: ","))")
+                throw VoterError("invalid-codes", L("error.codes-line", ["path": source, "line": "\(offset + 2)", "count": "\(columns.count)", "fields": columns.joined(separator: ",")]))
             }
             voters.append(Voter(personalNumber: fields[0], district: fields[1], code: fields[2]))
         }
@@ -123,7 +123,7 @@ public struct Simulation: Sendable {
     public init(voters: [Voter], manifest: ElectionManifest, distribution: Distribution?, supersedeShare: Double = 0,
                 using generator: inout some RandomNumberGenerator) throws {
         for (i, voter) in voters.enumerated() where manifest.district(voter.district) == nil {
-            throw VoterError("unknown-district", "voter \(i + 1) of the codes file is in district \(voter.district), which this election does not have; is the codes file for this server's election?")
+            throw VoterError("unknown-district", L("error.codes-unknown-district", ["voter": "\(i + 1)", "district": voter.district]))
         }
         var byDistrict: [String: [Int]] = [:]
         for (i, voter) in voters.enumerated() { byDistrict[voter.district, default: []].append(i) }
@@ -132,7 +132,7 @@ public struct Simulation: Sendable {
         if let distribution {
             for districtId in distribution.districts.keys.sorted() {
                 guard let district = manifest.district(districtId) else {
-                    throw VoterError("unknown-district", "the distribution names district \(districtId), which this election does not have")
+                    throw VoterError("unknown-district", L("error.distribution-unknown-district", ["district": districtId]))
                 }
                 let spec = distribution.districts[districtId]!
                 let named: [String] = {
@@ -142,10 +142,10 @@ public struct Simulation: Sendable {
                     }
                 }()
                 for option in named.sorted() where district.option(option) == nil {
-                    throw VoterError("unknown-option", "the distribution names option \(option) in district \(districtId), which is not on that district's ballot")
+                    throw VoterError("unknown-option", L("error.distribution-unknown-option", ["option": option, "district": districtId]))
                 }
                 guard district.selectionLimit == 1 else {
-                    throw VoterError("unsupported-distribution", "district \(districtId) takes \(district.selectionLimit) selections per ballot; --distribution only supports districts with one selection, so leave it out (or drop --distribution for random ballots)")
+                    throw VoterError("unsupported-distribution", L("error.distribution-multi-selection", ["district": districtId, "limit": "\(district.selectionLimit)"]))
                 }
                 let indices = byDistrict[districtId] ?? []
                 let perOption: [Int]
@@ -154,7 +154,7 @@ public struct Simulation: Sendable {
                     perOption = district.options.map { counts[$0.id] ?? 0 }
                     let total = perOption.reduce(0, +)
                     guard total <= indices.count else {
-                        throw VoterError("not-enough-voters", "the distribution casts \(total) ballots in district \(districtId), but the first \(voters.count) voters of the codes file include only \(indices.count) from it; lower the counts or raise --voters")
+                        throw VoterError("not-enough-voters", L("error.distribution-too-many", ["total": "\(total)", "district": districtId, "voters": "\(voters.count)", "have": "\(indices.count)"]))
                     }
                 case .shares(let shares):
                     perOption = Self.largestRemainder(shares: district.options.map { shares[$0.id] ?? 0 }, total: indices.count)
@@ -309,7 +309,7 @@ public struct Simulation: Sendable {
                 last = error
             }
         }
-        throw last ?? VoterError("unreachable", "no ballot server could be reached")
+        throw last ?? VoterError("unreachable", L("error.no-server-reached"))
     }
 
     /// Enrolls every planned voter (the wallet stays in memory) and casts their encrypted
@@ -512,7 +512,8 @@ public struct Simulation: Sendable {
         }
 
         public var description: String {
-            "district \(district) option \(option): this run cast \(cast), the results say \(published.map(String.init) ?? "nothing (no such district in the results)")"
+            published.map { L("simulate.mismatch-line", ["district": district, "option": option, "cast": "\(cast)", "published": String($0)]) }
+                ?? L("simulate.mismatch-line-missing", ["district": district, "option": option, "cast": "\(cast)"])
         }
     }
 
@@ -546,24 +547,24 @@ public struct Simulation: Sendable {
     public static func awaitResults(client: BallotServerClient, election: ElectionInfo, waitSeconds: Int,
                                     interval: Duration = .seconds(1)) async throws -> SignedResults {
         let deadline = ContinuousClock.now + .seconds(waitSeconds)
-        var lastProblem = "the results were not published"
+        var lastProblem = L("simulate.no-results-yet")
         while true {
             do {
                 let tally = try await client.tally()
                 if let signed = tally.results {
                     guard signed.isValid(serverKey: election.serverKey) else {
-                        throw VoterError("bad-signature", "the published results are not signed by the election's server key; do not trust them")
+                        throw VoterError("bad-signature", L("results.bad-signature"))
                     }
                     return signed
                 }
                 lastProblem = tally.aggregate == nil
-                    ? "voting was still open (the commission must close it: `ballot-server close`)"
-                    : "\(tally.decryptions.count) of \(election.manifest.trustees.quorum) trustees had decrypted (the others must run `ballot-server trustee decrypt`)"
+                    ? L("simulate.still-open")
+                    : L("simulate.decrypting", ["done": "\(tally.decryptions.count)", "quorum": "\(election.manifest.trustees.quorum)"])
             } catch let error as VoterError where error.code == "unreachable" {
                 lastProblem = error.message
             }
             guard ContinuousClock.now + interval <= deadline else {
-                throw VoterError("results-timeout", "no signed results after \(waitSeconds) s: \(lastProblem); raise --wait-seconds or check the server")
+                throw VoterError("results-timeout", L("error.results-timeout", ["seconds": "\(waitSeconds)", "problem": lastProblem]))
             }
             try await Task.sleep(for: interval)
         }
@@ -589,7 +590,7 @@ struct DistributionParser {
     }
 
     private func fail(_ reason: String) -> VoterError {
-        VoterError("invalid-distribution", "\(source): \(reason); write {\"district\": {\"option\": share or count}}, shares as fractions summing to 1 (0.25) or counts as integers (12)")
+        VoterError("invalid-distribution", L("error.invalid-distribution", ["path": source, "reason": reason]))
     }
 
     mutating func parseDocument() throws -> [String: Simulation.DistrictDistribution] {
@@ -598,20 +599,20 @@ struct DistributionParser {
             try parser.parseObject { parser in try parser.parseNumber() }
         }
         skipWhitespace()
-        guard position == bytes.count else { throw fail("unexpected text after the JSON object") }
+        guard position == bytes.count else { throw fail(L("distribution.trailing-text")) }
         guard !districts.isEmpty else { throw fail("it names no district") }
         for (district, options) in districts {
-            guard out[district] == nil else { throw fail("district \(district) appears twice") }
+            guard out[district] == nil else { throw fail(L("distribution.district-twice", ["district": district])) }
             var seen = Set<String>()
             for (option, _) in options where !seen.insert(option).inserted {
-                throw fail("option \(option) appears twice in district \(district)")
+                throw fail(L("distribution.option-twice", ["option": option, "district": district]))
             }
             guard !options.isEmpty else { throw fail("district \(district) names no option") }
             if options.allSatisfy({ $0.1.isInteger }) {
                 var counts: [String: Int] = [:]
                 for (option, number) in options {
                     guard let n = Int(number.text), n >= 0 else {
-                        throw fail("the count \(number.text) for option \(option) in district \(district) is not a whole number from 0 up")
+                        throw fail(L("distribution.bad-count", ["number": number.text, "option": option, "district": district]))
                     }
                     counts[option] = n
                 }
@@ -620,13 +621,13 @@ struct DistributionParser {
                 var shares: [String: Double] = [:]
                 for (option, number) in options {
                     guard number.value.isFinite, number.value >= 0, number.value <= 1 else {
-                        throw fail("the share \(number.text) for option \(option) in district \(district) is not a fraction from 0 to 1")
+                        throw fail(L("distribution.bad-share", ["number": number.text, "option": option, "district": district]))
                     }
                     shares[option] = number.value
                 }
                 let sum = shares.values.reduce(0, +)
                 guard abs(sum - 1) <= 1e-6 else {
-                    throw fail("the shares in district \(district) sum to \(sum), not 1 (a district whose numbers are all integers gives counts instead)")
+                    throw fail(L("distribution.bad-sum", ["district": district, "sum": "\(sum)"]))
                 }
                 out[district] = .shares(shares)
             }
@@ -646,7 +647,7 @@ struct DistributionParser {
 
     mutating func parseObject<T>(_ value: (inout DistributionParser) throws -> T) throws -> [(String, T)] {
         skipWhitespace()
-        guard position < bytes.count, bytes[position] == UInt8(ascii: "{") else { throw fail("expected an object at byte \(position)") }
+        guard position < bytes.count, bytes[position] == UInt8(ascii: "{") else { throw fail(L("distribution.expected-object", ["byte": "\(position)"])) }
         position += 1
         var members: [(String, T)] = []
         skipWhitespace()
@@ -658,11 +659,11 @@ struct DistributionParser {
             skipWhitespace()
             let key = try parseString()
             skipWhitespace()
-            guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw fail("expected ':' after \"\(key)\"") }
+            guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw fail(L("distribution.expected-colon", ["key": key])) }
             position += 1
             members.append((key, try value(&self)))
             skipWhitespace()
-            guard position < bytes.count else { throw fail("the file ends inside an object") }
+            guard position < bytes.count else { throw fail(L("distribution.ends-in-object")) }
             if bytes[position] == UInt8(ascii: ",") { position += 1; continue }
             if bytes[position] == UInt8(ascii: "}") { position += 1; return members }
             throw fail("expected ',' or '}' at byte \(position)")
@@ -670,16 +671,16 @@ struct DistributionParser {
     }
 
     mutating func parseString() throws -> String {
-        guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw fail("expected a quoted id at byte \(position)") }
+        guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw fail(L("distribution.expected-id", ["byte": "\(position)"])) }
         let start = position
         position += 1
         while position < bytes.count, bytes[position] != UInt8(ascii: "\"") {
             position += bytes[position] == UInt8(ascii: "\\") ? 2 : 1
         }
-        guard position < bytes.count else { throw fail("a string is not closed") }
+        guard position < bytes.count else { throw fail(L("distribution.open-string")) }
         position += 1
         guard let string = try? JSONDecoder().decode(String.self, from: Data(bytes[start..<position])) else {
-            throw fail("the string at byte \(start) is not valid JSON")
+            throw fail(L("distribution.bad-string", ["byte": "\(start)"]))
         }
         return string
     }

@@ -26,16 +26,16 @@ public struct StationKeyFile: Codable, Sendable {
     }
 
     public static func load(path: String) throws -> StationKeyFile {
-        let keygen = "make one with `ballot-server station keygen --out FILE`"
+        let keygen = L("error.station-keygen")
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw VoterError("no-key-file", "cannot read the station key file \(path); \(keygen)")
+            throw VoterError("no-key-file", L("error.station-key-unreadable", ["path": path, "advice": keygen]))
         }
         if (try? JSONDecoder().decode(StationRegistration.self, from: data)) != nil {
-            throw VoterError("public-file-as-key", "\(path) is the station's public file (--public-out of keygen); pass the key file made with --out")
+            throw VoterError("public-file-as-key", L("error.station-public-file", ["path": path]))
         }
         try PrivateFile.checkPermissions(path, what: "station key file", missing: keygen)
         do { return try JSONDecoder().decode(StationKeyFile.self, from: data) } catch {
-            throw VoterError("bad-key-file", "\(path) is not a station key file (\(CommandOutput.plain(error))); \(keygen)")
+            throw VoterError("bad-key-file", L("error.not-a-station-key", ["path": path, "reason": CommandOutput.plain(error), "advice": keygen]))
         }
     }
 
@@ -59,10 +59,10 @@ public enum StationActions {
         let client = plain.signing(as: .station(key.index), key: signingKey, electionHash: election.electionHash)
         let lookup = try await client.stationLookup(personalNumber: personalNumber)
         guard let district = election.manifest.district(lookup.district), let electionKey = election.electionKey else {
-            throw VoterError("ceremony-incomplete", "the election key is not published; supervised ballots are cast once voting is open")
+            throw VoterError("ceremony-incomplete", L("error.station-no-election-key"))
         }
         if let problem = Selections.problem(selections, in: district) {
-            throw VoterError("invalid-choice", "\(problem); the voter's district is \(district.id) (\(district.name))")
+            throw VoterError("invalid-choice", L("error.station-invalid-choice", ["problem": "\(problem)", "district": district.id, "name": district.displayName(Lang.current.rawValue)]))
         }
         let (ballot, _) = try VoterActions.encrypt(selections: selections, district: district, electionHash: election.electionHash, electionKey: electionKey)
         let signature = try SupervisedBallot.sign(ballot: ballot, station: key.index, key: signingKey)
@@ -70,7 +70,7 @@ public enum StationActions {
         let checks = ReceiptVerifier(serverKey: election.serverKey, electionHash: election.electionHash)
             .verify(receipt: answer.logged.receipt, entryBytes: answer.logged.entry.bytes, inclusionProof: answer.logged.inclusionProof)
         guard checks.allSatisfy(\.passed), answer.trackingCode == ballot.trackingCode else {
-            throw VoterError("receipt-invalid", "the supervised ballot's receipt failed verification: \(checks.filter { !$0.passed }.map(\.detail).joined(separator: "; "))")
+            throw VoterError("receipt-invalid", L("error.supervised-receipt-failed", ["checks": checks.filter { !$0.passed }.map(\.detail).joined(separator: "; ")]))
         }
         return answer
     }

@@ -22,8 +22,8 @@ public enum ToolMain {
         } catch {
             guard root.exitCode(for: error) != .success else { root.exit(withError: error) }  // --help, --version
             let message = root.message(for: error)
-            let help = "run `\(root._commandName) \(subcommandPath(arguments, root)) --help` for the options"
-                .replacingOccurrences(of: "  ", with: " ")
+            let command = "\(root._commandName) \(subcommandPath(arguments, root)) --help".replacingOccurrences(of: "  ", with: " ")
+            let help = L("error.see-help", ["command": command])
             let output = CommandOutput(json: arguments.contains("--json"))
             if !output.json {
                 FileHandle.standardError.write(Data(root.evoteUsage(for: arguments).utf8))

@@ -43,21 +43,21 @@ public struct TrusteeKeyFile: Codable, Sendable {
     }
 
     public static func load(path: String) throws -> TrusteeKeyFile {
-        let keygen = "make one with `ballot-server trustee keygen --out FILE` and pass that file to --key"
+        let keygen = L("error.trustee-keygen")
         guard FileManager.default.fileExists(atPath: path) else {
-            throw VoterError("no-key-file", "the trustee key file \(path) does not exist; \(keygen)")
+            throw VoterError("no-key-file", L("error.trustee-key-missing", ["path": path, "advice": keygen]))
         }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw VoterError("no-key-file", "cannot read the trustee key file \(path); check its permissions")
+            throw VoterError("no-key-file", L("error.trustee-key-unreadable", ["path": path]))
         }
         if (try? JSONDecoder().decode(TrusteeRegistration.self, from: data)) != nil {
-            throw VoterError("public-file-as-key", "\(path) is a trustee's public registration (the --public-out of keygen), not the private key file; pass the key file made with --out")
+            throw VoterError("public-file-as-key", L("error.trustee-public-file", ["path": path]))
         }
         try PrivateFile.checkPermissions(path, what: "trustee key file", missing: keygen)
         do {
             return try JSONDecoder().decode(TrusteeKeyFile.self, from: data)
         } catch {
-            throw VoterError("bad-key-file", "\(path) is not a trustee key file (\(CommandOutput.plain(error))); \(keygen)")
+            throw VoterError("bad-key-file", L("error.not-a-trustee-key", ["path": path, "reason": CommandOutput.plain(error), "advice": keygen]))
         }
     }
 
@@ -75,7 +75,7 @@ public enum TrusteeActions {
         let election = try await VoterActions.fetchElection(client)
         let info = try await client.trustees()
         guard info.trustees.count == info.policy.count else {
-            throw VoterError("trustees-incomplete", "\(info.trustees.count) of \(info.policy.count) trustees are registered; wait for the commission to register all of them")
+            throw VoterError("trustees-incomplete", L("error.trustees-incomplete", ["have": "\(info.trustees.count)", "need": "\(info.policy.count)"]))
         }
         try checkRegistered(key, in: info)
         let (publication, _) = try DealerPublication.deal(
@@ -99,7 +99,7 @@ public enum TrusteeActions {
         let info = try await client.trustees()
         try checkRegistered(key, in: info)
         guard info.dealings.count == info.policy.count else {
-            throw VoterError("dealings-incomplete", "\(info.dealings.count) of \(info.policy.count) trustees have published their dealings; try again once all have")
+            throw VoterError("dealings-incomplete", L("error.dealings-incomplete", ["have": "\(info.dealings.count)", "need": "\(info.policy.count)"]))
         }
         let checks = shareChecks(key: key, info: info, electionHash: election.electionHash)
         let complaints = checks.filter { !$0.passed }.map(\.dealer)
@@ -118,12 +118,12 @@ public enum TrusteeActions {
             }
             guard let sealed = dealing.shares.first(where: { $0.recipient == key.index }),
                   let share = sealed.open(electionHash: electionHash, dealer: dealing.index, recipientSecret: key.encryptionSecret) else {
-                return ShareCheck(dealer: dealing.index, passed: false, detail: "the share from trustee \(dealing.index) does not decrypt")
+                return ShareCheck(dealer: dealing.index, passed: false, detail: L("trustee.share-does-not-decrypt", ["dealer": "\(dealing.index)"]))
             }
             guard Feldman.verify(share: share, commitments: dealing.commitments, at: UInt64(key.index)) else {
-                return ShareCheck(dealer: dealing.index, passed: false, detail: "the share from trustee \(dealing.index) does not match its commitments")
+                return ShareCheck(dealer: dealing.index, passed: false, detail: L("trustee.share-mismatch", ["dealer": "\(dealing.index)"]))
             }
-            return ShareCheck(dealer: dealing.index, passed: true, detail: "the share from trustee \(dealing.index) matches its public commitments")
+            return ShareCheck(dealer: dealing.index, passed: true, detail: L("trustee.share-ok", ["dealer": "\(dealing.index)"]))
         }
     }
 
@@ -137,7 +137,7 @@ public enum TrusteeActions {
             guard let sealed = dealing.shares.first(where: { $0.recipient == key.index }),
                   let share = sealed.open(electionHash: electionHash, dealer: dealing.index, recipientSecret: key.encryptionSecret),
                   Feldman.verify(share: share, commitments: dealing.commitments, at: UInt64(key.index)) else {
-                throw VoterError("bad-share", "the share from trustee \(dealing.index) is not valid; this trustee cannot decrypt")
+                throw VoterError("bad-share", L("error.bad-share-from", ["dealer": "\(dealing.index)"]))
             }
             s = s + share
         }
@@ -150,14 +150,14 @@ public enum TrusteeActions {
         let election = try await VoterActions.fetchElection(client)
         let info = try await client.trustees()
         try checkRegistered(key, in: info)
-        guard let record = info.electionKey else { throw VoterError("ceremony-incomplete", "the election key was never published") }
+        guard let record = info.electionKey else { throw VoterError("ceremony-incomplete", L("error.election-key-never-published")) }
         let tally = try await client.tally()
         guard let aggregate = tally.aggregate else {
-            throw VoterError("tally-not-ready", "voting has not closed, so there is no aggregate to decrypt yet")
+            throw VoterError("tally-not-ready", L("error.tally-not-ready"))
         }
         let s = try secretShare(key: key, info: info, electionHash: election.electionHash)
         guard Int(key.index) <= record.publicShares.count, GroupElement.base(s) == record.publicShares[Int(key.index) - 1] else {
-            throw VoterError("bad-share", "this trustee's share does not match its published public share")
+            throw VoterError("bad-share", L("error.own-share-mismatch"))
         }
         let partial = try PartialDecryption.make(electionHash: election.electionHash, index: key.index, secretShare: s,
                                                  aggregate: aggregate, signingKey: try key.signingKey()) { d, o in
@@ -171,7 +171,7 @@ public enum TrusteeActions {
     static func checkRegistered(_ key: TrusteeKeyFile, in info: TrusteesInfo) throws {
         guard let registered = info.trustees.first(where: { $0.index == key.index }),
               registered == (try key.registration) else {
-            throw VoterError("not-a-trustee", "this key file is not registered as trustee \(key.index) of the election")
+            throw VoterError("not-a-trustee", L("error.not-registered-trustee", ["index": "\(key.index)"]))
         }
     }
 }

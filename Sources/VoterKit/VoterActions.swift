@@ -7,7 +7,7 @@ public enum VoterActions {
     public static func fetchElection(_ client: BallotServerClient) async throws -> ElectionInfo {
         let info = try await client.election()
         guard info.setup.electionHash == info.electionHash else {
-            throw VoterError("election-hash-mismatch", "the server's election hash is not the hash of its manifest, keys and nonce; do not vote and report this to the commission")
+            throw VoterError("election-hash-mismatch", L("error.election-hash-mismatch"))
         }
         return info
     }
@@ -48,14 +48,14 @@ public enum VoterActions {
     public static func completeEnrollment(client: BallotServerClient, wallet: Wallet, store: any WalletStore) async throws -> Wallet {
         if wallet.isEnrolled { return wallet }
         guard let request = wallet.pendingEnrollment else {
-            throw VoterError("bad-wallet", "this wallet holds no enrollment to complete; enroll again with a new --wallet")
+            throw VoterError("bad-wallet", L("error.no-pending-enrollment"))
         }
         let response = try await client.enroll(request)
         let expectedCode = EnrollmentCode.normalize(request.code)
         guard let entry = try? LogEntry.decode(canonical: response.logged.entry.bytes),
               let logged = try? Enrollment.decode(canonical: entry.payload),
               logged.voterKey == wallet.voterKey, logged.code == expectedCode, logged.district == response.district else {
-            throw VoterError("receipt-invalid", "the enrollment the server logged is not this wallet's; keep the output and report it to the commission")
+            throw VoterError("receipt-invalid", L("error.enrollment-not-ours"))
         }
         let checks = ReceiptVerifier(serverKey: wallet.serverKey, electionHash: wallet.electionHash)
             .verify(receipt: response.logged.receipt, entryBytes: response.logged.entry.bytes,
@@ -110,10 +110,10 @@ public enum VoterActions {
                                  election info: ElectionInfo, store: any WalletStore) async throws -> ChallengeResult {
         try requireWalletElection(wallet, info)
         if let cast = wallet.cast {
-            throw VoterError("already-voted", "this wallet has already cast ballot \(cast.shortCode); a challenge is only for before casting, and nothing was sent")
+            throw VoterError("already-voted", L("error.challenge-after-cast", ["code": cast.shortCode]))
         }
         if wallet.pendingBallot != nil {
-            throw VoterError("already-voted", "this wallet has a ballot on its way; run `voter cast` again to finish casting it (a challenge is only for before casting; nothing was sent)")
+            throw VoterError("already-voted", L("error.challenge-ballot-pending"))
         }
         let pending: Wallet.PendingChallenge
         if let earlier = wallet.pendingChallenge {
@@ -136,15 +136,15 @@ public enum VoterActions {
         let entry = try LogEntry.decode(canonical: response.logged.entry.bytes)
         let published = try SpoiledBallot.decode(canonical: entry.payload)
         guard let district = info.manifest.district(try wallet.enrolledDistrict()) else {
-            throw VoterError("wrong-district", "the wallet's district is not in the election")
+            throw VoterError("wrong-district", L("error.wallet-district-unknown"))
         }
         guard let key = info.electionKey else {
-            throw VoterError("ceremony-incomplete", "the trustees have not published the election key yet")
+            throw VoterError("ceremony-incomplete", L("error.no-election-key"))
         }
         let opens = Set(published.opening.selections) == Set(pending.selections)
             && published.opening.opens(published.ballot.content, district: district, electionKey: key)
         guard opens else {
-            throw VoterError("challenge-failed", "the challenged encryption does NOT hold your choice; do not cast from this device and report it to the commission")
+            throw VoterError("challenge-failed", L("error.challenge-failed"))
         }
         wallet.pendingChallenge = nil
         try store.save(wallet)
@@ -158,17 +158,17 @@ public enum VoterActions {
     public static func prepareBallot(wallet: Wallet, selections: [String], election info: ElectionInfo) throws -> (Ballot, BallotOpening) {
         try requireWalletElection(wallet, info)
         guard info.serverKey == wallet.serverKey else {
-            throw VoterError("server-key-changed", "the server's signing key differs from the one at enrollment; do not vote and report this to the commission")
+            throw VoterError("server-key-changed", L("error.server-key-changed"))
         }
         let districtID = try wallet.enrolledDistrict()
         guard let district = info.manifest.district(districtID) else {
-            throw VoterError("wrong-district", "district \(districtID) is not in the election")
+            throw VoterError("wrong-district", L("error.district-not-in-election", ["district": districtID]))
         }
         guard let electionKey = info.electionKey else {
-            throw VoterError("ceremony-incomplete", "the trustees have not published the election key yet, so ballots cannot be encrypted; try again once voting opens")
+            throw VoterError("ceremony-incomplete", L("error.no-election-key-to-encrypt"))
         }
         if let problem = Selections.problem(selections, in: district) {
-            throw VoterError("invalid-choice", "\(problem); run `voter ballot` to see the options")
+            throw VoterError("invalid-choice", L("error.invalid-choice", ["problem": "\(problem)"]))
         }
         return try encrypt(selections: selections, district: district, electionHash: info.electionHash, electionKey: electionKey)
     }
@@ -197,8 +197,8 @@ public enum VoterActions {
     /// anything is sent or shown as recorded.
     public static func requireWalletElection(_ wallet: Wallet, _ info: ElectionInfo) throws {
         guard info.electionHash == wallet.electionHash else {
-            throw VoterError("wrong-election", "this wallet belongs to election \(wallet.electionHash.hex.prefix(16))…, made with \(wallet.server); "
-                             + "this server runs election \(info.electionHash.hex.prefix(16))…. Use the server your wallet was made with (--server \(wallet.server))")
+            throw VoterError("wrong-election", L("error.wallet-other-election", ["wallet_election": "\(wallet.electionHash.hex.prefix(16))…", "wallet_server": wallet.server,
+                                                                               "election": "\(info.electionHash.hex.prefix(16))…"]))
         }
     }
 
@@ -228,7 +228,7 @@ public enum VoterActions {
     public static func submit(client: BallotServerClient, wallet: Wallet, ballot: SignedBallot) async throws -> BallotReceiptFile {
         let response = try await client.cast(ballot)
         guard response.trackingCode == ballot.trackingCode else {
-            throw VoterError("receipt-invalid", "the server returned tracking code \(response.trackingCode.hex), not this ballot's \(ballot.trackingCode.hex)")
+            throw VoterError("receipt-invalid", L("error.other-tracking-code", ["got": response.trackingCode.hex, "expected": ballot.trackingCode.hex]))
         }
         return try checkedReceipt(client: client, wallet: wallet, response: response, expected: ballot.canonicalBytes)
     }
@@ -250,7 +250,7 @@ public enum VoterActions {
             // Without a pending ballot to compare, at least the logged ballot must be cast by this wallet's key.
             let entry = try LogEntry.decode(canonical: response.logged.entry.bytes)
             guard try SignedBallot.decode(canonical: entry.payload).voterKey == wallet.voterKey else {
-                throw VoterError("receipt-invalid", "the ballot the server names was not cast by this wallet's key; keep the output and report it to the commission")
+                throw VoterError("receipt-invalid", L("error.ballot-not-ours"))
             }
         }
         return BallotReceiptFile(server: client.baseURL, electionHash: wallet.electionHash, serverKey: wallet.serverKey,
@@ -265,7 +265,8 @@ public enum VoterActions {
     static func requireAll(_ checks: [CheckResult], what: String) throws {
         let failed = checks.filter { !$0.passed }
         guard failed.isEmpty else {
-            throw VoterError("receipt-invalid", "the \(what) failed verification: " + failed.map { "\($0.name) (\($0.detail))" }.joined(separator: "; ") + "; keep the output and report it to the commission")
+            throw VoterError("receipt-invalid", L("error.receipt-failed", ["what": word("receipt-kind.", what),
+                                                                          "checks": failed.map { "\($0.name) (\($0.detail))" }.joined(separator: "; ")]))
         }
     }
 }

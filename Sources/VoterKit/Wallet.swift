@@ -63,26 +63,26 @@ public struct Wallet: Codable, Sendable {
     /// The district, once enrolled.
     public func enrolledDistrict() throws -> String {
         guard let district, enrollment != nil else {
-            throw VoterError("not-enrolled", "this wallet has not finished enrolling; run `voter enroll` again with the same --wallet to complete it")
+            throw VoterError("not-enrolled", L("error.wallet-not-enrolled"))
         }
         return district
     }
 
     public func signingKey() throws -> Ed25519PrivateKey {
         let key = try Ed25519PrivateKey(rawRepresentation: privateKey.bytes)
-        guard key.publicKey == voterKey else { throw VoterError("bad-wallet", "the wallet's private key does not match its public key; the file is damaged") }
+        guard key.publicKey == voterKey else { throw VoterError("bad-wallet", L("error.wallet-damaged")) }
         return key
     }
 
     public static func load(path: String) throws -> Wallet {
-        try PrivateFile.checkPermissions(path, what: "wallet", missing: "enroll first with `voter enroll` or pass --wallet")
+        try PrivateFile.checkPermissions(path, what: "wallet", missing: L("error.wallet-enroll-first"))
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw VoterError("no-wallet", "cannot read wallet \(path); enroll first with `voter enroll` or pass --wallet")
+            throw VoterError("no-wallet", L("error.wallet-unreadable", ["wallet": path]))
         }
         do {
             return try JSONDecoder().decode(Wallet.self, from: data)
         } catch {
-            throw VoterError("bad-wallet", "\(path) is not a voter wallet (\(CommandOutput.plain(error))); pass the wallet `voter enroll` made")
+            throw VoterError("bad-wallet", L("error.not-a-wallet", ["wallet": path, "reason": CommandOutput.plain(error)]))
         }
     }
 
@@ -107,16 +107,16 @@ public enum PrivateFile {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             let reason = String(cString: strerror(errno))
-            throw VoterError("file-exists", "cannot create \(path) (\(reason)); it may already exist and is never overwritten, so choose another path")
+            throw VoterError("file-exists", L("error.cannot-create", ["path": path, "reason": reason]))
         }
         defer { close(fd) }
         var offset = 0
         while offset < bytes.count {
             let n = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            guard n > 0 else { throw VoterError("io-error", "writing \(path) failed") }
+            guard n > 0 else { throw VoterError("io-error", L("error.write-failed", ["path": path])) }
             offset += n
         }
-        guard fsync(fd) == 0 else { throw VoterError("io-error", "fsync of \(path) failed") }
+        guard fsync(fd) == 0 else { throw VoterError("io-error", L("error.fsync-failed", ["path": path])) }
     }
 
     /// Replaces `path` atomically: a temporary 0600 file beside it, synced, renamed over it.
@@ -127,7 +127,7 @@ public enum PrivateFile {
         guard rename(temporary, path) == 0 else {
             let reason = String(cString: strerror(errno))
             unlink(temporary)
-            throw VoterError("io-error", "cannot replace \(path) (\(reason)); check the folder's permissions")
+            throw VoterError("io-error", L("error.cannot-replace", ["path": path, "reason": reason]))
         }
         // The rename itself is durable once the directory is synced.
         let dir = open((path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent, O_RDONLY | O_CLOEXEC)
@@ -141,11 +141,11 @@ public enum PrivateFile {
     public static func checkPermissions(_ path: String, what: String, missing: String) throws {
         var info = stat()
         guard stat(path, &info) == 0 else {
-            throw VoterError(what == "wallet" ? "no-wallet" : "no-key-file", "\(path) does not exist; \(missing)")
+            throw VoterError(what == "wallet" ? "no-wallet" : "no-key-file", L("error.file-missing", ["path": path, "advice": missing]))
         }
         guard info.st_mode & 0o077 == 0 else {
             throw VoterError(what == "wallet" ? "wallet-permissions" : "key-file-permissions",
-                             "\(path) (a \(what)) is readable by other users; run `chmod 600 \(path)`")
+                             L("error.readable-by-others", ["path": path, "what": word("file-kind.", what)]))
         }
     }
 }
@@ -160,7 +160,7 @@ public final class ReceiptLog: Sendable {
     public init(path: String) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
-            throw VoterError("file-exists", "cannot create \(path) (\(String(cString: strerror(errno)))); it may already exist and is never overwritten, so choose another path")
+            throw VoterError("file-exists", L("error.cannot-create", ["path": path, "reason": String(cString: strerror(errno))]))
         }
         self.fd = fd
     }
@@ -208,12 +208,12 @@ public struct BallotReceiptFile: Codable, Sendable {
 
     public static func load(path: String) throws -> BallotReceiptFile {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw VoterError("no-receipt", "cannot read receipt \(path); pass the file `voter cast` saved")
+            throw VoterError("no-receipt", L("error.receipt-unreadable", ["receipt": path]))
         }
         do {
             return try JSONDecoder().decode(BallotReceiptFile.self, from: data)
         } catch {
-            throw VoterError("bad-receipt", "\(path) is not a ballot receipt (\(error))")
+            throw VoterError("bad-receipt", L("error.not-a-receipt", ["receipt": path, "reason": CommandOutput.plain(error)]))
         }
     }
 
