@@ -73,6 +73,7 @@ public enum TrusteeActions {
     /// Deals this trustee's shares and publishes commitments, proof and encrypted shares.
     public static func share(client: BallotServerClient, key: TrusteeKeyFile) async throws -> DealerPublication {
         let election = try await VoterActions.fetchElection(client)
+        try requireCeremonyOpen(election, key: key)
         let info = try await client.trustees()
         guard info.trustees.count == info.policy.count else {
             throw VoterError("trustees-incomplete", L("error.trustees-incomplete", ["have": "\(info.trustees.count)", "need": "\(info.policy.count)"]))
@@ -96,6 +97,7 @@ public enum TrusteeActions {
     /// the verdict (complaints name the dealers whose shares failed).
     public static func verifyShares(client: BallotServerClient, key: TrusteeKeyFile) async throws -> (ShareVerification, [ShareCheck]) {
         let election = try await VoterActions.fetchElection(client)
+        try requireCeremonyOpen(election, key: key)
         let info = try await client.trustees()
         try checkRegistered(key, in: info)
         guard info.dealings.count == info.policy.count else {
@@ -166,6 +168,17 @@ public enum TrusteeActions {
         try await client.signing(as: .trustee(key.index), key: try key.signingKey(), electionHash: election.electionHash)
             .publishDecryption(partial)
         return partial
+    }
+
+    /// The key ceremony is only for before the opening: once voting has opened nothing can be
+    /// dealt or verified, and a closed election never reopens, so the advice is what is left
+    /// for a trustee to do (decrypt after the close), never to reopen or deal again.
+    static func requireCeremonyOpen(_ election: ElectionInfo, key: TrusteeKeyFile) throws {
+        switch election.state {
+        case .setup: return
+        case .open: throw VoterError("ceremony-closed", L("trustee.ceremony-over-open", ["index": "\(key.index)"]))
+        case .closed: throw VoterError("ceremony-closed", L("trustee.ceremony-over-closed", ["index": "\(key.index)"]))
+        }
     }
 
     static func checkRegistered(_ key: TrusteeKeyFile, in info: TrusteesInfo) throws {

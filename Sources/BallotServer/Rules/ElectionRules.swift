@@ -582,7 +582,7 @@ extension RuleError {
     }
     static let ceremonyStarted = RuleError(.conflict, code: "ceremony-started", message: "The ceremony has started; the trustees can no longer change.")
     static let ceremonyClosed = RuleError(.conflict, code: "ceremony-closed",
-                                          message: "The key ceremony is over: voting has opened. Nothing more can be published for it.")
+                                          message: "The key ceremony ended when voting opened; nothing more can be published for it. After the close, trustees publish their decryptions (`ballot-server trustee decrypt`).")
     static func trusteesIncomplete(_ have: Int, _ need: Int) -> RuleError {
         RuleError(.conflict, code: "trustees-incomplete",
                   message: "\(have) of \(need) trustees are registered; the commission must register all of them before dealing starts.")
