@@ -30,12 +30,25 @@ enum Tools {
         init(_ d: String) { description = d }
     }
 
+    /// The environment of every tool a test runs: this one, with the language settings
+    /// replaced by `LANG=C.UTF-8` (so the voter tool speaks English whatever the machine's
+    /// locale), then `overrides`.
+    static func environment(_ overrides: [String: String] = [:]) -> [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        for name in ["LC_ALL", "LC_MESSAGES", "LANGUAGE"] { environment[name] = nil }
+        environment["LANG"] = "C.UTF-8"
+        environment.merge(overrides) { _, new in new }
+        return environment
+    }
+
     /// Runs a tool to completion, reading its pipes on Dispatch threads, with a watchdog
     /// that kills it by PID after `timeout` seconds.
-    static func run(_ tool: URL, _ arguments: [String], cwd: String? = nil, timeout: TimeInterval = 120) throws -> Outcome {
+    static func run(_ tool: URL, _ arguments: [String], cwd: String? = nil, timeout: TimeInterval = 120,
+                    environment: [String: String] = [:]) throws -> Outcome {
         let process = Process()
         process.executableURL = tool
         process.arguments = arguments
+        process.environment = Self.environment(environment)
         if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
         let out = Pipe()
         let err = Pipe()

@@ -183,6 +183,29 @@ struct VoterBinaryTests {
         let closed = try Tools.run(Tools.ballotServer, ["close", "--json"] + commission)
         #expect(try closed.json()["state"] as? String == "closed")
 
+        // After the close, every message says what can still be done, never to wait for an opening.
+        let closedBallot = try Tools.run(Tools.voter, ["ballot", "--server", server.url, "--wallet", work + "/wallet.json"])
+        #expect(closedBallot.status == 0, "\(closedBallot.stderr)")
+        #expect(closedBallot.stdout.contains("Voting is closed") && closedBallot.stdout.contains("never reopens"), "\(closedBallot.stdout)")
+        #expect(closedBallot.stdout.contains("voter verify") && closedBallot.stdout.contains("voter results"), "\(closedBallot.stdout)")
+        #expect(!closedBallot.stdout.contains("opens it") && !closedBallot.stdout.contains("Cast with"), "\(closedBallot.stdout)")
+        let closedBallotRu = try Tools.run(Tools.voter, ["ballot", "--server", server.url, "--wallet", work + "/wallet.json", "--lang", "ru"])
+        #expect(closedBallotRu.stdout.contains("Голосование завершено"), "\(closedBallotRu.stdout)")
+        let lateShare = try Tools.run(Tools.ballotServer, ["trustee", "share", "--server", server.url, "--key", work + "/trustee-1.key.json", "--json"])
+        #expect(lateShare.status == 2, "\(lateShare.stdout)\(lateShare.stderr)")
+        let lateShareError = try #require(try lateShare.json()["error"] as? [String: Any])
+        #expect(lateShareError["code"] as? String == "ceremony-closed")
+        let lateShareMessage = lateShareError["message"] as? String ?? ""
+        #expect(lateShareMessage.contains("never reopens") && lateShareMessage.contains("trustee decrypt"), "\(lateShareMessage)")
+        let lateSimulation = try Tools.run(Tools.voter, ["simulate", "--server", server.url, "--codes", work + "/codes.csv", "--voters", "1",
+                                                         "--concurrency", "1", "--json"])
+        #expect(lateSimulation.status == 2, "\(lateSimulation.stdout)\(lateSimulation.stderr)")
+        let lateSimulationError = try #require(try lateSimulation.json()["error"] as? [String: Any])
+        #expect(lateSimulationError["code"] as? String == "election-closed")
+        let lateSimulationMessage = lateSimulationError["message"] as? String ?? ""
+        #expect(lateSimulationMessage.contains("never reopens") && lateSimulationMessage.contains("voter results"), "\(lateSimulationMessage)")
+        #expect(!lateSimulationMessage.contains("ballot-server open"), "no advice that cannot be followed: \(lateSimulationMessage)")
+
         // Results need a quorum: after two of five trustees there are none; the third completes them.
         let none = try Tools.run(Tools.voter, ["results", "--server", server.url, "--json"])
         #expect(none.status == 2)

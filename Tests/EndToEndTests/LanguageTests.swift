@@ -1,0 +1,65 @@
+import Foundation
+import Testing
+
+/// The built `voter` binary speaks Kyrgyz, Russian or English (`--lang`, else LC_ALL,
+/// LC_MESSAGES or LANG): the sentence of an error changes, its code and the exit status do
+/// not, in text and with `--json`.
+@Suite("voter --lang and LANG")
+struct LanguageTests {
+    /// A missing receipt file: `no-receipt`, exit 2, without any server.
+    static let missingReceipt = ["verify", "--receipt", "/nonexistent/receipt.json"]
+
+    static func failure(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, code: String?, message: String) {
+        let outcome = try Tools.run(Tools.voter, arguments + ["--json"], environment: environment)
+        let error = try outcome.json()["error"] as? [String: Any]
+        return (outcome.status, error?["code"] as? String, error?["message"] as? String ?? "")
+    }
+
+    @Test("English by default (LANG=C.UTF-8, C, POSIX, unset or en_US)", arguments: ["C.UTF-8", "C", "POSIX", "", "en_US.UTF-8"])
+    func englishByDefault(_ lang: String) throws {
+        let result = try Self.failure(Self.missingReceipt, environment: ["LANG": lang])
+        #expect(result.status == 2)
+        #expect(result.code == "no-receipt")
+        #expect(result.message == "cannot read receipt /nonexistent/receipt.json; pass the file `voter cast` saved", "\(result.message)")
+    }
+
+    @Test("--lang ru, --lang ky, LANG=ru_RU.UTF-8 and LC_ALL=ky_KG.UTF-8 change the sentence, not the code or the status",
+          arguments: [(["--lang", "ru"], [:], "не удаётся прочитать квитанцию"),
+                      (["--lang=ky"], [:], "квитанциясын окуу мүмкүн эмес"),
+                      ([], ["LANG": "ru_RU.UTF-8"], "не удаётся прочитать квитанцию"),
+                      ([], ["LANG": "ru_RU.UTF-8", "LC_ALL": "ky_KG.UTF-8"], "квитанциясын окуу мүмкүн эмес"),
+                      (["--lang", "en"], ["LANG": "ky_KG.UTF-8"], "cannot read receipt")] as [([String], [String: String], String)])
+    func localizedError(_ option: [String], _ environment: [String: String], _ expected: String) throws {
+        let result = try Self.failure(Self.missingReceipt + option, environment: environment)
+        #expect(result.status == 2)
+        #expect(result.code == "no-receipt")
+        #expect(result.message.contains(expected), "\(result.message)")
+        #expect(result.message.contains("/nonexistent/receipt.json") && result.message.contains("`voter cast`"), "values and commands stay as written: \(result.message)")
+
+        let text = try Tools.run(Tools.voter, Self.missingReceipt + option, environment: environment)
+        #expect(text.status == 2)
+        #expect(text.stderr.hasPrefix("error[no-receipt]: "), "\(text.stderr)")
+        #expect(text.stderr.contains(expected), "\(text.stderr)")
+    }
+
+    @Test("an argument error keeps its code and exit status in every language")
+    func argumentError() throws {
+        let ru = try Self.failure(["enroll", "--server", "http://127.0.0.1:1", "--lang", "ru"])
+        #expect(ru.status == 2)
+        #expect(ru.code == "bad-arguments")
+        #expect(ru.message.contains("параметры описаны в `voter enroll --help`"), "\(ru.message)")
+        let bad = try Self.failure(Self.missingReceipt + ["--lang", "de"])
+        #expect(bad.status == 2)
+        #expect(bad.code == "bad-arguments")
+        #expect(bad.message.contains("--lang"), "\(bad.message)")
+    }
+
+    @Test("--help documents --lang")
+    func help() throws {
+        let help = try Tools.run(Tools.voter, ["ballot", "--help"])
+        #expect(help.status == 0)
+        #expect(help.stdout.contains("--lang"), "\(help.stdout)")
+        let root = try Tools.run(Tools.voter, ["--help"])
+        #expect(root.stdout.contains("--lang ky|ru|en"), "\(root.stdout)")
+    }
+}
