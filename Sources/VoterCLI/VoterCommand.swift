@@ -9,7 +9,21 @@ enum VoterCommandMain {
         // Chosen before parsing, so that argument errors are in the language too.
         let arguments = Array(CommandLine.arguments.dropFirst())
         Lang.select(Lang.choose(arguments: arguments, environment: ProcessInfo.processInfo.environment))
-        await ToolMain.run(VoterCommand.self, arguments: arguments)
+        await ToolMain.run(VoterCommand.self, arguments: placingLanguage(arguments))
+    }
+
+    /// `voter --lang ru ballot …` as `voter ballot --lang ru …`: the option belongs to every
+    /// subcommand, so one given before the subcommand's name is moved after it (and dropped
+    /// when no subcommand follows, e.g. `voter --lang ru --help`: it was applied already).
+    static func placingLanguage(_ arguments: [String]) -> [String] {
+        var rest = arguments[...]
+        var language: [String] = []
+        while let first = rest.first, (first == "--lang" && rest.count >= 2) || first.hasPrefix("--lang=") {
+            language.append(contentsOf: rest.prefix(first == "--lang" ? 2 : 1))
+            rest = rest.dropFirst(first == "--lang" ? 2 : 1)
+        }
+        guard !language.isEmpty, let command = rest.first, !command.hasPrefix("-") else { return Array(rest) }
+        return [command] + language + rest.dropFirst()
     }
 }
 
@@ -18,7 +32,8 @@ struct VoterCommand: AsyncParsableCommand {
         commandName: "voter",
         abstract: "Enroll, see your ballot, cast it, and check that it is recorded as cast.",
         discussion: """
-            Every subcommand takes --lang ky|ru|en: the language of the sentences it prints (Kyrgyz, Russian, English). \
+            Every subcommand takes --lang ky|ru|en (also before its name: voter --lang ky ballot …): the language of the \
+            sentences it prints (Kyrgyz, Russian, English). \
             Without it the language comes from LC_ALL, LC_MESSAGES or LANG (ky_KG.UTF-8 gives Kyrgyz, ru_RU.UTF-8 Russian, \
             anything else English). Error codes, exit codes and --json keys stay the same in every language; district and \
             option names are shown in the language when the election's manifest gives them.

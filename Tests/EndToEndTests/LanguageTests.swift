@@ -42,6 +42,15 @@ struct LanguageTests {
         #expect(text.stderr.contains(expected), "\(text.stderr)")
     }
 
+    @Test("--lang may also come first: voter --lang ky verify …")
+    func languageFirst() throws {
+        let first = try Tools.run(Tools.voter, ["--lang", "ky"] + Self.missingReceipt + ["--json"])
+        #expect(first.status == 2)
+        let error = try #require(try first.json()["error"] as? [String: Any])
+        #expect(error["code"] as? String == "no-receipt")
+        #expect((error["message"] as? String ?? "").contains("квитанциясын окуу мүмкүн эмес"), "\(error)")
+    }
+
     @Test("an argument error keeps its code and exit status in every language")
     func argumentError() throws {
         let ru = try Self.failure(["enroll", "--server", "http://127.0.0.1:1", "--lang", "ru"])

@@ -66,6 +66,17 @@ struct BallotTextTests {
         #expect(ky.contains("voter ballot"), "\(ky)")
     }
 
+    @Test("--lang before the subcommand's name is moved after it")
+    func languageFirst() throws {
+        #expect(VoterCommandMain.placingLanguage(["--lang", "ru", "ballot", "--json"]) == ["ballot", "--lang", "ru", "--json"])
+        #expect(VoterCommandMain.placingLanguage(["--lang=ky", "verify", "--receipt", "r.json"]) == ["verify", "--lang=ky", "--receipt", "r.json"])
+        #expect(VoterCommandMain.placingLanguage(["ballot", "--lang", "ru"]) == ["ballot", "--lang", "ru"])
+        #expect(VoterCommandMain.placingLanguage(["--lang", "ru", "--help"]) == ["--help"])
+        #expect(VoterCommandMain.placingLanguage(["--lang"]) == ["--lang"], "left for the parser to report")
+        let parsed = try VoterCommand.parseAsRoot(VoterCommandMain.placingLanguage(["--lang", "ky", "verify", "--receipt", "r.json"]))
+        #expect((parsed as? VerifyCommand)?.output.lang == .ky)
+    }
+
     @Test("every subcommand takes --lang ky|ru|en; another value is an argument error")
     func langOption() throws {
         for arguments in [["ballot", "--server", "http://x:1"], ["verify", "--receipt", "r.json"], ["results", "--server", "http://x:1"],
