@@ -428,7 +428,7 @@ struct AuditCommand: AsyncParsableCommand {
                 var lines = [L("audit.header", ["election": "\(report.electionHash?.hex.prefix(16) ?? "?")…", "entries": "\(report.entries)", "ballots": "\(report.ballots)"])]
                 for check in report.checks {
                     let number = check.number < 10 ? " \(check.number)" : "\(check.number)"
-                    lines.append("\(check.passed ? "✓" : "✗") \(number). \(check.name) " + L("audit.examined", ["count": "\(check.examined)"]))
+                    lines.append("\(check.passed ? "✓" : "✗") \(number). \(word("audit.check.", "\(check.number)")) " + L("audit.examined", ["count": "\(check.examined)"]))
                     for failure in check.failures { lines.append("      - \(failure)") }
                     if check.moreFailures > 0 { lines.append("      " + L("audit.more-failures", ["count": "\(check.moreFailures)"])) }
                 }

@@ -108,8 +108,8 @@ public enum Catalog {
 }
 
 /// The word for `name` in the current language when the catalog has `prefix + name`
-/// (a file kind, a receipt kind), `name` itself otherwise.
-func word(_ prefix: String, _ name: String) -> String {
+/// (a file kind, a receipt kind, an audit check), `name` itself otherwise.
+public func word(_ prefix: String, _ name: String) -> String {
     Catalog.table(.en)[prefix + name] != nil ? L(prefix + name) : name
 }
 

@@ -42,8 +42,8 @@ public enum ReceiptCheck {
     public static func run(client: BallotServerClient, receipt file: BallotReceiptFile) async -> Outcome {
         var results: [CheckResult] = []
         // The receipt file alone: a file that fails these was damaged or made by someone else.
-        let own = ReceiptVerifier(serverKey: file.serverKey, electionHash: file.electionHash)
-            .verify(receipt: file.logged.receipt, entryBytes: file.logged.entry.bytes, inclusionProof: file.logged.inclusionProof)
+        let own = localized(ReceiptVerifier(serverKey: file.serverKey, electionHash: file.electionHash)
+            .verify(receipt: file.logged.receipt, entryBytes: file.logged.entry.bytes, inclusionProof: file.logged.inclusionProof), file: file)
         results += own
         let receipt = file.logged.receipt
         let codeOK = receipt.kind == .ballot && receipt.subject == file.trackingCode.digest && file.shortCode == file.trackingCode.short
@@ -203,6 +203,18 @@ public enum ReceiptCheck {
         }
         return Outcome(verdict: superseded ? .superseded : .verified, checks: results,
                        advice: L(superseded ? "verify.advice-superseded" : "verify.advice-verified"))
+    }
+
+    /// The receipt file's own checks (VotingCore's ReceiptVerifier) in the chosen language: a
+    /// passed check's sentence from the catalog; a failed one as VotingCore words it.
+    static func localized(_ checks: [CheckResult], file: BallotReceiptFile) -> [CheckResult] {
+        let receipt = file.logged.receipt
+        let values = ["key": "\(file.serverKey.hex.prefix(16))…", "election": "\(file.electionHash.hex.prefix(16))…",
+                      "size": "\(receipt.checkpoint.checkpoint.treeSize)", "index": "\(receipt.logIndex)"]
+        return checks.map { check in
+            guard check.passed, receipt.kind == .ballot, Catalog.table(.en)["verify.own." + check.name] != nil else { return check }
+            return CheckResult(name: check.name, passed: true, detail: L("verify.own." + check.name, values))
+        }
     }
 
     static func unreachableDetail(_ error: VoterError) -> String {
