@@ -205,6 +205,14 @@ struct VoterBinaryTests {
         let lateSimulationMessage = lateSimulationError["message"] as? String ?? ""
         #expect(lateSimulationMessage.contains("never reopens") && lateSimulationMessage.contains("voter results"), "\(lateSimulationMessage)")
         #expect(!lateSimulationMessage.contains("ballot-server open"), "no advice that cannot be followed: \(lateSimulationMessage)")
+        // The server's refusal keeps its code; voter shows its sentence in the voter's language.
+        let secondVoter = try #require(codeLines.dropFirst(2).first).split(separator: ",").map(String.init)
+        let lateEnroll = try Tools.run(Tools.voter, ["enroll", "--server", server.url, "--personal-number", secondVoter[0], "--code", secondVoter[2],
+                                                     "--wallet", work + "/late-wallet.json", "--json"], environment: ["LANG": "ru_RU.UTF-8"])
+        #expect(lateEnroll.status == 2, "\(lateEnroll.stdout)\(lateEnroll.stderr)")
+        let lateEnrollError = try #require(try lateEnroll.json()["error"] as? [String: Any])
+        #expect(lateEnrollError["code"] as? String == "election-closed")
+        #expect((lateEnrollError["message"] as? String ?? "").contains("Закрытые выборы не открываются повторно"), "\(lateEnrollError)")
 
         // Results need a quorum: after two of five trustees there are none; the third completes them.
         let none = try Tools.run(Tools.voter, ["results", "--server", server.url, "--json"])
