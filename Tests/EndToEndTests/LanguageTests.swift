@@ -63,6 +63,19 @@ struct LanguageTests {
         #expect(bad.message.contains("--lang"), "\(bad.message)")
     }
 
+    @Test("the catalogs are compiled in: a copy of the binary elsewhere speaks Kyrgyz, and no resource bundle is built for them")
+    func copiedBinary() throws {
+        let folder = try Tools.temporaryDirectory("voter-copy")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let copy = URL(fileURLWithPath: folder).appendingPathComponent("voter")
+        try FileManager.default.copyItem(at: Tools.voter, to: copy)
+        let outcome = try Tools.run(copy, Self.missingReceipt + ["--lang", "ky"], cwd: folder)
+        #expect(outcome.status == 2)
+        #expect(outcome.stderr.contains("квитанциясын окуу мүмкүн эмес"), "\(outcome.stderr)")
+        let products = try FileManager.default.contentsOfDirectory(atPath: Tools.products.path)
+        #expect(!products.contains { $0.contains("VoterKit") && $0.hasSuffix(".resources") }, "\(products.filter { $0.hasSuffix(".resources") })")
+    }
+
     @Test("--help documents --lang")
     func help() throws {
         let help = try Tools.run(Tools.voter, ["ballot", "--help"])
