@@ -68,6 +68,8 @@ struct TranslationsTests {
         #expect(all["ky"]?["language.name"] == "Кыргызча")
         #expect(DashboardPage.html.contains("\"ru\": {"))
         #expect(!DashboardPage.html.contains("__TRANSLATIONS__"))
+        // The page itself is compiled in from Resources/web/dashboard.html.
+        #expect(DashboardPage.html.hasPrefix("<!doctype html>") && DashboardPage.html.hasSuffix("</html>\n"))
     }
 
     @Test("the default language comes from LC_ALL, LC_MESSAGES or LANG, else English")
