@@ -77,6 +77,9 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
+            // The dashboard's and the results protocol's sentences, one JSON file per language,
+            // compiled into the binary: no bundle lookup at run time, so a copied binary has them.
+            resources: [.embedInCode("Resources/web")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -130,7 +133,15 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["VotingCore", "VoterKit", "BallotServer"],
+            dependencies: [
+                "VotingCore", "VoterKit", "BallotServer",
+                // The dashboard test's forwarding proxy (a 400 px frame, answers changed in transit).
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

@@ -14,8 +14,9 @@ struct ResultsExportTests {
             BallotOption(id: "c01", name: "Smith, Anna"), BallotOption(id: "c02", name: "O'Brien \"Bob\" <b>"),
             BallotOption(id: "c03", name: "Jones & Sons"),
         ]),
-        District(id: "d02", name: "South", seats: 1, selectionLimit: 1, options: [
-            BallotOption(id: "c01", name: "Alpha"), BallotOption(id: "c02", name: "Beta"), BallotOption(id: "c03", name: "Gamma"),
+        District(id: "d02", name: "South", names: LocalizedNames(["ky": "Түштүк", "ru": "Юг"]), seats: 1, selectionLimit: 1, options: [
+            BallotOption(id: "c01", name: "Alpha", names: LocalizedNames(["ru": "Альфа"])), BallotOption(id: "c02", name: "Beta"),
+            BallotOption(id: "c03", name: "Gamma"),
         ]),
         District(id: "d03", name: "East", seats: 2, selectionLimit: 1, options: [
             BallotOption(id: "c01", name: "Red"), BallotOption(id: "c02", name: "Green"), BallotOption(id: "c03", name: "Blue"),
@@ -73,7 +74,7 @@ struct ResultsExportTests {
         #expect(ResultsDocument.fraction(2, of: 3, digits: 2, scale: 100) == "66.67")
         #expect(ResultsDocument.iso8601(1_767_225_600_000) == "2026-01-01T00:00:00.000Z")
         #expect(ResultsDocument.iso8601(1_767_225_661_234) == "2026-01-01T00:01:01.234Z")
-        #expect(ResultsDocument.list(["a", "b", "c"]) == "a, b and c")
+        #expect(Translations(.en).list(["a", "b", "c"]) == "a, b and c")
     }
 
     /// Before any ceremony there is nothing to export.
@@ -164,13 +165,37 @@ struct ResultsExportTests {
         #expect(html.contains(document.checkpoint.checkpoint.rootHash.hex))
         #expect(html.contains("tree size \(document.checkpoint.checkpoint.treeSize)"))
         #expect(html.contains("2026-01-01T00:00:00.000Z"))
-        #expect(html.contains("2 ballots of 3 voters on the roll (66.67 %)"))
+        #expect(html.contains("<html lang=\"en\">"))
+        #expect(html.contains("Ballots cast: 2; voters on the roll: 3; turnout 66.67 %"))
         #expect(html.contains("Trustee 1 (no. 1) and Trustee 3 (no. 3)"))
-        #expect(html.contains("<strong>Tie:</strong> Alpha (c01) and Gamma (c03) have 1 vote each and are tied for the last remaining seat"))
+        #expect(html.contains("<strong>Tie:</strong> Alpha (c01) and Gamma (c03) have the same number of votes (1) and are tied for the remaining seats (seats left: 1)."))
         #expect(html.contains("No ballots were cast in this district, so nobody is elected."))
         #expect(!html.contains("Red (c01), Green (c02) and Blue (c03) have 0 votes each"))
         #expect(html.contains("<tr class=\"elected\"><td>O&#39;Brien &quot;Bob&quot; &lt;b&gt;</td>"))
         #expect(html.contains("voter audit --server URL"))
+
+        // The same protocol in Russian and Kyrgyz: sentences from ru.json / ky.json, names from
+        // the manifest's names in that language where it gives them, as written otherwise.
+        let russian = document.html(Translations(.ru))
+        #expect(russian.contains("<html lang=\"ru\">"))
+        #expect(russian.contains("Протокол об итогах голосования — страница 2 из 3"))
+        #expect(russian.contains("Округ: Юг"))
+        #expect(russian.contains("<strong>Равенство голосов:</strong> Альфа (c01) и Gamma (c03) получили одинаковое число голосов (1)"))
+        #expect(russian.contains("Подано бюллетеней: 2; избирателей в списке: 3; явка 66.67 %"))
+        #expect(russian.contains("Trustee 1 (№ 1) и Trustee 3 (№ 3)"))
+        #expect(russian.contains("<code>voter audit --server URL</code>"))
+        #expect(russian.contains(signed.signature.hex))
+        let kyrgyz = document.html(Translations(.ky))
+        #expect(kyrgyz.contains("<html lang=\"ky\">"))
+        #expect(kyrgyz.contains("Округ: Түштүк"))
+        #expect(kyrgyz.contains("Alpha (c01) жана Gamma (c03)"))
+        #expect(kyrgyz.contains("Бул округда бюллетень берилген жок, ошондуктан эч ким шайланган жок."))
+        for translated in [russian, kyrgyz] {
+            for english in ["Results protocol", "No ballots were cast", "Decrypted by", "Ballots cast", " and "] {
+                #expect(!translated.contains(english), "\(english)")
+            }
+            for raw in ["<Ward>", "<b>", "<council>", "<script"] { #expect(!translated.contains(raw), "\(raw)") }
+        }
 
         // Files are created once and never overwritten; the command writes what the functions render.
         let csvPath = e.root.appendingPathComponent("results.csv").path
@@ -179,9 +204,13 @@ struct ResultsExportTests {
         #expect(refused?.code == "file-exists")
         #expect(FileManager.default.contents(atPath: csvPath) == Data(csv.utf8))
         let htmlPath = e.root.appendingPathComponent("results.html").path
-        let command = try ResultsCommand.parse(["--data", e.dir.url.path, "--format", "html", "--out", htmlPath, "--json"])
+        let command = try ResultsCommand.parse(["--data", e.dir.url.path, "--format", "html", "--lang", "en", "--out", htmlPath, "--json"])
         try await command.run()
         #expect(FileManager.default.contents(atPath: htmlPath) == Data(html.utf8))
+        let kyPath = e.root.appendingPathComponent("results-ky.html").path
+        try await ResultsCommand.parse(["--data", e.dir.url.path, "--format", "html", "--lang", "ky", "--out", kyPath]).run()
+        #expect(FileManager.default.contents(atPath: kyPath) == Data(kyrgyz.utf8))
+        #expect(throws: (any Error).self) { try ResultsCommand.parse(["--data", e.dir.url.path, "--format", "html", "--lang", "de"]) }
         #expect(throws: (any Error).self) { try ResultsCommand.parse(["--data", e.dir.url.path, "--format", "pdf"]) }
     }
 }

@@ -17,6 +17,8 @@ struct ResultsCommand: AsyncParsableCommand {
     var format: ResultsFormat
     @Option(help: "File to create (never overwritten); standard output when absent.")
     var out: String?
+    @Option(help: "Language of the HTML protocol: ky, ru or en (default: from LC_ALL, LC_MESSAGES or LANG, else en). Names come from the manifest's names in that language where it gives them. CSV and JSON are not translated.")
+    var lang: PageLanguage?
     @OptionGroup var output: OutputOptions
 
     struct Result: Encodable {
@@ -30,7 +32,7 @@ struct ResultsCommand: AsyncParsableCommand {
         try await reporter.run {
             let store = try await dataOption.open()
             let document = try await ResultsDocument.load(store)
-            let bytes = try document.render(format)
+            let bytes = try document.render(format, language: lang ?? PageLanguage.fromEnvironment())
             guard let out else {
                 FileHandle.standardOutput.write(Data(bytes))
                 return
@@ -95,11 +97,11 @@ struct ResultsDocument: Sendable {
                                signed: signed, checkpoint: checkpoint, trustees: trustees)
     }
 
-    func render(_ format: ResultsFormat) throws -> [UInt8] {
+    func render(_ format: ResultsFormat, language: PageLanguage = .en) throws -> [UInt8] {
         switch format {
         case .csv: return Array(csv().utf8)
         case .json: return try json()
-        case .html: return Array(html().utf8)
+        case .html: return Array(html(Translations(language)).utf8)
         }
     }
 
@@ -237,12 +239,6 @@ struct ResultsDocument: Sendable {
         return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
     }
 
-    /// "A", "A and B", "A, B and C".
-    static func list(_ items: [String]) -> String {
-        guard items.count > 1 else { return items.first ?? "" }
-        return items.dropLast().joined(separator: ", ") + " and " + items.last!
-    }
-
     static let css = """
         @page { size: A4; margin: 18mm 16mm; }
         body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; font-size: 10.5pt; color: #000; margin: 0; }
@@ -268,22 +264,26 @@ struct ResultsDocument: Sendable {
         footer { margin-top: 5mm; border-top: 1px solid #000; padding-top: 2mm; font-size: 9pt; }
         """
 
-    /// A printable results protocol: one page per district (inline CSS, no scripts, no
-    /// external resources; every name escaped).
-    func html() -> String {
+    /// A printable results protocol in the language of `t`: one page per district (inline CSS,
+    /// no scripts, no external resources; every name and sentence escaped). Names come from the
+    /// manifest's `names` in that language where it gives them, as written otherwise.
+    func html(_ t: Translations = Translations(.en)) -> String {
         let e = Self.escape
+        let language = t.language.rawValue
         let results = signed.results
         let byIndex = Dictionary(trustees.map { ($0.index, $0.name) }, uniquingKeysWith: { a, _ in a })
-        let quorumText = Self.list(results.quorum.map { i in byIndex[i].map { "\(e($0)) (no. \(i))" } ?? "trustee \(i)" })
+        let quorumText = t.list(results.quorum.map { i in
+            byIndex[i].map { e(t("protocol.trustee", ["name": $0, "index": String(i)])) } ?? e(t("protocol.unnamedTrustee", ["index": String(i)]))
+        })
         let cp = checkpoint.checkpoint
-        let title = "Results protocol — \(e(manifest.name))"
+        let electionName = manifest.displayName(language)
         var out = """
             <!DOCTYPE html>
-            <html lang="en">
+            <html lang="\(language)">
             <head>
             <meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>\(title)</title>
+            <title>\(e(t("protocol.title", ["election": electionName])))</title>
             <style>
             \(Self.css)
             </style>
@@ -295,12 +295,13 @@ struct ResultsDocument: Sendable {
         for (number, (r, d)) in all.enumerated() {
             var rows = ""
             let shares = r.shares(digits: 2)
+            let named = { (id: String) in d.option(id).map { "\(e($0.displayName(language))) (\(e(id)))" } }
             for (i, (option, votes)) in zip(d.options, r.counts).enumerated() {
                 let elected = r.elected.contains(option.id)
                 let tied = r.tied.contains(option.id)
-                let mark = elected ? "&#10004; Elected" : tied ? "Tied" : ""
+                let mark = elected ? "&#10004; \(e(t("protocol.markElected")))" : tied ? e(t("protocol.markTied")) : ""
                 rows += """
-                    <tr\(elected ? " class=\"elected\"" : "")><td>\(e(option.name))</td><td class="hex">\(e(option.id))</td>\
+                    <tr\(elected ? " class=\"elected\"" : "")><td>\(e(option.displayName(language)))</td><td class="hex">\(e(option.id))</td>\
                     <td class="num">\(votes)</td><td class="num">\(shares.map { "\($0[i]) %" } ?? "–")</td><td class="mark">\(mark)</td></tr>
 
                     """
@@ -308,54 +309,58 @@ struct ResultsDocument: Sendable {
             let remaining = d.seats - r.elected.count
             let outcome: String
             if r.ballots == 0 {
-                outcome = "No ballots were cast in this district, so nobody is elected."
+                outcome = e(t("protocol.noBallots"))
             } else if r.tied.isEmpty {
-                let names = r.elected.compactMap { id in d.option(id).map { "\(e($0.name)) (\(e(id)))" } }
-                outcome = "No tie. Elected (\(r.elected.count) of \(d.seats) seat\(d.seats == 1 ? "" : "s")): \(Self.list(names))."
+                outcome = e(t("protocol.noTie", ["elected": String(r.elected.count), "seats": String(d.seats), "names": "\u{0}"]))
+                    .replacingOccurrences(of: "\u{0}", with: t.list(r.elected.compactMap(named)))
             } else {
-                let names = r.tied.compactMap { id in d.option(id).map { "\(e($0.name)) (\(e(id)))" } }
                 let votes = r.tied.first.flatMap { id in d.options.firstIndex { $0.id == id } }.map { r.counts[$0] } ?? 0
-                let seats = remaining == 1 ? "the last remaining seat" : "the last \(remaining) remaining seats"
-                let electedText = r.elected.isEmpty ? "No option is certainly elected. " :
-                    "Certainly elected: \(Self.list(r.elected.compactMap { id in d.option(id).map { "\(e($0.name)) (\(e(id)))" } })). "
-                outcome = electedText + "<strong>Tie:</strong> \(Self.list(names)) have \(votes) vote\(votes == 1 ? "" : "s") each and are tied for \(seats). "
-                    + "The tie is reported, not broken; it must be resolved as the election rules provide."
+                let electedText = r.elected.isEmpty ? e(t("protocol.noneCertain")) :
+                    e(t("protocol.certainlyElected", ["names": "\u{0}"])).replacingOccurrences(of: "\u{0}", with: t.list(r.elected.compactMap(named)))
+                let tie = e(t("protocol.tie", ["names": "\u{0}", "votes": String(votes), "remaining": String(remaining)]))
+                    .replacingOccurrences(of: "\u{0}", with: t.list(r.tied.compactMap(named)))
+                outcome = electedText + " <strong>\(e(t("protocol.tieLabel")))</strong> " + tie + " " + e(t("protocol.tieRule"))
             }
             let turnout = r.roll == 0
-                ? "\(r.ballots) ballots; no voters on the roll in this district"
-                : "\(r.ballots) ballot\(r.ballots == 1 ? "" : "s") of \(r.roll) voter\(r.roll == 1 ? "" : "s") on the roll (\(Self.fraction(r.ballots, of: r.roll, digits: 2, scale: 100)) %)"
+                ? t("protocol.emptyRoll", ["ballots": String(r.ballots)])
+                : t("protocol.turnout", ["ballots": String(r.ballots), "roll": String(r.roll),
+                                         "turnout": Self.fraction(r.ballots, of: r.roll, digits: 2, scale: 100)])
+            let footer = e(t("protocol.footer", ["live": "\u{1}", "offline": "\u{2}", "export": "\u{3}"]))
+                .replacingOccurrences(of: "\u{1}", with: "<code>voter audit --server URL</code>")
+                .replacingOccurrences(of: "\u{2}", with: "<code>voter audit --record FILE</code>")
+                .replacingOccurrences(of: "\u{3}", with: "<code>ballot-server export</code>")
+            let quorum = t("protocol.quorum", ["trustees": "\u{0}", "quorum": String(results.quorum.count),
+                                               "count": String(manifest.trustees.count), "needed": String(manifest.trustees.quorum)])
             out += """
                 <section class="page" id="district-\(e(d.id))">
                 <header>
-                <p class="muted">Results protocol — page \(number + 1) of \(all.count)</p>
-                <h1>\(e(manifest.name))</h1>
-                <p>Election <span class="hex">\(e(manifest.electionId))</span></p>
-                <h2>District: \(e(d.name)) <span class="muted">(\(e(d.id)))</span></h2>
-                <p>Seats: \(d.seats) · Marks per ballot: \(d.selectionLimit)</p>
+                <p class="muted">\(e(t("protocol.page", ["page": String(number + 1), "pages": String(all.count)])))</p>
+                <h1>\(e(electionName))</h1>
+                <p>\(e(t("protocol.election"))) <span class="hex">\(e(manifest.electionId))</span></p>
+                <h2>\(e(t("protocol.district", ["name": d.displayName(language)]))) <span class="muted">(\(e(d.id)))</span></h2>
+                <p>\(e(t("protocol.seats", ["seats": String(d.seats), "limit": String(d.selectionLimit)])))</p>
                 </header>
-                <h3>Votes</h3>
+                <h3>\(e(t("protocol.votes")))</h3>
                 <table>
-                <thead><tr><th>Option</th><th>Id</th><th class="num">Votes</th><th class="num">Share</th><th>Result</th></tr></thead>
+                <thead><tr><th>\(e(t("protocol.option")))</th><th>\(e(t("protocol.id")))</th><th class="num">\(e(t("protocol.votes")))</th>\
+                <th class="num">\(e(t("protocol.share")))</th><th>\(e(t("protocol.result")))</th></tr></thead>
                 <tbody>
                 \(rows)</tbody>
                 </table>
                 <p class="\(r.tied.isEmpty ? "outcome" : "tie")">\(outcome)</p>
-                <h3>Turnout</h3>
-                <p>\(turnout)</p>
-                <h3>Decryption and signature</h3>
+                <h3>\(e(t("protocol.turnoutHeading")))</h3>
+                <p>\(e(turnout))</p>
+                <h3>\(e(t("protocol.signatureHeading")))</h3>
                 <dl>
-                <dt>Decrypted by</dt><dd>\(quorumText) — a quorum of \(results.quorum.count) of the \(manifest.trustees.count) trustees (\(manifest.trustees.quorum) needed)</dd>
-                <dt>Latest checkpoint</dt><dd>tree size \(cp.treeSize), signed \(Self.iso8601(cp.timestamp))</dd>
-                <dt>Root hash</dt><dd class="hex">\(cp.rootHash.hex)</dd>
-                <dt>Election hash</dt><dd class="hex">\(electionHash.hex)</dd>
-                <dt>Server public key</dt><dd class="hex">\(serverKey.hex) (Ed25519)</dd>
-                <dt>Results signature</dt><dd class="hex">\(signed.signature.hex)</dd>
+                <dt>\(e(t("protocol.decryptedBy")))</dt><dd>\(e(quorum).replacingOccurrences(of: "\u{0}", with: quorumText))</dd>
+                <dt>\(e(t("protocol.checkpoint")))</dt><dd>\(e(t("protocol.checkpointValue", ["size": String(cp.treeSize), "time": Self.iso8601(cp.timestamp)])))</dd>
+                <dt>\(e(t("protocol.rootHash")))</dt><dd class="hex">\(cp.rootHash.hex)</dd>
+                <dt>\(e(t("protocol.electionHash")))</dt><dd class="hex">\(electionHash.hex)</dd>
+                <dt>\(e(t("protocol.serverKey")))</dt><dd class="hex">\(serverKey.hex) (Ed25519)</dd>
+                <dt>\(e(t("protocol.resultsSignature")))</dt><dd class="hex">\(signed.signature.hex)</dd>
                 </dl>
                 <footer>
-                <p>The signature is the server's Ed25519 signature over the canonical bytes of the results of all \(all.count) districts (docs/protocol.md). \
-                How to verify: run <code>voter audit --server URL</code> with the address of the commission's server (or <code>voter audit --record FILE</code> \
-                on a record written by <code>ballot-server export</code>); it re-checks every ballot, the aggregate, each trustee's decryption proof, \
-                these counts and this signature from the public record alone.</p>
+                <p>\(footer)</p>
                 </footer>
                 </section>
 

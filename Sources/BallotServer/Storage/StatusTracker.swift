@@ -86,7 +86,10 @@ actor StatusTracker {
                                            supervised: c.supervised, superseded: closedAt == nil ? nil : superseded[d.id] ?? 0,
                                            options: d.options)
             },
-            rejections: rejections, results: results)
+            rejections: rejections, results: results,
+            resultShares: results?.results.districts.map { d in
+                StatusBody.ResultShares(district: d.district, turnoutPercent: d.turnout(digits: 1), sharesPercent: d.shares(digits: 1))
+            })
     }
 }
 
@@ -123,10 +126,27 @@ struct StatusBody: Encodable, Sendable {
     /// Refusals by code since this server process started (server counters: refusals are not logged).
     let rejections: [String: Int]
     let results: SignedResults?
+    /// With the results: each district's turnout and each option's share, computed by the
+    /// server from the signed counts (`ElectionResults.District.turnout` and `shares`), so the
+    /// dashboard shows the same figures as `voter results` and the exports.
+    let resultShares: [ResultShares]?
+
+    struct ResultShares: Encodable, Sendable {
+        let district: String
+        /// Ballots over the roll in percent, one decimal; absent for an empty roll.
+        let turnoutPercent: String?
+        /// Each option's share of the votes in percent, one decimal, manifest order, summing to
+        /// 100; absent when no vote was cast.
+        let sharesPercent: [String]?
+        enum CodingKeys: String, CodingKey {
+            case district, turnoutPercent = "turnout_percent", sharesPercent = "shares_percent"
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
         case electionId = "election_id", name, names, electionHash = "election_hash", state
         case openedAt = "opened_at", closedAt = "closed_at", checkpoint, districts, rejections, results
+        case resultShares = "result_shares"
     }
 }
 
