@@ -390,9 +390,13 @@ struct FastP256Tests {
             #expect(try MultiScalar.straus(scalars: ks, points: ps).groupElement() == expected, "Straus", sourceLocation: sourceLocation)
         }
         #expect(try MultiScalar.pippenger(scalars: ks, points: ps).groupElement() == expected, "Pippenger", sourceLocation: sourceLocation)
+        #expect(try MultiScalar.pippengerBatchAffine(scalars: ks, points: ps).groupElement() == expected,
+                "Pippenger, batch-affine", sourceLocation: sourceLocation)
         for c in forcedWindows {
             #expect(try MultiScalar.pippenger(scalars: ks, points: ps, windowBits: c).groupElement() == expected,
                     "Pippenger c = \(c)", sourceLocation: sourceLocation)
+            #expect(try MultiScalar.pippengerBatchAffine(scalars: ks, points: ps, windowBits: c).groupElement() == expected,
+                    "Pippenger, batch-affine, c = \(c)", sourceLocation: sourceLocation)
         }
     }
 
@@ -452,11 +456,15 @@ struct FastP256Tests {
         try checkMSM(terms)
     }
 
-    @Test func windowChoiceGrowsWithTheNumberOfTerms() {
-        let small = MultiScalar.windowBits(bitLengths: Array(repeating: 256, count: 64))
-        let large = MultiScalar.windowBits(bitLengths: Array(repeating: 256, count: 16384))
-        #expect(small < large)
-        #expect((1...16).contains(small) && (1...16).contains(large))
+    @Test func planPicksStrausForFewTermsAndBucketsForMany() {
+        #expect(MultiScalar.plan(bitLengths: [256]) == .straus)
+        #expect(MultiScalar.plan(bitLengths: [128, 128]) == .straus)
+        guard case .affineBuckets(let c) = MultiScalar.plan(bitLengths: Array(repeating: 256, count: 16384)) else {
+            Issue.record("16384 full scalars should use batch-affine buckets")
+            return
+        }
+        #expect((8...14).contains(c))
+        #expect(MultiScalar.windowBits(bitLengths: Array(repeating: 256, count: 512)) < c)
     }
 
     // MARK: Wycheproof

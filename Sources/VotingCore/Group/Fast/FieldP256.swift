@@ -133,16 +133,16 @@ struct FieldElement: Sendable, Hashable {
 
     // MARK: addition
 
-    /// Subtracts p when (carry:a) ≥ p; inputs satisfy (carry:a) < 2p.
+    /// Subtracts p when (carry:a) ≥ p; inputs satisfy (carry:a) < 2p. Adds 2^256 − p instead of
+    /// subtracting p: the carry out then says a ≥ p, and add/adc chains compile best.
     @inline(__always)
     static func reduceOnce(_ a0: UInt64, _ a1: UInt64, _ a2: UInt64, _ a3: UInt64, _ carry: UInt64) -> FieldElement {
-        let (s0, b0) = Limb.sbb(a0, p0, 0)
-        let (s1, b1) = Limb.sbb(a1, p1, b0)
-        let (s2, b2) = Limb.sbb(a2, 0, b1)
-        let (s3, b3) = Limb.sbb(a3, p3, b2)
-        let (_, under) = Limb.sbb(carry, 0, b3)
-        // under == 1 means (carry:a) < p: keep a. Branch-free because the outcome is a coin toss.
-        let keep = 0 &- under
+        let (s0, c0) = Limb.adc(a0, 1, 0)
+        let (s1, c1) = Limb.adc(a1, 0xffff_ffff_0000_0000, c0)
+        let (s2, c2) = Limb.adc(a2, 0xffff_ffff_ffff_ffff, c1)
+        let (s3, c3) = Limb.adc(a3, 0x0000_0000_ffff_fffe, c2)
+        // Keep a when neither carry is set. Branch-free because the outcome is a coin toss.
+        let keep = (c3 | carry) &- 1
         return FieldElement(limbs: (a0 & keep) | (s0 & ~keep), (a1 & keep) | (s1 & ~keep),
                             (a2 & keep) | (s2 & ~keep), (a3 & keep) | (s3 & ~keep))
     }
@@ -208,35 +208,36 @@ struct FieldElement: Sendable, Hashable {
         return reduceOnce(r0, r1, r2, r3, c3)
     }
 
-    /// Montgomery product a·b·2^−256 mod p: schoolbook 4×4 then REDC.
+    /// One CIOS step: (t + a_i·b) then one REDC step, keeping five words (t4 a carry).
+    @inline(__always)
+    static func ciosStep(_ t0: inout UInt64, _ t1: inout UInt64, _ t2: inout UInt64, _ t3: inout UInt64, _ t4: inout UInt64,
+                         _ ai: UInt64, _ b: FieldElement) {
+        var c: UInt64
+        var u4: UInt64
+        (t0, c) = Limb.mac(t0, ai, b.l0, 0)
+        (t1, c) = Limb.mac(t1, ai, b.l1, c)
+        (t2, c) = Limb.mac(t2, ai, b.l2, c)
+        (t3, c) = Limb.mac(t3, ai, b.l3, c)
+        (u4, c) = Limb.adc(t4, c, 0)
+        let m = t0
+        let (lo, hi) = Limb.mac(0, m, p3, 0)
+        var k: UInt64
+        (t0, k) = Limb.adc(t1, m &<< 32, 0)
+        (t1, k) = Limb.adc(t2, m &>> 32, k)
+        (t2, k) = Limb.adc(t3, lo, k)
+        (t3, k) = Limb.adc(u4, hi, k)
+        t4 = c &+ k
+    }
+
+    /// Montgomery product a·b·2^−256 mod p: interleaved CIOS (Koç–Acar–Kaliski 1996).
     @inline(__always)
     func multiplied(by b: FieldElement) -> FieldElement {
-        let a = self
-        var c: UInt64
-        // Row 0
-        let (t0, c00) = Limb.mac(0, a.l0, b.l0, 0)
-        var (t1, c01) = Limb.mac(0, a.l0, b.l1, c00)
-        var (t2, c02) = Limb.mac(0, a.l0, b.l2, c01)
-        var (t3, t4) = Limb.mac(0, a.l0, b.l3, c02)
-        // Row 1
-        (t1, c) = Limb.mac(t1, a.l1, b.l0, 0)
-        (t2, c) = Limb.mac(t2, a.l1, b.l1, c)
-        (t3, c) = Limb.mac(t3, a.l1, b.l2, c)
-        var t5: UInt64
-        (t4, t5) = Limb.mac(t4, a.l1, b.l3, c)
-        // Row 2
-        (t2, c) = Limb.mac(t2, a.l2, b.l0, 0)
-        (t3, c) = Limb.mac(t3, a.l2, b.l1, c)
-        (t4, c) = Limb.mac(t4, a.l2, b.l2, c)
-        var t6: UInt64
-        (t5, t6) = Limb.mac(t5, a.l2, b.l3, c)
-        // Row 3
-        (t3, c) = Limb.mac(t3, a.l3, b.l0, 0)
-        (t4, c) = Limb.mac(t4, a.l3, b.l1, c)
-        (t5, c) = Limb.mac(t5, a.l3, b.l2, c)
-        let t7: UInt64
-        (t6, t7) = Limb.mac(t6, a.l3, b.l3, c)
-        return Self.montgomeryReduce(t0, t1, t2, t3, t4, t5, t6, t7)
+        var t0: UInt64 = 0, t1: UInt64 = 0, t2: UInt64 = 0, t3: UInt64 = 0, t4: UInt64 = 0
+        Self.ciosStep(&t0, &t1, &t2, &t3, &t4, l0, b)
+        Self.ciosStep(&t0, &t1, &t2, &t3, &t4, l1, b)
+        Self.ciosStep(&t0, &t1, &t2, &t3, &t4, l2, b)
+        Self.ciosStep(&t0, &t1, &t2, &t3, &t4, l3, b)
+        return Self.reduceOnce(t0, t1, t2, t3, t4)
     }
 
     /// Montgomery square: the six cross products once, doubled, plus the four squares.

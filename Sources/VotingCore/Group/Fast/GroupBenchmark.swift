@@ -11,8 +11,8 @@ public struct GroupBenchmarkReport: Sendable, CustomStringConvertible {
         public let scalars: String
         public let fastMicrosPerTerm: Double
         public let openSSLMicrosPerTerm: Double?
-        /// The window width Pippenger chose (0 for Straus).
-        public let windowBits: Int
+        /// The method the cost model chose, e.g. "Pippenger, batch-affine buckets, c = 10".
+        public let method: String
         /// OpenSSL time / our time.
         public var speedup: Double? { openSSLMicrosPerTerm.map { $0 / fastMicrosPerTerm } }
     }
@@ -54,7 +54,7 @@ public struct GroupBenchmarkReport: Sendable, CustomStringConvertible {
         lines.append("decode uncompressed \(f(decodeUncompressedMicros)) us, compressed \(f(decodeCompressedMicros)) us; OpenSSL compressed \(f(openSSLDecodeCompressedMicros)) us")
         lines.append("fixed-base k*G \(f(fixedBaseMulMicros, 2)) us (table build \(f(fixedBaseTableBuildMillis, 2)) ms); variable k*P \(f(singleVariableMulMicros, 2)) us, OpenSSL k*P \(f(openSSLSingleMulMicros, 2)) us")
         for m in msm {
-            var line = "MSM \(m.terms) terms, \(m.scalars), c=\(m.windowBits): \(f(m.fastMicrosPerTerm)) us/term"
+            var line = "MSM \(m.terms) terms, \(m.scalars) [\(m.method)]: \(f(m.fastMicrosPerTerm)) us/term"
             if let o = m.openSSLMicrosPerTerm, let s = m.speedup { line += "; OpenSSL \(f(o)) us/term; x\(f(s, 1))" }
             lines.append(line)
         }
@@ -189,7 +189,12 @@ public enum GroupBenchmark {
             let reps = max(1, 2048 / n)
             let fastNs = time(reps * n) { for _ in 0..<reps { result = MultiScalar.linearCombination(scalars: scalars, points: ps) } }
             sink ^= fold(result)
-            let c = n < MultiScalar.strausThreshold ? 0 : MultiScalar.windowBits(bitLengths: scalars.map(\.bitLength))
+            let method: String
+            switch MultiScalar.plan(bitLengths: scalars.map(\.bitLength)) {
+            case .straus: method = "Straus"
+            case .jacobianBuckets(let c): method = "Pippenger, Jacobian buckets, c = \(c)"
+            case .affineBuckets(let c): method = "Pippenger, batch-affine buckets, c = \(c)"
+            }
             var openSSL: Double?
             if allElements.count >= n {
                 let terms = zip(scalars, allElements.prefix(n)).map { ($0.scalar, $1) }
@@ -197,7 +202,7 @@ public enum GroupBenchmark {
                 openSSL = time(n) { reference = GroupElement.combination(generator: nil, terms) } / 1000
                 if (try? result.groupElement()) != reference { matched = false }
             }
-            figures.append(.init(terms: n, scalars: label, fastMicrosPerTerm: fastNs / 1000, openSSLMicrosPerTerm: openSSL, windowBits: c))
+            figures.append(.init(terms: n, scalars: label, fastMicrosPerTerm: fastNs / 1000, openSSLMicrosPerTerm: openSSL, method: method))
         }
         for n in [64, 512, 4096, 16384] where n <= terms {
             measure(n, "256-bit", (0..<n).map { _ in gen.scalar() })
