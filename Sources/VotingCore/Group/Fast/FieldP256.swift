@@ -1,9 +1,39 @@
 // P-256 base field arithmetic in pure Swift, for batch verification over public data.
 // Variable time on purpose: nothing here may ever touch a secret (keys, nonces, shares).
 
-/// 64-bit limb primitives shared by the field and the scalar code. UInt128 lets LLVM emit
-/// mul/add/adc directly instead of flag juggling through Bool.
+/// 64-bit limb primitives shared by the field and the scalar code.
 enum Limb {
+    #if DEBUG
+    // Unoptimised builds call UInt128's generic initialisers out of line (10x slower test runs);
+    // these concrete UInt64 operations compute the same functions.
+
+    /// a + b + carry, as (low word, carry out ∈ {0, 1}).
+    @inline(__always)
+    static func adc(_ a: UInt64, _ b: UInt64, _ carry: UInt64) -> (UInt64, UInt64) {
+        let (s1, o1) = a.addingReportingOverflow(b)
+        let (s2, o2) = s1.addingReportingOverflow(carry)
+        return (s2, (o1 || o2) ? 1 : 0)
+    }
+
+    /// a − b − borrow, as (low word, borrow out ∈ {0, 1}).
+    @inline(__always)
+    static func sbb(_ a: UInt64, _ b: UInt64, _ borrow: UInt64) -> (UInt64, UInt64) {
+        let (d1, o1) = a.subtractingReportingOverflow(b)
+        let (d2, o2) = d1.subtractingReportingOverflow(borrow)
+        return (d2, (o1 || o2) ? 1 : 0)
+    }
+
+    /// acc + a·b + carry, as (low word, high word); never overflows 128 bits.
+    @inline(__always)
+    static func mac(_ acc: UInt64, _ a: UInt64, _ b: UInt64, _ carry: UInt64) -> (UInt64, UInt64) {
+        let (hi, lo) = a.multipliedFullWidth(by: b)
+        let (l1, o1) = lo.addingReportingOverflow(acc)
+        let (l2, o2) = l1.addingReportingOverflow(carry)
+        return (l2, hi &+ (o1 ? 1 : 0) &+ (o2 ? 1 : 0))
+    }
+    #else
+    // UInt128 lets LLVM emit mul/add/adc directly; measured faster than the flag-based forms.
+
     /// a + b + carry, as (low word, carry out ∈ {0, 1}).
     @inline(__always)
     static func adc(_ a: UInt64, _ b: UInt64, _ carry: UInt64) -> (UInt64, UInt64) {
@@ -24,6 +54,7 @@ enum Limb {
         let t = UInt128(acc) &+ UInt128(a) &* UInt128(b) &+ UInt128(carry)
         return (UInt64(truncatingIfNeeded: t), UInt64(truncatingIfNeeded: t &>> 64))
     }
+    #endif
 
     /// Big-endian bytes [offset, offset+8) as a word; the caller guarantees the range.
     @inline(__always)
