@@ -44,6 +44,8 @@ enum MultiScalar {
     /// ratios matter): point operations and the per-term overheads of each method.
     enum Cost {
         static let mixedAdd = 190.0
+        /// A mixed addition into a Jacobian bucket, with the bucket's random access.
+        static let bucketAdd = 210.0
         static let fullAdd = 258.0
         static let double = 171.0
         static let affineAdd = 133.0
@@ -79,11 +81,16 @@ enum MultiScalar {
                 let doublings = Double(c) * Cost.double
                 // Bucket sums: the running sum pays a full addition per bucket, the bucket into it
                 // only when nonempty.
-                jacobian += (active - nonempty) * Cost.mixedAdd + half * Cost.fullAdd + nonempty * Cost.fullAdd + doublings
-                let fullest = occupancy + 3 * occupancy.squareRoot() + 1
+                jacobian += (active - nonempty) * Cost.bucketAdd + half * Cost.fullAdd + nonempty * Cost.fullAdd + doublings
+                let fullest = occupancy + 2 * occupancy.squareRoot() + 1
                 let rounds = fullest > 1 ? log2(fullest).rounded(.up) : 0
+                // Two-level Σ j·B_j: 2·2^(c−1) affine additions in max(c−1−⌊(c−1)/2⌋, 1) rounds, plus
+                // running sums over 2^⌊(c−1)/2⌋ + 2^(c−1−⌊(c−1)/2⌋) group sums.
+                let lowBits = (c - 1) / 2
+                let reductionRounds = Double(max(c - 1 - lowBits, 1))
+                let groupSums = Double((1 << lowBits) + (1 << (c - 1 - lowBits)))
                 affine += (active - nonempty) * Cost.affineAdd + active * Cost.sortPerTerm + rounds * Cost.inversion
-                    + half * Cost.fullAdd + nonempty * Cost.mixedAdd + doublings
+                    + 2 * half * Cost.affineAdd + reductionRounds * Cost.inversion + 2 * groupSums * Cost.fullAdd + doublings
             }
             if jacobian < bestCost {
                 bestCost = jacobian
@@ -183,9 +190,8 @@ enum MultiScalar {
 
     // MARK: Pippenger with batch-affine buckets
 
-    /// Pippenger whose bucket sums are formed in affine coordinates: each bucket's points are
-    /// added pairwise in rounds, and all additions of a round share one inversion (Montgomery's
-    /// trick), about 6 multiplications per addition instead of 11 for a mixed Jacobian one.
+    /// Pippenger whose bucket sums are formed in affine coordinates (`BatchAffineSums`), and whose
+    /// Σ j·B_j is split in two levels so that it, too, is mostly batch-affine additions.
     /// Scalars nonzero, points not the identity; `windowBits` forces the width (tests).
     static func pippengerBatchAffine(scalars: [ScalarN], points: [AffinePoint], windowBits forced: Int? = nil) -> JacobianPoint {
         let n = min(scalars.count, points.count)
@@ -197,34 +203,14 @@ enum MultiScalar {
         let windows = maxBits / c + 1
         let half = 1 << (c - 1)
         let digits = signedDigits(ks, c: c, windows: windows)
-
-        let count = UnsafeMutableBufferPointer<Int>.allocate(capacity: half)
-        let start = UnsafeMutableBufferPointer<Int>.allocate(capacity: half)
-        let cursor = UnsafeMutableBufferPointer<Int>.allocate(capacity: half)
-        let pending = UnsafeMutableBufferPointer<Int>.allocate(capacity: half)
-        let value = UnsafeMutableBufferPointer<AffinePoint>.allocate(capacity: half)
-        var work = UnsafeMutableBufferPointer<AffinePoint>.allocate(capacity: n)
-        var next = UnsafeMutableBufferPointer<AffinePoint>.allocate(capacity: n)
-        let pairs = n / 2 + 1
-        let dens = UnsafeMutableBufferPointer<FieldElement>.allocate(capacity: pairs)
-        let prefix = UnsafeMutableBufferPointer<FieldElement>.allocate(capacity: pairs)
-        let kinds = UnsafeMutableBufferPointer<PairKind>.allocate(capacity: pairs)
-        for buffer in [count, start, cursor, pending] { buffer.initialize(repeating: 0) }
-        value.initialize(repeating: .identity)
-        work.initialize(repeating: .identity)
-        next.initialize(repeating: .identity)
-        dens.initialize(repeating: .one)
-        prefix.initialize(repeating: .one)
-        kinds.initialize(repeating: .sum)
-        defer {
-            for buffer in [count, start, cursor, pending] { buffer.deallocate() }
-            value.deallocate()
-            work.deallocate()
-            next.deallocate()
-            dens.deallocate()
-            prefix.deallocate()
-            kinds.deallocate()
-        }
+        // Two-level split of the bucket indices: j − 1 = a·low + b.
+        let lowBits = (c - 1) / 2
+        let low = 1 << lowBits
+        let high = half / low
+        let sums = BatchAffineSums(points: max(n, 2 * half), groups: max(half, low + high))
+        let buckets = UnsafeMutableBufferPointer<AffinePoint>.allocate(capacity: half)
+        buckets.initialize(repeating: .identity)
+        defer { buckets.deallocate() }
 
         var acc = JacobianPoint.identity
         digits.withUnsafeBufferPointer { d in
@@ -233,130 +219,71 @@ enum MultiScalar {
                     if !acc.isIdentity { acc = acc.doubled(times: c) }
                     let row = w * n
                     // Counting sort of the signed points by bucket.
-                    for j in 0..<half { count[j] = 0 }
-                    var highest = -1
+                    for j in 0..<half { sums.count[j] = 0 }
+                    var active = false
                     for i in 0..<n {
                         let digit = Int(d[row + i])
                         guard digit != 0 else { continue }
-                        let j = (digit < 0 ? -digit : digit) - 1
-                        count[j] += 1
-                        if j > highest { highest = j }
+                        sums.count[(digit < 0 ? -digit : digit) - 1] += 1
+                        active = true
                     }
-                    guard highest >= 0 else { continue }
+                    guard active else { continue }
                     var position = 0
-                    for j in 0...highest {
-                        start[j] = position
-                        cursor[j] = position
-                        position += count[j]
+                    for j in 0..<half {
+                        sums.start[j] = position
+                        sums.cursor[j] = position
+                        position += sums.count[j]
                     }
                     for i in 0..<n {
                         let digit = Int(d[row + i])
                         guard digit != 0 else { continue }
                         let j = (digit < 0 ? -digit : digit) - 1
-                        work[cursor[j]] = digit > 0 ? p[i] : p[i].negated
-                        cursor[j] += 1
+                        sums.work[sums.cursor[j]] = digit > 0 ? p[i] : p[i].negated
+                        sums.cursor[j] += 1
                     }
-                    var pendingCount = 0
-                    for j in 0...highest {
-                        switch count[j] {
-                        case 0: value[j] = .identity
-                        case 1: value[j] = work[start[j]]
-                        default:
-                            pending[pendingCount] = j
-                            pendingCount += 1
-                        }
-                    }
-                    // Rounds of pairwise affine additions until each bucket holds one point.
-                    while pendingCount > 0 {
-                        var m = 0
-                        var product = FieldElement.one
-                        for q in 0..<pendingCount {
-                            let j = pending[q]
-                            let s = start[j], len = count[j], k = len >> 1
-                            for t in 0..<k {
-                                let a = work[s + 2 * t], b = work[s + 2 * t + 1]
-                                let kind: PairKind
-                                let den: FieldElement
-                                if a.isIdentity {
-                                    kind = .right
-                                    den = .one
-                                } else if b.isIdentity {
-                                    kind = .left
-                                    den = .one
-                                } else if a.x == b.x {
-                                    kind = a.y == b.y ? .double : .cancel
-                                    den = a.y == b.y ? a.y.doubled : .one
-                                } else {
-                                    kind = .sum
-                                    den = b.x - a.x
-                                }
-                                kinds[m] = kind
-                                dens[m] = den
-                                prefix[m] = product
-                                if kind == .sum || kind == .double { product = product * den }
-                                m += 1
-                            }
-                            if len & 1 == 1 { next[s + k] = work[s + len - 1] }
-                        }
-                        var inv = product.inverse
-                        for q in stride(from: pendingCount - 1, through: 0, by: -1) {
-                            let j = pending[q]
-                            let s = start[j], k = count[j] >> 1
-                            for t in stride(from: k - 1, through: 0, by: -1) {
-                                m -= 1
-                                let a = work[s + 2 * t], b = work[s + 2 * t + 1]
-                                switch kinds[m] {
-                                case .sum, .double:
-                                    let denInv = inv * prefix[m]
-                                    inv = inv * dens[m]
-                                    let lambda: FieldElement
-                                    if kinds[m] == .sum {
-                                        lambda = (b.y - a.y) * denInv
-                                    } else {
-                                        // Tangent slope (3x² + a)/(2y) with a = −3.
-                                        let u = a.x.squared() - .one
-                                        lambda = (u.doubled + u) * denInv
-                                    }
-                                    let x3 = lambda.squared() - a.x - b.x
-                                    next[s + t] = AffinePoint(x: x3, y: lambda * (a.x - x3) - a.y)
-                                case .cancel: next[s + t] = .identity
-                                case .left: next[s + t] = a
-                                case .right: next[s + t] = b
-                                }
-                            }
-                        }
-                        var stillPending = 0
-                        for q in 0..<pendingCount {
-                            let j = pending[q]
-                            let len = (count[j] >> 1) + (count[j] & 1)
-                            count[j] = len
-                            if len == 1 {
-                                value[j] = next[start[j]]
-                            } else {
-                                pending[stillPending] = j
-                                stillPending += 1
-                            }
-                        }
-                        pendingCount = stillPending
-                        swap(&work, &next)
-                    }
-                    // Σ j·B_j as a running sum of running sums.
-                    var running = JacobianPoint.identity
-                    var sum = JacobianPoint.identity
-                    for j in stride(from: highest, through: 0, by: -1) {
-                        running = running.adding(value[j])
-                        sum = sum.adding(running)
-                    }
-                    acc = acc.adding(sum)
+                    sums.sumGroups(half)
+                    for j in 0..<half { buckets[j] = sums.value[j] }
+                    acc = acc.adding(weightedSum(buckets, low: low, lowBits: lowBits, high: high, sums: sums))
                 }
             }
         }
         return acc
     }
 
-    /// How one pair of a batch-affine round is added.
-    enum PairKind: UInt8 {
-        case sum, double, cancel, left, right
+    /// Σ (j+1)·B_j over the buckets B_0…B_{low·high−1}. With j = a·low + b this is
+    /// low·Σ a·C_a + Σ C_a + Σ b·D_b for row sums C_a = Σ_b B_{a·low+b} and column sums
+    /// D_b = Σ_a B_{a·low+b}: 2·low·high batch-affine additions and 2·(low + high) Jacobian ones,
+    /// instead of two Jacobian additions per bucket.
+    static func weightedSum(_ buckets: UnsafeMutableBufferPointer<AffinePoint>, low: Int, lowBits: Int, high: Int,
+                            sums: BatchAffineSums) -> JacobianPoint {
+        let m = low * high
+        for a in 0..<high {
+            sums.start[a] = a * low
+            sums.count[a] = low
+            for b in 0..<low {
+                let bucket = buckets[a * low + b]
+                sums.work[a * low + b] = bucket
+                sums.work[m + b * high + a] = bucket
+            }
+        }
+        for b in 0..<low {
+            sums.start[high + b] = m + b * high
+            sums.count[high + b] = high
+        }
+        sums.sumGroups(high + low)
+        // Running sums: Σ_{a≥1} a·C_a and Σ_{b≥1} b·D_b.
+        var rowRunning = JacobianPoint.identity, rowWeighted = JacobianPoint.identity
+        for a in stride(from: high - 1, through: 1, by: -1) {
+            rowRunning = rowRunning.adding(sums.value[a])
+            rowWeighted = rowWeighted.adding(rowRunning)
+        }
+        var columnRunning = JacobianPoint.identity, columnWeighted = JacobianPoint.identity
+        for b in stride(from: low - 1, through: 1, by: -1) {
+            columnRunning = columnRunning.adding(sums.value[high + b])
+            columnWeighted = columnWeighted.adding(columnRunning)
+        }
+        let rowTotal = rowRunning.adding(sums.value[0])
+        return rowWeighted.doubled(times: lowBits).adding(rowTotal).adding(columnWeighted)
     }
 
     // MARK: Straus
@@ -477,5 +404,150 @@ struct FixedBaseTable: Sendable {
             }
         }
         return acc
+    }
+}
+
+/// Scratch space and the routine for summing many groups of affine points at once: each group's
+/// points are added pairwise in rounds, and all additions of a round share one field inversion
+/// (Montgomery's trick), about 6 multiplications per addition instead of 11 for a mixed
+/// Jacobian one. Owns its buffers; used by one thread inside one MSM.
+final class BatchAffineSums {
+    /// Input points, group g at [start[g], start[g] + count[g]); clobbered by `sumGroups`.
+    var work: UnsafeMutableBufferPointer<AffinePoint>
+    private var next: UnsafeMutableBufferPointer<AffinePoint>
+    let start: UnsafeMutableBufferPointer<Int>
+    let count: UnsafeMutableBufferPointer<Int>
+    /// Free for callers (counting-sort cursors).
+    let cursor: UnsafeMutableBufferPointer<Int>
+    /// Output: the sum of group g (identity for an empty group).
+    let value: UnsafeMutableBufferPointer<AffinePoint>
+    private let pending: UnsafeMutableBufferPointer<Int>
+    private let denominators: UnsafeMutableBufferPointer<FieldElement>
+    private let prefix: UnsafeMutableBufferPointer<FieldElement>
+    private let kinds: UnsafeMutableBufferPointer<PairKind>
+
+    /// How one pair of a round is added.
+    enum PairKind: UInt8 {
+        case sum, double, cancel, left, right
+    }
+
+    init(points: Int, groups: Int) {
+        work = .allocate(capacity: points)
+        next = .allocate(capacity: points)
+        work.initialize(repeating: .identity)
+        next.initialize(repeating: .identity)
+        start = .allocate(capacity: groups)
+        count = .allocate(capacity: groups)
+        cursor = .allocate(capacity: groups)
+        pending = .allocate(capacity: groups)
+        for buffer in [start, count, cursor, pending] { buffer.initialize(repeating: 0) }
+        value = .allocate(capacity: groups)
+        value.initialize(repeating: .identity)
+        let pairs = points / 2 + 1
+        denominators = .allocate(capacity: pairs)
+        prefix = .allocate(capacity: pairs)
+        denominators.initialize(repeating: .one)
+        prefix.initialize(repeating: .one)
+        kinds = .allocate(capacity: pairs)
+        kinds.initialize(repeating: .sum)
+    }
+
+    deinit {
+        work.deallocate()
+        next.deallocate()
+        for buffer in [start, count, cursor, pending] { buffer.deallocate() }
+        value.deallocate()
+        denominators.deallocate()
+        prefix.deallocate()
+        kinds.deallocate()
+    }
+
+    /// Sums groups 0..<groups into `value`; `count` is consumed.
+    func sumGroups(_ groups: Int) {
+        var pendingCount = 0
+        for g in 0..<groups {
+            switch count[g] {
+            case 0: value[g] = .identity
+            case 1: value[g] = work[start[g]]
+            default:
+                pending[pendingCount] = g
+                pendingCount += 1
+            }
+        }
+        while pendingCount > 0 {
+            // Pass 1: classify each pair, collect denominators and their prefix products.
+            var m = 0
+            var product = FieldElement.one
+            for q in 0..<pendingCount {
+                let g = pending[q]
+                let s = start[g], len = count[g], k = len >> 1
+                for t in 0..<k {
+                    let a = work[s + 2 * t], b = work[s + 2 * t + 1]
+                    prefix[m] = product
+                    if a.isIdentity {
+                        kinds[m] = .right
+                    } else if b.isIdentity {
+                        kinds[m] = .left
+                    } else if a.x != b.x {
+                        kinds[m] = .sum
+                        let den = b.x - a.x
+                        denominators[m] = den
+                        product = product * den
+                    } else if a.y == b.y {
+                        kinds[m] = .double
+                        let den = a.y.doubled
+                        denominators[m] = den
+                        product = product * den
+                    } else {
+                        kinds[m] = .cancel
+                    }
+                    m += 1
+                }
+                if len & 1 == 1 { next[s + k] = work[s + len - 1] }
+            }
+            // Pass 2, backwards: peel each inverse off the shared one and add.
+            var inverse = product.inverse
+            for q in stride(from: pendingCount - 1, through: 0, by: -1) {
+                let g = pending[q]
+                let s = start[g], k = count[g] >> 1
+                for t in stride(from: k - 1, through: 0, by: -1) {
+                    m -= 1
+                    let a = work[s + 2 * t], b = work[s + 2 * t + 1]
+                    let kind = kinds[m]
+                    switch kind {
+                    case .sum, .double:
+                        let denominatorInverse = inverse * prefix[m]
+                        inverse = inverse * denominators[m]
+                        let lambda: FieldElement
+                        if kind == .sum {
+                            lambda = (b.y - a.y) * denominatorInverse
+                        } else {
+                            // Tangent slope (3x² + a)/(2y) with a = −3.
+                            let u = a.x.squared() - .one
+                            lambda = (u.doubled + u) * denominatorInverse
+                        }
+                        let x3 = lambda.squared() - a.x - b.x
+                        next[s + t] = AffinePoint(x: x3, y: lambda * (a.x - x3) - a.y)
+                    case .cancel: next[s + t] = .identity
+                    case .left: next[s + t] = a
+                    case .right: next[s + t] = b
+                    }
+                }
+            }
+            var stillPending = 0
+            for q in 0..<pendingCount {
+                let g = pending[q]
+                let len = (count[g] >> 1) + (count[g] & 1)
+                count[g] = len
+                if len == 1 {
+                    value[g] = next[start[g]]
+                } else {
+                    pending[stillPending] = g
+                    stillPending += 1
+                }
+            }
+            pendingCount = stillPending
+            swap(&work, &next)
+        }
     }
 }
