@@ -40,7 +40,7 @@ enum MultiScalar {
         case affineBuckets(Int)
     }
 
-    /// Costs in nanoseconds as measured by GroupBenchmark on the development machine (only their
+    /// Costs in nanoseconds measured in a release build on the development machine (only their
     /// ratios matter): point operations and the per-term overheads of each method.
     enum Cost {
         static let mixedAdd = 190.0
@@ -146,12 +146,14 @@ enum MultiScalar {
     /// `windowBits` forces the width; by default the cost model picks it.
     static func pippenger(scalars: [ScalarN], points: [AffinePoint], windowBits forced: Int? = nil) -> JacobianPoint {
         let n = min(scalars.count, points.count)
-        let lengths = scalars.map(\.bitLength)
+        guard n > 0 else { return .identity }
+        let ks = Array(scalars.prefix(n))
+        let lengths = ks.map(\.bitLength)
         let maxBits = lengths.max() ?? 0
         let c = max(1, min(forced ?? max(1, windowBits(bitLengths: lengths)), 16))
         let windows = maxBits / c + 1
         let half = 1 << (c - 1)
-        let digits = signedDigits(scalars, c: c, windows: windows)
+        let digits = signedDigits(ks, c: c, windows: windows)
         var buckets = [JacobianPoint](repeating: .identity, count: half)
         var acc = JacobianPoint.identity
         digits.withUnsafeBufferPointer { d in
@@ -315,10 +317,10 @@ enum MultiScalar {
     static func straus(scalars: [ScalarN], points: [AffinePoint]) -> JacobianPoint {
         let w = 5
         let tableSize = 1 << (w - 2)
-        let n = scalars.count
+        let n = min(scalars.count, points.count)
         var jacobian: [JacobianPoint] = []
         jacobian.reserveCapacity(n * tableSize)
-        for p in points {
+        for p in points.prefix(n) {
             let twice = JacobianPoint(p).doubled()
             var t = JacobianPoint(p)
             jacobian.append(t)
@@ -328,17 +330,26 @@ enum MultiScalar {
             }
         }
         let tables = JacobianPoint.batchNormalize(jacobian)
-        let nafs = scalars.map { wnaf($0, w: w) }
+        // All NAFs in one bit-major array (digit `bit` of scalar i at bit·n + i), zero-padded.
+        let nafs = scalars.prefix(n).map { wnaf($0, w: w) }
         let top = nafs.map(\.count).max() ?? 0
+        var digits = [Int8](repeating: 0, count: top * n)
+        for (i, naf) in nafs.enumerated() {
+            for (bit, d) in naf.enumerated() where d != 0 { digits[bit * n + i] = d }
+        }
         var acc = JacobianPoint.identity
-        for bit in stride(from: top - 1, through: 0, by: -1) {
-            acc = acc.doubled()
-            for i in 0..<n where bit < nafs[i].count {
-                let d = Int(nafs[i][bit])
-                if d > 0 {
-                    acc = acc.adding(tables[i * tableSize + (d - 1) / 2])
-                } else if d < 0 {
-                    acc = acc.adding(tables[i * tableSize + (-d - 1) / 2].negated)
+        digits.withUnsafeBufferPointer { digit in
+            tables.withUnsafeBufferPointer { table in
+                for bit in stride(from: top - 1, through: 0, by: -1) {
+                    acc = acc.doubled()
+                    for i in 0..<n {
+                        let d = Int(digit[bit * n + i])
+                        if d > 0 {
+                            acc = acc.adding(table[i * tableSize + (d - 1) / 2])
+                        } else if d < 0 {
+                            acc = acc.adding(table[i * tableSize + (-d - 1) / 2].negated)
+                        }
+                    }
                 }
             }
         }
