@@ -439,6 +439,9 @@ struct FastP256Tests {
         #expect(MultiScalar.linearCombination([(k, p), (k, p.negated)]).isIdentity)
         // The same point twice is 2k·P.
         #expect(try MultiScalar.linearCombination([(k, p), (k, p)]).groupElement() == (k + k).scalar * pe)
+        // Unpaired trailing scalars or points are ignored.
+        #expect(try MultiScalar.linearCombination(scalars: [k, k, k], points: [p]).groupElement() == k.scalar * pe)
+        #expect(try MultiScalar.linearCombination(scalars: [k], points: [p, q, q]).groupElement() == k.scalar * pe)
     }
 
     @Test(arguments: [3, 40, 700])
