@@ -6,12 +6,17 @@ import VotingCore
 struct EnrollCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "enroll",
-        abstract: "Generate your voting key on this device and enroll it with your one-time code.")
+        abstract: "Generate your voting key on this device and enroll it with your one-time code.",
+        discussion: """
+            The wallet is written before anything is sent, with the new key and the request; if the answer is lost \
+            (a dropped connection, a server restart), run the same command again with the same --wallet: it resends that \
+            request and gets the original receipt.
+            """)
 
     @OptionGroup var serverOption: ServerOption
     @Option(name: .customLong("personal-number"), help: "Your personal number as on the voter roll.")
     var personalNumber: String
-    @Option(help: "The one-time enrollment code from the registration office.")
+    @Option(help: "The one-time enrollment code from the registration office (XXXX-XXXX-XXXX-XXXX).")
     var code: String
     @OptionGroup var walletOption: WalletOption
     @OptionGroup var output: OutputOptions
@@ -21,23 +26,39 @@ struct EnrollCommand: AsyncParsableCommand {
         let voterKey: String
         let logIndex: UInt64
         let wallet: String
-        enum CodingKeys: String, CodingKey { case district, voterKey = "voter_key", logIndex = "log_index", wallet }
+        let resumed: Bool
+        enum CodingKeys: String, CodingKey { case district, voterKey = "voter_key", logIndex = "log_index", wallet, resumed }
     }
 
     func run() async throws {
         let reporter = Reporter(json: output.json)
         try await reporter.run {
-            guard !FileManager.default.fileExists(atPath: walletOption.wallet) else {
-                throw VoterError("wallet-exists", "\(walletOption.wallet) already exists; a wallet is never overwritten, so pass another --wallet")
-            }
+            let path = walletOption.wallet
             let client = try serverOption.client()
-            let wallet = try await VoterActions.enroll(client: client, personalNumber: personalNumber, code: code)
-            try wallet.save(path: walletOption.wallet)
-            reporter.emit(Result(district: wallet.district, voterKey: wallet.voterKey.hex,
-                                 logIndex: wallet.enrollment.receipt.logIndex, wallet: walletOption.wallet)) {
+            var wallet: Wallet
+            var resumed = false
+            if FileManager.default.fileExists(atPath: path) {
+                wallet = try Wallet.load(path: path)
+                if wallet.isEnrolled {
+                    throw VoterError("already-enrolled", "\(path) is already enrolled in district \(wallet.district ?? "?"); use it to vote (`voter cast --wallet \(path)`), or pass another --wallet")
+                }
+                guard let pending = wallet.pendingEnrollment, pending.personalNumber == personalNumber,
+                      EnrollmentCode.normalize(pending.code) == EnrollmentCode.normalize(code) else {
+                    throw VoterError("wallet-exists", "\(path) holds an enrollment in progress for another personal number or code; pass another --wallet")
+                }
+                resumed = true
+            } else {
+                wallet = try await VoterActions.prepareEnrollment(client: client, personalNumber: personalNumber, code: code)
+                // Written before sending: a lost answer never loses the key.
+                try wallet.create(path: path)
+            }
+            wallet = try await VoterActions.completeEnrollment(client: client, wallet: wallet, store: VoterActions.WalletFile(path: path))
+            let index = wallet.enrollment?.receipt.logIndex ?? 0
+            let district = try wallet.enrolledDistrict()
+            reporter.emit(Result(district: district, voterKey: wallet.voterKey.hex, logIndex: index, wallet: path, resumed: resumed)) {
                 """
-                ✓ Enrolled in district \(wallet.district); your key is logged as entry \(wallet.enrollment.receipt.logIndex) (receipt verified).
-                  Wallet saved to \(walletOption.wallet) (mode 0600). Keep it: it is your only way to vote.
+                ✓ Enrolled in district \(district); your key is logged as entry \(index) (receipt verified)\(resumed ? ", completing the enrollment sent earlier" : "").
+                  Wallet saved to \(path) (mode 0600). Keep it: it is your only way to vote.
                 """
             }
         }
@@ -65,18 +86,29 @@ struct BallotCommand: AsyncParsableCommand {
             let wallet = try Wallet.load(path: walletOption.wallet)
             let client = try serverOption.client()
             let info = try await VoterActions.fetchElection(client)
-            guard info.electionHash == wallet.electionHash else {
-                throw VoterError("wrong-election", "this server runs another election than the one your wallet enrolled in")
-            }
-            guard let district = info.manifest.district(wallet.district) else {
-                throw VoterError("wrong-district", "district \(wallet.district) is not in this election")
+            try VoterActions.requireWalletElection(wallet, info)
+            let districtID = try wallet.enrolledDistrict()
+            guard let district = info.manifest.district(districtID) else {
+                throw VoterError("wrong-district", "district \(districtID) is not in this election")
             }
             reporter.emit(Result(electionId: info.manifest.electionId, state: info.state, district: district)) {
-                var lines = ["\(info.manifest.name) — district \(district.id): \(district.name)",
-                             "Voting is \(info.state.rawValue). Mark exactly \(district.selectionLimit) option(s); \(district.seats) seat(s) to fill.", ""]
-                for option in district.options { lines.append("  \(option.id.padding(toLength: 12, withPad: " ", startingAt: 0)) \(option.name)") }
+                var lines = ["\(info.manifest.name) — district \(district.id): \(district.name)"]
+                switch info.state {
+                case .setup: lines.append("Voting has not opened yet; you can cast once the commission opens it. Mark exactly \(district.selectionLimit) option(s); \(district.seats) seat(s) to fill.")
+                case .open: lines.append("Voting is open. Mark exactly \(district.selectionLimit) option(s); \(district.seats) seat(s) to fill.")
+                case .closed: lines.append("Voting is closed: ballots are no longer accepted. `voter results` shows the results once the trustees have decrypted them.")
+                }
                 lines.append("")
-                lines.append("Cast with: voter cast --server \(serverOption.server) --choice <option id>")
+                for option in district.options {
+                    lines.append("  \(option.id.padding(toLength: 12, withPad: " ", startingAt: 0)) \(option.name)\(option.electable ? "" : "   (counted, wins no seat)")")
+                }
+                if info.state == .open {
+                    if let cast = wallet.cast {
+                        lines += ["", "You have already voted (tracking code \(cast.shortCode)); check it with `voter verify`."]
+                    } else {
+                        lines += ["", "Cast with: voter cast --server \(serverOption.server) --choice <option id>"]
+                    }
+                }
                 return lines.joined(separator: "\n")
             }
         }
@@ -86,7 +118,13 @@ struct BallotCommand: AsyncParsableCommand {
 struct CastCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cast",
-        abstract: "Sign and cast your ballot; the receipt is verified before success is reported.")
+        abstract: "Encrypt, sign and cast your ballot; the receipt is verified before success is reported.",
+        discussion: """
+            The signed ballot is written to the wallet before it is sent. If the answer is lost, run the command again: it \
+            resends that same ballot (whatever --choice says) and gets the original receipt. With --challenge, one encryption \
+            of your choice is first opened and published as spoiled (never counted, naming no voter) and checked to hold your \
+            choice; then a fresh encryption is cast.
+            """)
 
     @OptionGroup var serverOption: ServerOption
     @Option(name: .customLong("choice"), help: "Option id to mark (repeat for contests with more than one selection).")
@@ -94,7 +132,7 @@ struct CastCommand: AsyncParsableCommand {
     @OptionGroup var walletOption: WalletOption
     @Option(name: .customLong("receipt-out"), help: "Where to save the receipt (default: receipt-<short code>.json).")
     var receiptOut: String?
-    @Flag(help: "First challenge an encryption: it is opened, published as spoiled (never counted) and checked to hold your choice; then a fresh encryption is cast.")
+    @Flag(help: "First challenge an encryption: it is opened, published as spoiled (never counted, no voter named) and checked to hold your choice; then a fresh encryption is cast.")
     var challenge = false
     @OptionGroup var output: OutputOptions
 
@@ -107,40 +145,96 @@ struct CastCommand: AsyncParsableCommand {
         let shortCode: String
         let logIndex: UInt64
         let receipt: String
+        let resumed: Bool
         let challenge: VoterActions.ChallengeResult?
         enum CodingKeys: String, CodingKey {
-            case trackingCode = "tracking_code", shortCode = "short_code", logIndex = "log_index", receipt, challenge
+            case trackingCode = "tracking_code", shortCode = "short_code", logIndex = "log_index", receipt, resumed, challenge
         }
     }
 
     func run() async throws {
         let reporter = Reporter(json: output.json)
         try await reporter.run {
-            let wallet = try Wallet.load(path: walletOption.wallet)
+            let path = walletOption.wallet
+            var wallet = try Wallet.load(path: path)
+            let store = VoterActions.WalletFile(path: path)
             let client = try serverOption.client()
+            if challenge, wallet.cast != nil || wallet.pendingBallot != nil {
+                throw VoterError("already-voted", "this wallet has already cast a ballot; a challenge is only for before casting, and nothing was sent. Check your ballot with `voter verify`.")
+            }
             let election = try await VoterActions.fetchElection(client)
             var challenged: VoterActions.ChallengeResult?
-            if challenge {
-                let result = try await VoterActions.challenge(client: client, wallet: wallet, selections: choices, election: election)
+            if challenge || wallet.pendingChallenge != nil, wallet.cast == nil, wallet.pendingBallot == nil {
+                let result = try await VoterActions.challenge(client: client, wallet: &wallet, selections: choices, election: election, store: store)
                 challenged = result
                 if !output.json {
-                    print("✓ Challenge: encryption \(result.shortCode) was opened and published as spoiled (log entry \(result.logIndex)); it holds exactly your choice. It is not counted.")
+                    print("✓ Challenge: encryption \(result.shortCode) was opened and published as spoiled (log entry \(result.logIndex)); it holds exactly your choice. It is not counted and names no voter.")
                 }
             }
-            let receipt = try await VoterActions.cast(client: client, wallet: wallet, selections: choices, election: election)
-            let path = receiptOut ?? "receipt-\(receipt.shortCode).json"
             do {
-                try receipt.jsonData().write(to: URL(fileURLWithPath: path))
-            } catch {
-                throw VoterError("io-error", "the ballot was recorded, but saving the receipt to \(path) failed (\(error)); your tracking code is \(receipt.trackingCode.hex)")
+                let outcome = try await VoterActions.castOrResend(client: client, wallet: &wallet, selections: choices, election: election, store: store)
+                let receipt = outcome.receipt
+                let receiptPath = receiptOut ?? "receipt-\(receipt.shortCode).json"
+                do {
+                    try receipt.jsonData().write(to: URL(fileURLWithPath: receiptPath))
+                } catch {
+                    throw VoterError("io-error", "the ballot was recorded (its receipt is in your wallet), but saving the receipt to \(receiptPath) failed (\(error)); your tracking code is \(receipt.trackingCode.hex)")
+                }
+                reporter.emit(Result(trackingCode: receipt.trackingCode, shortCode: receipt.shortCode, logIndex: receipt.logged.receipt.logIndex,
+                                     receipt: receiptPath, resumed: outcome.resumed, challenge: challenged)) {
+                    """
+                    ✓ Encrypted ballot recorded as log entry \(receipt.logged.receipt.logIndex); receipt signature and inclusion proof verified.\(outcome.resumed ? "\n  (This is the ballot you sent earlier; your --choice this time was not used.)" : "")
+                      Tracking code: \(receipt.shortCode)   (full: \(receipt.trackingCode.hex))
+                      Receipt saved to \(receiptPath). Check it any time: voter verify --receipt \(receiptPath)
+                    """
+                }
+            } catch let error as VoterError where ["unreachable", "unavailable"].contains(error.code) && wallet.pendingBallot != nil {
+                throw VoterError(error.code, "\(error.message). Your signed ballot is saved in \(path): run the same `voter cast` again to resend it and get its receipt (it is never counted twice).")
             }
-            reporter.emit(Result(trackingCode: receipt.trackingCode, shortCode: receipt.shortCode,
-                                 logIndex: receipt.logged.receipt.logIndex, receipt: path, challenge: challenged)) {
-                """
-                ✓ Encrypted ballot recorded as log entry \(receipt.logged.receipt.logIndex); receipt signature and inclusion proof verified.
-                  Tracking code: \(receipt.shortCode)   (full: \(receipt.trackingCode.hex))
-                  Receipt saved to \(path). Check it any time: voter verify --server \(serverOption.server) --receipt \(path)
-                """
+        }
+    }
+}
+
+struct ReceiptCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "receipt",
+        abstract: "Fetch and check the receipt of the ballot your wallet's key cast (after a lost answer, or a lost receipt file).")
+
+    @OptionGroup var serverOption: ServerOption
+    @OptionGroup var walletOption: WalletOption
+    @Option(name: .customLong("receipt-out"), help: "Where to save the receipt (default: receipt-<short code>.json).")
+    var receiptOut: String?
+    @OptionGroup var output: OutputOptions
+
+    struct Result: Encodable {
+        let trackingCode: TrackingCode
+        let shortCode: String
+        let logIndex: UInt64
+        let receipt: String
+        enum CodingKeys: String, CodingKey { case trackingCode = "tracking_code", shortCode = "short_code", logIndex = "log_index", receipt }
+    }
+
+    func run() async throws {
+        let reporter = Reporter(json: output.json)
+        try await reporter.run {
+            let path = walletOption.wallet
+            var wallet = try Wallet.load(path: path)
+            let client = try serverOption.client()
+            let receipt: BallotReceiptFile
+            do {
+                receipt = try await VoterActions.fetchReceipt(client: client, wallet: wallet)
+            } catch let error as VoterError where error.code == "not-found" {
+                throw VoterError("not-cast", wallet.pendingBallot == nil
+                    ? "the server holds no ballot cast by this wallet's key; cast with `voter cast`"
+                    : "the server holds no ballot from this wallet yet: the ballot saved in the wallet never arrived. Run `voter cast` again to send it.")
+            }
+            wallet.cast = receipt
+            wallet.pendingBallot = nil
+            try wallet.save(path: path)
+            let receiptPath = receiptOut ?? "receipt-\(receipt.shortCode).json"
+            try receipt.jsonData().write(to: URL(fileURLWithPath: receiptPath))
+            reporter.emit(Result(trackingCode: receipt.trackingCode, shortCode: receipt.shortCode, logIndex: receipt.logged.receipt.logIndex, receipt: receiptPath)) {
+                "✓ Your ballot \(receipt.shortCode) is log entry \(receipt.logged.receipt.logIndex); receipt verified and saved to \(receiptPath)."
             }
         }
     }
@@ -149,38 +243,54 @@ struct CastCommand: AsyncParsableCommand {
 struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Check a saved receipt against the live log: signatures, inclusion now, and that history was not rewritten.")
+        abstract: "Check a saved receipt against the live log: signatures, inclusion now, and that history was not rewritten.",
+        discussion: """
+            Exit status: 0 verified (or superseded by your in-person ballot after the close); 1 evidence of tampering (data \
+            signed by this election's server key contradicts your receipt); 2 the check could not be made (server \
+            unreachable, not an evote server, another election). Without --server the receipt's own server is used.
+            """)
 
-    @OptionGroup var serverOption: ServerOption
+    @Option(help: "The ballot server (default: the server named in the receipt).")
+    var server: String?
+    @Option(name: .customLong("ca-file"), help: "Also trust the certificates in this PEM file for https.")
+    var caFile: String?
     @Option(help: "The receipt file saved by `voter cast`.")
     var receipt: String
     @OptionGroup var output: OutputOptions
 
     struct Result: Encodable {
-        let verdict: String
+        let verdict: ReceiptCheck.Verdict
         let trackingCode: TrackingCode
+        let server: String
         let checks: [CheckResult]
-        enum CodingKeys: String, CodingKey { case verdict, trackingCode = "tracking_code", checks }
+        let advice: String
+        enum CodingKeys: String, CodingKey { case verdict, trackingCode = "tracking_code", server, checks, advice }
     }
 
     func run() async throws {
         let reporter = Reporter(json: output.json)
-        var passed = false
+        var code: Int32 = 0
         try await reporter.run {
             let file = try BallotReceiptFile.load(path: receipt)
-            let client = try serverOption.client()
-            let checks = await VoterActions.verify(client: client, receipt: file)
-            passed = checks.allSatisfy(\.passed)
-            let verdict = passed ? "recorded-as-cast" : "failed"
-            reporter.emit(Result(verdict: verdict, trackingCode: file.trackingCode, checks: checks)) {
-                var lines = checks.map { "\($0.passed ? "✓" : "✗") \($0.name): \($0.detail)" }
-                lines.append(passed
-                    ? "VERDICT: ballot \(file.shortCode) is in the log, unchanged, and the log was only appended to since your receipt."
-                    : "VERDICT: FAILED — keep this output and the receipt file and report it to the election commission.")
+            let target = server ?? file.server
+            if let server, server != file.server, !output.json {
+                FileHandle.standardError.write(Data("warning: the receipt was issued by \(file.server); checking against \(server) as asked\n".utf8))
+            }
+            let client = try BallotServerClient(baseURL: target, caFile: caFile)
+            let outcome = await ReceiptCheck.run(client: client, receipt: file)
+            code = outcome.verdict.exitCode
+            reporter.emit(Result(verdict: outcome.verdict, trackingCode: file.trackingCode, server: target, checks: outcome.checks, advice: outcome.advice)) {
+                var lines = outcome.checks.map { "\($0.passed ? "✓" : "✗") \($0.name): \($0.detail)" }
+                switch outcome.verdict {
+                case .verified: lines.append("VERDICT: ballot \(file.shortCode) is recorded as cast. \(outcome.advice)")
+                case .superseded: lines.append("VERDICT: ballot \(file.shortCode) was superseded by a supervised ballot. \(outcome.advice)")
+                case .tampering: lines.append("VERDICT: EVIDENCE OF TAMPERING. \(outcome.advice)")
+                case .couldNotCheck: lines.append("VERDICT: COULD NOT CHECK. \(outcome.advice)")
+                }
                 return lines.joined(separator: "\n")
             }
         }
-        if !passed { throw ExitCode(1) }
+        if code != 0 { throw ExitCode(code) }
     }
 }
 
@@ -194,8 +304,25 @@ struct ResultsCommand: AsyncParsableCommand {
 
     struct Result: Encodable {
         let signatureValid: Bool
+        /// Exactly the signed results.
         let results: ElectionResults
-        enum CodingKeys: String, CodingKey { case signatureValid = "signature_valid", results }
+        /// Computed here from the signed counts, for people and scripts: turnout, each
+        /// option's share (summing to 100), and the winners' names.
+        let districts: [DistrictSummary]
+        enum CodingKeys: String, CodingKey { case signatureValid = "signature_valid", results, districts }
+    }
+
+    struct DistrictSummary: Encodable {
+        let district: String
+        let name: String
+        let turnoutPercent: String?
+        let sharesPercent: [String]?
+        let electedNames: [String]
+        let tiedNames: [String]
+        enum CodingKeys: String, CodingKey {
+            case district, name, turnoutPercent = "turnout_percent", sharesPercent = "shares_percent"
+            case electedNames = "elected_names", tiedNames = "tied_names"
+        }
     }
 
     func run() async throws {
@@ -212,15 +339,32 @@ struct ResultsCommand: AsyncParsableCommand {
             guard signed.isValid(serverKey: election.serverKey) else {
                 throw VoterError("bad-signature", "the results are not signed by the election's server key; do not trust them")
             }
-            reporter.emit(Result(signatureValid: true, results: signed.results)) {
-                var lines = ["\(election.manifest.name): results decrypted by trustees \(signed.results.quorum.map(String.init).joined(separator: ", ")) (server signature verified)"]
-                for d in signed.results.districts {
-                    guard let district = election.manifest.district(d.district) else { continue }
-                    let turnout = d.roll > 0 ? String(format: "%.1f%%", Double(d.ballots) * 100 / Double(d.roll)) : "-"
-                    lines.append("\(district.id) \(district.name): \(d.ballots) of \(d.roll) voted (\(turnout)); elected: \(d.elected.joined(separator: ", "))" +
-                                 (d.tied.isEmpty ? "" : "; tied for the remaining seat(s): \(d.tied.joined(separator: ", "))"))
-                    for (option, count) in zip(district.options, d.counts) {
-                        lines.append("    \(option.id.padding(toLength: 12, withPad: " ", startingAt: 0)) \(String(count).padding(toLength: 7, withPad: " ", startingAt: 0)) \(option.name)")
+            let manifest = election.manifest
+            func names(_ ids: [String], in district: District) -> [String] {
+                ids.map { id in district.options.first { $0.id == id }?.name ?? id }
+            }
+            let summaries: [DistrictSummary] = signed.results.districts.compactMap { d in
+                guard let district = manifest.district(d.district) else { return nil }
+                return DistrictSummary(district: d.district, name: district.name, turnoutPercent: d.turnout(), sharesPercent: d.shares(),
+                                       electedNames: names(d.elected, in: district), tiedNames: names(d.tied, in: district))
+            }
+            reporter.emit(Result(signatureValid: true, results: signed.results, districts: summaries)) {
+                var lines = ["\(manifest.name): results decrypted by trustees \(signed.results.quorum.map(String.init).joined(separator: ", ")) (server signature verified)"]
+                for (d, summary) in zip(signed.results.districts, summaries) {
+                    guard let district = manifest.district(d.district) else { continue }
+                    let turnout = summary.turnoutPercent.map { "\($0)%" } ?? "-"
+                    var head = "\(district.id) \(district.name): \(d.ballots) of \(d.roll) voted (turnout \(turnout))"
+                    if d.ballots == 0 {
+                        head += "; no ballots were cast, so nobody is elected"
+                    } else {
+                        head += "; elected: " + (summary.electedNames.isEmpty ? "nobody outright" : summary.electedNames.joined(separator: ", "))
+                        if !summary.tiedNames.isEmpty { head += "; tied for the remaining seat(s): \(summary.tiedNames.joined(separator: ", "))" }
+                    }
+                    lines.append(head)
+                    for (i, (option, count)) in zip(district.options, d.counts).enumerated() {
+                        let share = summary.sharesPercent.map { "\($0[i])%" } ?? "-"
+                        let mark = d.elected.contains(option.id) ? "elected" : d.tied.contains(option.id) ? "tied" : option.electable ? "" : "(counted, wins no seat)"
+                        lines.append("    \(option.id.padding(toLength: 12, withPad: " ", startingAt: 0)) \(String(count).padding(toLength: 7, withPad: " ", startingAt: 0)) \(share.padding(toLength: 7, withPad: " ", startingAt: 0)) \(option.name) \(mark)")
                     }
                 }
                 return lines.joined(separator: "\n")

@@ -4,11 +4,16 @@ import VoterKit
 import VotingCore
 
 @main
+enum VoterCommandMain {
+    static func main() async { await ToolMain.run(VoterCommand.self) }
+}
+
 struct VoterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "voter",
         abstract: "Enroll, see your ballot, cast it, and check that it is recorded as cast.",
-        subcommands: [EnrollCommand.self, BallotCommand.self, CastCommand.self, VerifyCommand.self, ResultsCommand.self, AuditCommand.self, SimulateCommand.self])
+        version: EvoteVersion.line,
+        subcommands: [EnrollCommand.self, BallotCommand.self, CastCommand.self, ReceiptCommand.self, VerifyCommand.self, ResultsCommand.self, AuditCommand.self, SimulateCommand.self])
 }
 
 struct ServerOption: ParsableArguments {

@@ -39,7 +39,7 @@ public struct BallotServerClient: Sendable {
 
     /// `baseURL` like `http://127.0.0.1:8080`, without a trailing slash. POSTs are sent up to
     /// `attempts` times when the server cannot be reached (they are idempotent).
-    public init(baseURL: String, http: HTTPClient = .shared, timeoutSeconds: Int64 = 30, attempts: Int = 3) throws {
+    public init(baseURL: String, http: HTTPClient = BallotServerClient.single, timeoutSeconds: Int64 = 30, attempts: Int = 3) throws {
         var url = baseURL
         while url.hasSuffix("/") { url.removeLast() }
         guard let parsed = URL(string: url), let scheme = parsed.scheme, ["http", "https"].contains(scheme), parsed.host != nil else {
@@ -59,11 +59,24 @@ public struct BallotServerClient: Sendable {
 
     private static let trustingClients = Mutex<[String: HTTPClient]>([:])
 
-    /// The shared client, or one per CA file for the life of the process.
-    public static func http(trusting caFile: String?) throws -> HTTPClient {
-        guard let caFile else { return .shared }
-        if let client = trustingClients.withLock({ $0[caFile] }) { return client }
+    /// One person's commands: a connection that cannot be made fails at once (a wrong
+    /// address, an untrusted certificate, http against https) instead of being retried by
+    /// the pool until the deadline; `post` has its own few retries for a server that restarts.
+    static func singleConfiguration() -> HTTPClient.Configuration {
         var config = HTTPClient.Configuration()
+        config.connectionPool.retryConnectionEstablishment = false
+        config.timeout = .init(connect: .seconds(10), read: .seconds(60))
+        return config
+    }
+
+    /// The client of one person's commands (no CA file).
+    public static let single = HTTPClient(eventLoopGroupProvider: .singleton, configuration: singleConfiguration())
+
+    /// The single client, or one per CA file for the life of the process.
+    public static func http(trusting caFile: String?) throws -> HTTPClient {
+        guard let caFile else { return single }
+        if let client = trustingClients.withLock({ $0[caFile] }) { return client }
+        var config = singleConfiguration()
         config.tlsConfiguration = try tlsConfiguration(trusting: caFile)
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
         return trustingClients.withLock { clients in
@@ -92,9 +105,12 @@ public struct BallotServerClient: Sendable {
     }
 
     /// An HTTP client for many concurrent requests to one host (simulations, benchmarks).
-    public static func makePooledHTTPClient(connections: Int, caFile: String? = nil) throws -> HTTPClient {
+    /// `retryConnections: false` when the caller fails over to other instances itself: a
+    /// dead instance then answers at once instead of after the connect timeout.
+    public static func makePooledHTTPClient(connections: Int, caFile: String? = nil, retryConnections: Bool = true) throws -> HTTPClient {
         var config = HTTPClient.Configuration()
         config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connections)
+        config.connectionPool.retryConnectionEstablishment = retryConnections
         config.timeout = .init(connect: .seconds(10), read: .seconds(60))
         config.tlsConfiguration = try tlsConfiguration(trusting: caFile)
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
@@ -128,8 +144,18 @@ public struct BallotServerClient: Sendable {
         try await post("/v1/ballots", ballot.wire)
     }
 
-    public func spoil(_ ballot: SignedBallot, opening: BallotOpening) async throws -> CastResponse {
-        try await post("/v1/ballots/spoiled", SpoilRequestBody(ballot: ballot.wire, opening: opening))
+    public func spoil(_ request: SpoilRequestBody) async throws -> CastResponse {
+        try await post("/v1/ballots/spoiled", request)
+    }
+
+    /// The receipt of the ballot cast by `voterKey`.
+    public func receipt(voterKey: Ed25519PublicKey) async throws -> CastResponse {
+        try await get("/v1/receipts/\(voterKey.hex)")
+    }
+
+    public func stations() async throws -> [StationRegistration] {
+        struct Stations: Decodable { let stations: [StationRegistration] }
+        return try await (get("/v1/stations") as Stations).stations
     }
 
     /// This client, signing its POSTs as `signer` with `key` for the election `electionHash`.
@@ -139,8 +165,28 @@ public struct BallotServerClient: Sendable {
         return copy
     }
 
-    public func registerTrustee(_ registration: TrusteeRegistration) async throws -> PublicationResponse {
-        try await post("/v1/commission/trustees", registration)
+    public func appointTrustee(_ body: TrusteeAppointmentBody) async throws -> PublicationResponse {
+        try await post("/v1/commission/trustees", body)
+    }
+
+    public func appointStation(_ body: StationAppointmentBody) async throws -> PublicationResponse {
+        try await post("/v1/commission/stations", body)
+    }
+
+    public func rollLookup(personalNumber: String) async throws -> RollEntryResponse {
+        try await post("/v1/commission/roll/lookup", PersonalNumberBody(personalNumber: personalNumber))
+    }
+
+    public func reissue(_ body: ReissueBody) async throws -> ReissueResponse {
+        try await post("/v1/commission/reissue", body)
+    }
+
+    public func stationLookup(personalNumber: String) async throws -> StationLookupResponse {
+        try await post("/v1/stations/lookup", PersonalNumberBody(personalNumber: personalNumber))
+    }
+
+    public func castSupervised(_ body: SupervisedBallotBody) async throws -> SupervisedResponse {
+        try await post("/v1/stations/ballots", body)
     }
 
     public func changeWindow(_ order: WindowChange) async throws -> WindowResponse {
@@ -216,7 +262,7 @@ public struct BallotServerClient: Sendable {
             response = try await http.execute(request, timeout: timeout)
             body = try await response.body.collect(upTo: 64 * 1024 * 1024)
         } catch {
-            throw VoterError("unreachable", "cannot reach the ballot server at \(baseURL) (\(error)); check the address and that the server runs, then retry")
+            throw await transportError(error)
         }
         let data = Data(body.readableBytesView)
         guard (200..<300).contains(Int(response.status.code)) else {
@@ -232,6 +278,45 @@ public struct BallotServerClient: Sendable {
         } catch {
             throw VoterError("bad-response", "the server's answer does not match the protocol (\(error)); it may run another version")
         }
+    }
+}
+
+extension BallotServerClient {
+    /// What went wrong on the way, in words a person can act on: TLS trust and http/https
+    /// mix-ups are named (and not retried); anything else is `unreachable`.
+    func transportError(_ error: any Error) async -> VoterError {
+        let text = String(describing: error)
+        if text.contains("CERTIFICATE_VERIFY_FAILED") || text.contains("certificate verify failed") {
+            return VoterError("tls-untrusted", "the server at \(baseURL) presents a certificate this computer does not trust; "
+                              + "for a test election's certificate pass --ca-file with the PEM file `ballot-server tls-cert` wrote (--cert-out)")
+        }
+        if text.contains("WRONG_VERSION_NUMBER") || text.contains("HTTP_REQUEST") {
+            return VoterError("not-https", "the server at \(baseURL) speaks plain HTTP, not HTTPS; use --server "
+                              + baseURL.replacingOccurrences(of: "https://", with: "http://"))
+        }
+        if baseURL.hasPrefix("http://"), await Self.speaksTLS(baseURL) {
+            return VoterError("https-only", "the server at \(baseURL) speaks HTTPS; use --server "
+                              + baseURL.replacingOccurrences(of: "http://", with: "https://") + " (with --ca-file for a test election's certificate)")
+        }
+        var detail = text
+        if let range = detail.range(of: " at /") { detail = String(detail[..<range.lowerBound]) }  // no build paths in messages
+        return VoterError("unreachable", "cannot reach the ballot server at \(baseURL) (\(detail)); check the address and that the server runs, then retry")
+    }
+
+    /// Whether `http://host:port` answers TLS: a plain request to a TLS port is just closed,
+    /// so ask once over https without checking the certificate (only to name the mix-up).
+    static func speaksTLS(_ baseURL: String) async -> Bool {
+        var config = singleConfiguration()
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.certificateVerification = .none
+        config.tlsConfiguration = tls
+        config.timeout = .init(connect: .seconds(3), read: .seconds(3))
+        let probe = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+        var request = HTTPClientRequest(url: baseURL.replacingOccurrences(of: "http://", with: "https://") + "/health")
+        request.method = .GET
+        let answered = (try? await probe.execute(request, timeout: .seconds(3))) != nil
+        try? await probe.shutdown()
+        return answered
     }
 }
 
@@ -258,9 +343,9 @@ public struct RequestSigner: Sendable {
 
 extension BallotServerClient {
     /// Runs `body` with a pooled HTTP client and shuts the client down afterwards.
-    public static func withPooledHTTPClient<T: Sendable>(connections: Int, caFile: String? = nil,
+    public static func withPooledHTTPClient<T: Sendable>(connections: Int, caFile: String? = nil, retryConnections: Bool = true,
                                                          _ body: (HTTPClient) async throws -> T) async throws -> T {
-        let http = try makePooledHTTPClient(connections: connections, caFile: caFile)
+        let http = try makePooledHTTPClient(connections: connections, caFile: caFile, retryConnections: retryConnections)
         do {
             let result = try await body(http)
             try await http.shutdown()

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import VotingCore
 
 /// How both command-line tools print: a result as text or one line of JSON (`--json`), and
@@ -28,6 +28,28 @@ public struct CommandOutput: Sendable {
             FileHandle.standardError.write(Data("error[\(body.code)]: \(body.message)\n".utf8))
         }
         exit(2)
+    }
+
+    /// An error as a sentence for people: a decoding failure names the field and what is
+    /// wrong with it, never Swift's own description.
+    public static func plain(_ error: any Error) -> String {
+        switch error {
+        case let error as DecodingError:
+            func path(_ c: DecodingError.Context) -> String {
+                let p = c.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+                return p.isEmpty ? "the file" : "field \(p)"
+            }
+            switch error {
+            case .typeMismatch(_, let c): return "\(path(c)) has the wrong type"
+            case .valueNotFound(_, let c): return "\(path(c)) is empty"
+            case .keyNotFound(let key, let c): return "field \(c.codingPath.isEmpty ? "" : path(c).replacingOccurrences(of: "field ", with: "") + ".")\(key.stringValue) is missing"
+            case .dataCorrupted(let c):
+                return c.codingPath.isEmpty && c.underlyingError != nil ? "it is not valid JSON" : "\(path(c)): \(c.debugDescription)"
+            @unknown default: return "it does not have the expected fields"
+            }
+        case let error as VoterError: return error.message
+        default: return "\(error)"
+        }
     }
 
     /// The stable code and sentence for the errors both tools share; nil for others.

@@ -59,9 +59,21 @@ public struct Simulation: Sendable {
     /// Voters among the first N that the plan does not use (their district is not in the
     /// distribution, or its counts need fewer voters than it has).
     public let skipped: Int
-    /// The counts the plan casts: district -> option -> count, with every option (zeros
-    /// included) of every district the plan casts in.
+    /// The counts the plan should produce: district -> option -> count, with every option
+    /// (zeros included) of every district the plan casts in. With supersessions: the remote
+    /// ballots not superseded plus the supervised ballots.
     public let expected: [String: [String: Int]]
+
+    /// A voter of the plan who, after casting remotely, votes again at a polling station
+    /// (docs/protocol.md §16): `assignment` indexes `assignments`; `selections` is what the
+    /// supervised ballot marks.
+    public struct Supersession: Sendable, Hashable {
+        public let assignment: Int
+        public let selections: [String]
+    }
+
+    /// The voters (a `supersedeShare` of the plan) who also vote at a polling station.
+    public let supersessions: [Supersession]
 
     // MARK: the codes file
 
@@ -75,15 +87,18 @@ public struct Simulation: Sendable {
     public static func parseCodes(_ text: String, source: String = "the codes file") throws -> [Voter] {
         var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map(String.init)
         while lines.last?.trimmingCharacters(in: .whitespaces).isEmpty == true { lines.removeLast() }
-        guard let header = lines.first,
-              header.trimmingCharacters(in: .whitespaces).lowercased() == "personal_number,district,code" else {
+        // The first three columns are personal_number,district,code; `roll import` adds the
+        // code's commitment as a fourth (any further columns are ignored).
+        let columns = lines.first?.split(separator: ",", omittingEmptySubsequences: false)
+            .map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? []
+        guard columns.count >= 3, Array(columns.prefix(3)) == ["personal_number", "district", "code"] else {
             throw VoterError("invalid-codes", "\(source) must start with the header personal_number,district,code (the file `ballot-server roll import --codes-out` writes)")
         }
         var voters: [Voter] = []
         for (offset, line) in lines.dropFirst().enumerated() {
             let fields = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard fields.count == 3, !fields.contains(where: \.isEmpty) else {
-                throw VoterError("invalid-codes", "\(source) line \(offset + 2): expected 3 fields personal_number,district,code")
+            guard fields.count == columns.count, !fields.prefix(3).contains(where: \.isEmpty) else {
+                throw VoterError("invalid-codes", "\(source) line \(offset + 2): expected \(columns.count) fields \(columns.joined(separator: ","))")
             }
             voters.append(Voter(personalNumber: fields[0], district: fields[1], code: fields[2]))
         }
@@ -94,16 +109,18 @@ public struct Simulation: Sendable {
 
     /// Builds the plan with the system's random generator (used only without a distribution,
     /// or for districts whose contest takes more than one selection).
-    public init(voters: [Voter], manifest: ElectionManifest, distribution: Distribution?) throws {
+    public init(voters: [Voter], manifest: ElectionManifest, distribution: Distribution?, supersedeShare: Double = 0) throws {
         var generator = SystemRandomNumberGenerator()
-        try self.init(voters: voters, manifest: manifest, distribution: distribution, using: &generator)
+        try self.init(voters: voters, manifest: manifest, distribution: distribution, supersedeShare: supersedeShare, using: &generator)
     }
 
     /// Builds the plan for `voters` (already cut to the first N). Without a distribution every
     /// voter marks options chosen uniformly at random; with one, each named district gets
     /// exactly its counts, or its shares rounded by largest remainder over its voters here
     /// (ties to the option listed first in the manifest), assigned in file order.
-    public init(voters: [Voter], manifest: ElectionManifest, distribution: Distribution?,
+    /// `supersedeShare` of the planned voters (see `supersededPositions`) also vote at a
+    /// polling station, for the option after their remote one (`stationSelections`).
+    public init(voters: [Voter], manifest: ElectionManifest, distribution: Distribution?, supersedeShare: Double = 0,
                 using generator: inout some RandomNumberGenerator) throws {
         for (i, voter) in voters.enumerated() where manifest.district(voter.district) == nil {
             throw VoterError("unknown-district", "voter \(i + 1) of the codes file is in district \(voter.district), which this election does not have; is the codes file for this server's election?")
@@ -160,18 +177,68 @@ public struct Simulation: Sendable {
         }
 
         var assignments: [Assignment] = []
-        var expected: [String: [String: Int]] = [:]
         for (i, voter) in voters.enumerated() {
             guard let marks = selections[i] else { continue }
             assignments.append(Assignment(voter: voter, selections: marks))
-            if expected[voter.district] == nil, let district = manifest.district(voter.district) {
-                expected[voter.district] = Dictionary(uniqueKeysWithValues: district.options.map { ($0.id, 0) })
+        }
+        let supersessions = Self.supersededPositions(count: assignments.count, share: supersedeShare).compactMap { a -> Supersession? in
+            guard let district = manifest.district(assignments[a].voter.district) else { return nil }
+            return Supersession(assignment: a, selections: Self.stationSelections(remote: assignments[a].selections, district: district))
+        }
+        var expected: [String: [String: Int]] = [:]
+        for assignment in assignments where expected[assignment.voter.district] == nil {
+            if let district = manifest.district(assignment.voter.district) {
+                expected[assignment.voter.district] = Dictionary(uniqueKeysWithValues: district.options.map { ($0.id, 0) })
             }
-            for mark in marks { expected[voter.district]![mark, default: 0] += 1 }
         }
         self.assignments = assignments
         self.skipped = voters.count - assignments.count
-        self.expected = expected
+        self.supersessions = supersessions
+        self.expected = Self.counted(assignments: assignments, remoteCast: Set(assignments.indices),
+                                     supersessions: supersessions, supervisedCast: Set(supersessions.map(\.assignment)), zeros: expected)
+    }
+
+    // MARK: supersessions
+
+    /// Which of `count` planned voters also vote at a polling station: `share` × `count`
+    /// rounded to the nearest whole number (halves up), spread evenly over the plan (positions
+    /// ⌊k·count/m⌋ for k < m), so the choice is deterministic and reaches every district of a
+    /// plan in file order. `share` is validated to be in [0, 1].
+    public static func supersededPositions(count: Int, share: Double) -> [Int] {
+        guard count > 0, share.isFinite, share > 0 else { return [] }
+        let m = min(count, Int((share * Double(count)).rounded(.toNearestOrAwayFromZero)))
+        guard m > 0 else { return [] }
+        return (0..<m).map { $0 * count / m }
+    }
+
+    /// What a voter marks at the station: each remote mark moved to the next option in the
+    /// manifest's order (wrapping), so a remote ballot counted by mistake shows in the counts
+    /// instead of cancelling out. A one-option contest keeps its mark.
+    public static func stationSelections(remote: [String], district: District) -> [String] {
+        let ids = district.options.map(\.id)
+        guard ids.count > 1 else { return remote }
+        return remote.map { mark in ids.firstIndex(of: mark).map { ids[($0 + 1) % ids.count] } ?? mark }
+    }
+
+    /// What should be counted: every remote ballot in `remoteCast` that no supervised ballot in
+    /// `supervisedCast` supersedes, plus those supervised ballots (indices into `assignments`),
+    /// added to `zeros` (district -> option -> 0).
+    public static func counted(assignments: [Assignment], remoteCast: Set<Int>, supersessions: [Supersession],
+                               supervisedCast: Set<Int>, zeros: [String: [String: Int]]) -> [String: [String: Int]] {
+        var counts = zeros
+        let station = Dictionary(supersessions.map { ($0.assignment, $0.selections) }, uniquingKeysWith: { first, _ in first })
+        for (i, assignment) in assignments.enumerated() {
+            let marks: [String]
+            if supervisedCast.contains(i), let inPerson = station[i] {
+                marks = inPerson
+            } else if remoteCast.contains(i) {
+                marks = assignment.selections
+            } else {
+                continue
+            }
+            for mark in marks { counts[assignment.voter.district, default: [:]][mark, default: 0] += 1 }
+        }
+        return counts
     }
 
     /// Hamilton's method: floor of each quota, then the remaining units to the largest
@@ -221,14 +288,42 @@ public struct Simulation: Sendable {
         public let ballotsPerSecond: Double
         /// Enrollment plus casting per successful voter.
         public let latency: Latency
-        /// What was actually recorded: like `expected`, but counting only successful ballots.
+        /// What was actually recorded: like `expected`, but counting only successful ballots
+        /// (and no supervised ballot: those are in `StationOutcome.counted`).
         public let cast: [String: [String: Int]]
+        /// The indices into `assignments` of the voters whose remote ballot was recorded.
+        public let castAssignments: Set<Int>
+    }
+
+    /// Runs `body` on `clients[start % n]`, and on the next instances in turn while the answer
+    /// is that the instance cannot be reached or its storage is unavailable (at most two
+    /// rounds); any other answer, or the last failure, is returned as it is.
+    static func withFailover<T: Sendable>(_ clients: [BallotServerClient], start: Int,
+                                          _ body: @Sendable (BallotServerClient) async throws -> T) async throws -> T {
+        let n = max(1, clients.count)
+        var last: (any Error)?
+        for attempt in 0..<(clients.count > 1 ? 2 * n : 1) {
+            do {
+                return try await body(clients[(start + attempt) % n])
+            } catch let error as VoterError where ["unreachable", "unavailable"].contains(error.code) {
+                last = error
+            }
+        }
+        throw last ?? VoterError("unreachable", "no ballot server could be reached")
     }
 
     /// Enrolls every planned voter (the wallet stays in memory) and casts their encrypted
     /// ballot, with `concurrency` workers. A voter's failure is counted by its error code;
     /// the run goes on. `progress` is called after each voter.
     public func run(client: BallotServerClient, election: ElectionInfo, concurrency: Int,
+                    onReceipt: @escaping @Sendable (BallotReceiptFile) -> Void = { _ in },
+                    progress: @escaping @Sendable () -> Void = {}) async -> Outcome {
+        await run(clients: [client], election: election, concurrency: concurrency, onReceipt: onReceipt, progress: progress)
+    }
+
+    /// The same over several instances of one election: voter i enrolls and casts through
+    /// `clients[i % clients.count]`.
+    public func run(clients: [BallotServerClient], election: ElectionInfo, concurrency: Int,
                     onReceipt: @escaping @Sendable (BallotReceiptFile) -> Void = { _ in },
                     progress: @escaping @Sendable () -> Void = {}) async -> Outcome {
         let items = assignments
@@ -248,9 +343,23 @@ public struct Simulation: Sendable {
                         let item = items[i]
                         let t0 = ContinuousClock.now
                         do {
-                            let wallet = try await VoterActions.enroll(client: client, personalNumber: item.voter.personalNumber,
-                                                                       code: item.voter.code, election: election)
-                            let receipt = try await VoterActions.cast(client: client, wallet: wallet, selections: item.selections, election: election)
+                            // The enrollment request and the signed ballot are made once and
+                            // resent as they are: with several instances, a voter whose
+                            // instance is down or dies mid-request carries on through the
+                            // next one and gets the original answer (idempotent by design).
+                            var wallet = try await VoterActions.prepareEnrollment(client: clients[i % clients.count],
+                                                                                  personalNumber: item.voter.personalNumber,
+                                                                                  code: item.voter.code, election: election)
+                            let prepared = wallet
+                            wallet = try await Self.withFailover(clients, start: i) { client in
+                                try await VoterActions.completeEnrollment(client: client, wallet: prepared, store: VoterActions.NoWalletFile())
+                            }
+                            let ballot = try VoterActions.prepareBallot(wallet: wallet, selections: item.selections, election: election).0
+                                .cast(with: try wallet.signingKey())
+                            let enrolled = wallet
+                            let receipt = try await Self.withFailover(clients, start: i) { client in
+                                try await VoterActions.submit(client: client, wallet: enrolled, ballot: ballot)
+                            }
                             onReceipt(receipt)
                             let elapsed = ContinuousClock.now - t0
                             mine.append((i, .success(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)))
@@ -274,10 +383,12 @@ public struct Simulation: Sendable {
         var failuresByCode: [String: Int] = [:]
         var examples: [String: String] = [:]
         var cast: [String: [String: Int]] = expected.mapValues { $0.mapValues { _ in 0 } }
+        var castAssignments = Set<Int>()
         for (i, result) in results {
             switch result {
             case .success(let ms):
                 latencies.append(ms)
+                castAssignments.insert(i)
                 let item = items[i]
                 for mark in item.selections { cast[item.voter.district, default: [:]][mark, default: 0] += 1 }
             case .failure(let code, let message):
@@ -291,7 +402,81 @@ public struct Simulation: Sendable {
                        ballotsPerSecond: seconds > 0 ? Double(latencies.count) / seconds : 0,
                        latency: Latency(p50: Self.percentile(latencies, 0.50), p95: Self.percentile(latencies, 0.95),
                                         p99: Self.percentile(latencies, 0.99)),
-                       cast: cast)
+                       cast: cast, castAssignments: castAssignments)
+    }
+
+    /// What the polling-station round did.
+    public struct StationOutcome: Sendable {
+        /// Supervised ballots sent: the planned supersessions whose voter's remote ballot was recorded.
+        public let attempted: Int
+        /// Supervised ballots recorded.
+        public let cast: Int
+        /// Of those, how many superseded a remote ballot (the server's answer names it).
+        public let superseded: Int
+        public let failed: Int
+        public let failuresByCode: [String: Int]
+        public let failureExamples: [String: String]
+        /// What should be counted after this round: remote ballots not superseded + supervised ballots.
+        public let counted: [String: [String: Int]]
+    }
+
+    /// After the remote round (`remote`): every planned supersession whose voter's remote
+    /// ballot was recorded votes again at the station `key`, through the same calls as
+    /// `ballot-server station cast` (StationActions.cast), with `concurrency` workers.
+    public func runStation(client: BallotServerClient, election: ElectionInfo, key: StationKeyFile, remote: Outcome,
+                           concurrency: Int, progress: @escaping @Sendable () -> Void = {}) async -> StationOutcome {
+        let items = supersessions.filter { remote.castAssignments.contains($0.assignment) }
+        let voters = assignments
+        let next = SimulationCounter()
+        enum StationResult: Sendable {
+            case success(assignment: Int, superseded: Bool)
+            case failure(code: String, message: String)
+        }
+        let results: [StationResult] = await withTaskGroup(of: [StationResult].self) { group in
+            for _ in 0..<max(1, min(concurrency, items.count)) {
+                group.addTask {
+                    var mine: [StationResult] = []
+                    while true {
+                        let i = next.take()
+                        guard i < items.count else { break }
+                        let item = items[i]
+                        do {
+                            let answer = try await StationActions.cast(client: client, election: election, key: key,
+                                                                       personalNumber: voters[item.assignment].voter.personalNumber,
+                                                                       selections: item.selections)
+                            mine.append(.success(assignment: item.assignment, superseded: answer.superseded != nil))
+                        } catch {
+                            let body = CommandOutput.describe(error) ?? ErrorBody(code: "error", message: "\(error)")
+                            mine.append(.failure(code: body.code, message: body.message))
+                        }
+                        progress()
+                    }
+                    return mine
+                }
+            }
+            var all: [StationResult] = []
+            for await part in group { all.append(contentsOf: part) }
+            return all
+        }
+        var supervised = Set<Int>()
+        var superseded = 0
+        var failuresByCode: [String: Int] = [:]
+        var examples: [String: String] = [:]
+        for result in results {
+            switch result {
+            case .success(let assignment, let didSupersede):
+                supervised.insert(assignment)
+                if didSupersede { superseded += 1 }
+            case .failure(let code, let message):
+                failuresByCode[code, default: 0] += 1
+                if examples[code] == nil { examples[code] = message }
+            }
+        }
+        let zeros = expected.mapValues { $0.mapValues { _ in 0 } }
+        return StationOutcome(attempted: items.count, cast: supervised.count, superseded: superseded,
+                              failed: items.count - supervised.count, failuresByCode: failuresByCode, failureExamples: examples,
+                              counted: Self.counted(assignments: voters, remoteCast: remote.castAssignments, supersessions: supersessions,
+                                                    supervisedCast: supervised, zeros: zeros))
     }
 
     /// Nearest-rank percentile of sorted values (0 for none).

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import VotingCore
 
 /// A trustee's private key file (mode 0600): the Ed25519 seed that signs its publications
@@ -23,17 +23,17 @@ public struct TrusteeKeyFile: Codable, Sendable {
 
     public func signingKey() throws -> Ed25519PrivateKey { try Ed25519PrivateKey(rawRepresentation: signingSeed.bytes) }
 
+    /// The public registration, signed by the trustee's own signing key.
     public var registration: TrusteeRegistration {
         get throws {
-            TrusteeRegistration(index: index, name: name, signingKey: try signingKey().publicKey,
-                                encryptionKey: .base(encryptionSecret))
+            try TrusteeRegistration.signed(index: index, name: name, signingKey: try signingKey(), encryptionKey: .base(encryptionSecret))
         }
     }
 
     /// A secret scalar for `label` and `t` in this election: HMAC-SHA-256 keyed with the
     /// trustee's secrets, reduced mod n (deterministic, like RFC 6979 nonces).
     public func derive(_ label: String, _ t: UInt32, electionHash: Digest) throws -> Scalar {
-        var message = Array("evote.v1.trustee-derivation\u{0}".utf8) + electionHash.bytes
+        var message = Array("evote.v2.trustee-derivation\u{0}".utf8) + electionHash.bytes
         message += Array(label.utf8) + [0]
         message += [UInt8(truncatingIfNeeded: t >> 24), UInt8(truncatingIfNeeded: t >> 16), UInt8(truncatingIfNeeded: t >> 8), UInt8(truncatingIfNeeded: t)]
         let key = signingSeed.bytes + encryptionSecret.bytes
@@ -43,14 +43,21 @@ public struct TrusteeKeyFile: Codable, Sendable {
     }
 
     public static func load(path: String) throws -> TrusteeKeyFile {
-        try PrivateFile.checkPermissions(path)
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw VoterError("no-key-file", "cannot read trustee key file \(path)")
+        let keygen = "make one with `ballot-server trustee keygen --out FILE` and pass that file to --key"
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw VoterError("no-key-file", "the trustee key file \(path) does not exist; \(keygen)")
         }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw VoterError("no-key-file", "cannot read the trustee key file \(path); check its permissions")
+        }
+        if (try? JSONDecoder().decode(TrusteeRegistration.self, from: data)) != nil {
+            throw VoterError("public-file-as-key", "\(path) is a trustee's public registration (the --public-out of keygen), not the private key file; pass the key file made with --out")
+        }
+        try PrivateFile.checkPermissions(path, what: "trustee key file", missing: keygen)
         do {
             return try JSONDecoder().decode(TrusteeKeyFile.self, from: data)
         } catch {
-            throw VoterError("bad-key-file", "\(path) is not a trustee key file (\(error))")
+            throw VoterError("bad-key-file", "\(path) is not a trustee key file (\(CommandOutput.plain(error))); \(keygen)")
         }
     }
 

@@ -1,32 +1,80 @@
+import Foundation
 public import VotingCore
 
 /// The voter's flows, shared by the `voter` CLI and the server's demo and benchmark.
 public enum VoterActions {
-    /// Fetches the election and checks that its hash is the hash of its manifest.
+    /// Fetches the election and checks that its hash is the hash of its entry 0 (eq. 1).
     public static func fetchElection(_ client: BallotServerClient) async throws -> ElectionInfo {
         let info = try await client.election()
-        guard info.manifest.electionHash == info.electionHash else {
-            throw VoterError("election-hash-mismatch", "the server's election hash is not the hash of its manifest; do not vote and report this to the commission")
+        guard info.setup.electionHash == info.electionHash else {
+            throw VoterError("election-hash-mismatch", "the server's election hash is not the hash of its manifest, keys and nonce; do not vote and report this to the commission")
         }
         return info
     }
 
-    /// Generates a key locally, enrolls it with the one-time code, and checks the signed
-    /// enrollment receipt before returning the wallet.
-    public static func enroll(client: BallotServerClient, personalNumber: String, code: String,
-                              election: ElectionInfo? = nil) async throws -> Wallet {
+    /// Where a wallet is kept: the CLI passes a file, the simulation keeps wallets in memory.
+    public protocol WalletStore: Sendable {
+        func save(_ wallet: Wallet) throws
+    }
+
+    /// A wallet file rewritten atomically at every step.
+    public struct WalletFile: WalletStore {
+        public let path: String
+        public init(path: String) { self.path = path }
+        public func save(_ wallet: Wallet) throws { try wallet.save(path: path) }
+    }
+
+    /// For callers that keep the wallet in memory only (simulations, benchmarks).
+    public struct NoWalletFile: WalletStore {
+        public init() {}
+        public func save(_ wallet: Wallet) throws {}
+    }
+
+    /// A new wallet with a fresh key and its enrollment request, before anything is sent.
+    public static func prepareEnrollment(client: BallotServerClient, personalNumber: String, code: String,
+                                         election: ElectionInfo? = nil) async throws -> Wallet {
         let info = try await resolve(election, client)
         let key = try Ed25519PrivateKey()
-        let signature = try key.signature(for: EnrollmentRequest.signedBytes(electionHash: info.electionHash, voterKey: key.publicKey))
-        let response = try await client.enroll(EnrollmentRequestBody(personalNumber: personalNumber, code: code,
-                                                                     voterKey: key.publicKey, signature: signature))
-        let expected = Enrollment(voterKey: key.publicKey, district: response.district).canonicalBytes
-        let checks = ReceiptVerifier(serverKey: info.serverKey, electionHash: info.electionHash)
+        var wallet = try Wallet(server: client.baseURL, electionHash: info.electionHash, serverKey: info.serverKey, key: key)
+        let normalized = EnrollmentCode.normalize(code)
+        let signature = try key.signature(for: EnrollmentRequest.signedBytes(electionHash: info.electionHash, voterKey: key.publicKey,
+                                                                           normalizedCode: normalized))
+        wallet.pendingEnrollment = EnrollmentRequestBody(personalNumber: personalNumber, code: code, voterKey: key.publicKey, signature: signature)
+        return wallet
+    }
+
+    /// Sends (or resends) the wallet's pending enrollment and checks the signed receipt; the
+    /// wallet, saved before the request and after the receipt, is never left without the key.
+    public static func completeEnrollment(client: BallotServerClient, wallet: Wallet, store: any WalletStore) async throws -> Wallet {
+        if wallet.isEnrolled { return wallet }
+        guard let request = wallet.pendingEnrollment else {
+            throw VoterError("bad-wallet", "this wallet holds no enrollment to complete; enroll again with a new --wallet")
+        }
+        let response = try await client.enroll(request)
+        let expectedCode = EnrollmentCode.normalize(request.code)
+        guard let entry = try? LogEntry.decode(canonical: response.logged.entry.bytes),
+              let logged = try? Enrollment.decode(canonical: entry.payload),
+              logged.voterKey == wallet.voterKey, logged.code == expectedCode, logged.district == response.district else {
+            throw VoterError("receipt-invalid", "the enrollment the server logged is not this wallet's; keep the output and report it to the commission")
+        }
+        let checks = ReceiptVerifier(serverKey: wallet.serverKey, electionHash: wallet.electionHash)
             .verify(receipt: response.logged.receipt, entryBytes: response.logged.entry.bytes,
-                    inclusionProof: response.logged.inclusionProof, expectedPayload: expected)
+                    inclusionProof: response.logged.inclusionProof, expectedPayload: logged.canonicalBytes)
         try requireAll(checks, what: "enrollment receipt")
-        return try Wallet(server: client.baseURL, electionHash: info.electionHash, serverKey: info.serverKey,
-                          district: response.district, key: key, enrollment: response.logged)
+        var done = wallet
+        done.district = response.district
+        done.enrollment = response.logged
+        done.pendingEnrollment = nil
+        try store.save(done)
+        return done
+    }
+
+    /// Generates a key locally, enrolls it with the one-time code, and checks the signed
+    /// enrollment receipt before returning the wallet (in memory; the CLI writes the file).
+    public static func enroll(client: BallotServerClient, personalNumber: String, code: String,
+                              election: ElectionInfo? = nil) async throws -> Wallet {
+        let wallet = try await prepareEnrollment(client: client, personalNumber: personalNumber, code: code, election: election)
+        return try await completeEnrollment(client: client, wallet: wallet, store: NoWalletFile())
     }
 
     /// Encrypts, signs and casts a ballot, then checks the receipt (signatures, inclusion
@@ -35,10 +83,10 @@ public enum VoterActions {
     /// checks it held the choice, and only then casts a fresh encryption.
     public static func cast(client: BallotServerClient, wallet: Wallet, selections: [String],
                             election: ElectionInfo? = nil, challenge: Bool = false) async throws -> BallotReceiptFile {
+        var w = wallet
         let info = try await resolve(election, client)
-        if challenge { _ = try await self.challenge(client: client, wallet: wallet, selections: selections, election: info) }
-        let (ballot, _) = try prepareBallot(wallet: wallet, selections: selections, election: info)
-        return try await submit(client: client, wallet: wallet, ballot: ballot)
+        if challenge { _ = try await self.challenge(client: client, wallet: &w, selections: selections, election: info, store: NoWalletFile()) }
+        return try await castOrResend(client: client, wallet: &w, selections: selections, election: info, store: NoWalletFile()).receipt
     }
 
     /// The outcome of a Benaloh challenge: the spoiled ballot's tracking code, where it was
@@ -55,46 +103,66 @@ public enum VoterActions {
     }
 
     /// Encrypts the choice, reveals the encryption's randomness to the server (which publishes
-    /// it as a spoiled ballot, never counted) and checks from the logged entry alone that it
-    /// encrypts exactly `selections` (eq. 45).
-    public static func challenge(client: BallotServerClient, wallet: Wallet, selections: [String],
-                                 election info: ElectionInfo) async throws -> ChallengeResult {
-        let (ballot, opening) = try prepareBallot(wallet: wallet, selections: selections, election: info)
-        let response = try await client.spoil(ballot, opening: opening)
+    /// it as a spoiled ballot that names no voter, never counted) and checks from the logged
+    /// entry alone that it encrypts exactly `selections` (eq. 45). Refused once the wallet has
+    /// cast, before anything is sent. A pending challenge (lost reply) is resent first.
+    public static func challenge(client: BallotServerClient, wallet: inout Wallet, selections: [String],
+                                 election info: ElectionInfo, store: any WalletStore) async throws -> ChallengeResult {
+        try requireWalletElection(wallet, info)
+        if let cast = wallet.cast {
+            throw VoterError("already-voted", "this wallet has already cast ballot \(cast.shortCode); a challenge is only for before casting, and nothing was sent")
+        }
+        if wallet.pendingBallot != nil {
+            throw VoterError("already-voted", "this wallet has a ballot on its way; run `voter cast` again to finish casting it (a challenge is only for before casting; nothing was sent)")
+        }
+        let pending: Wallet.PendingChallenge
+        if let earlier = wallet.pendingChallenge {
+            pending = earlier
+        } else {
+            let (ballot, opening) = try prepareBallot(wallet: wallet, selections: selections, election: info)
+            pending = Wallet.PendingChallenge(request: try SpoilRequestBody.make(ballot: ballot, opening: opening, voterKey: try wallet.signingKey()),
+                                              selections: selections)
+            wallet.pendingChallenge = pending
+            try store.save(wallet)
+        }
+        let ballot = pending.request.ballot.ballot
+        let spoiled = SpoiledBallot(ballot: ballot, opening: pending.request.opening)
+        let response = try await client.spoil(pending.request)
         let checks = ReceiptVerifier(serverKey: wallet.serverKey, electionHash: wallet.electionHash)
             .verify(receipt: response.logged.receipt, entryBytes: response.logged.entry.bytes,
-                    inclusionProof: response.logged.inclusionProof,
-                    expectedPayload: SpoiledBallot(ballot: ballot, opening: opening).canonicalBytes)
+                    inclusionProof: response.logged.inclusionProof, expectedPayload: spoiled.canonicalBytes)
         try requireAll(checks, what: "spoiled-ballot receipt")
         // Check from the published entry, as anyone else would.
         let entry = try LogEntry.decode(canonical: response.logged.entry.bytes)
-        let spoiled = try SpoiledBallot.decode(canonical: entry.payload)
-        guard let district = info.manifest.district(wallet.district) else {
-            throw VoterError("wrong-district", "district \(wallet.district) is not in the election")
+        let published = try SpoiledBallot.decode(canonical: entry.payload)
+        guard let district = info.manifest.district(try wallet.enrolledDistrict()) else {
+            throw VoterError("wrong-district", "the wallet's district is not in the election")
         }
         guard let key = info.electionKey else {
             throw VoterError("ceremony-incomplete", "the trustees have not published the election key yet")
         }
-        let opens = Set(spoiled.opening.selections) == Set(selections)
-            && spoiled.opening.opens(spoiled.ballot.ballot.content, district: district, electionKey: key)
+        let opens = Set(published.opening.selections) == Set(pending.selections)
+            && published.opening.opens(published.ballot.content, district: district, electionKey: key)
         guard opens else {
             throw VoterError("challenge-failed", "the challenged encryption does NOT hold your choice; do not cast from this device and report it to the commission")
         }
-        return ChallengeResult(trackingCode: ballot.trackingCode, shortCode: ballot.trackingCode.short,
+        wallet.pendingChallenge = nil
+        try store.save(wallet)
+        return ChallengeResult(trackingCode: spoiled.trackingCode, shortCode: spoiled.trackingCode.short,
                                logIndex: response.logged.receipt.logIndex, opensToChoice: true)
     }
 
-    /// Checks the wallet against the live election, encrypts the choice to the election key
-    /// with proofs, and signs it. The opening (nonces) stays with the caller.
-    public static func prepareBallot(wallet: Wallet, selections: [String], election info: ElectionInfo) throws -> (SignedBallot, BallotOpening) {
-        guard info.electionHash == wallet.electionHash else {
-            throw VoterError("wrong-election", "the server now runs another election than the one this wallet enrolled in")
-        }
+    /// Checks the wallet against the live election and encrypts the choice to the election
+    /// key with proofs bound to a fresh ballot id. The result names no voter; the opening
+    /// (nonces) stays with the caller.
+    public static func prepareBallot(wallet: Wallet, selections: [String], election info: ElectionInfo) throws -> (Ballot, BallotOpening) {
+        try requireWalletElection(wallet, info)
         guard info.serverKey == wallet.serverKey else {
             throw VoterError("server-key-changed", "the server's signing key differs from the one at enrollment; do not vote and report this to the commission")
         }
-        guard let district = info.manifest.district(wallet.district) else {
-            throw VoterError("wrong-district", "district \(wallet.district) is not in the election")
+        let districtID = try wallet.enrolledDistrict()
+        guard let district = info.manifest.district(districtID) else {
+            throw VoterError("wrong-district", "district \(districtID) is not in the election")
         }
         guard let electionKey = info.electionKey else {
             throw VoterError("ceremony-incomplete", "the trustees have not published the election key yet, so ballots cannot be encrypted; try again once voting opens")
@@ -102,115 +170,91 @@ public enum VoterActions {
         if let problem = Selections.problem(selections, in: district) {
             throw VoterError("invalid-choice", "\(problem); run `voter ballot` to see the options")
         }
-        let context = BallotContent.context(electionHash: info.electionHash, electionKey: electionKey,
-                                            voterKey: wallet.voterKey, district: wallet.district)
-        let (content, opening) = try BallotContent.encrypt(selections: selections, district: district, context: context)
-        let ballot = Ballot(electionHash: info.electionHash, voterKey: wallet.voterKey, district: wallet.district, content: content)
-        return (try ballot.signed(with: try wallet.signingKey()), opening)
+        return try encrypt(selections: selections, district: district, electionHash: info.electionHash, electionKey: electionKey)
     }
 
-    /// Sends a signed ballot and checks the receipt.
+    /// An encrypted ballot for `selections`, with a fresh random ballot id (also used by stations).
+    public static func encrypt(selections: [String], district: District, electionHash: Digest,
+                               electionKey: GroupElement) throws -> (Ballot, BallotOpening) {
+        let id = try BallotID.random()
+        let context = BallotContent.context(electionHash: electionHash, electionKey: electionKey, ballotID: id, district: district.id)
+        let (content, opening) = try BallotContent.encrypt(selections: selections, district: district, context: context)
+        return (Ballot(electionHash: electionHash, ballotID: id, district: district.id, content: content), opening)
+    }
+
+    /// What casting did: the receipt, and whether it was an earlier ballot resent or found.
+    public struct CastOutcome: Sendable {
+        public let receipt: BallotReceiptFile
+        /// The ballot had already been sent by an earlier run (a lost reply): it was resent
+        /// or its receipt fetched, and `selections` were not used.
+        public let resumed: Bool
+    }
+
+    /// Casts: a ballot already cast is reported with its saved receipt; a ballot pending from
+    /// an earlier run (lost reply) is resent and its original receipt checked; otherwise a
+    /// fresh encryption is made, saved to the wallet, then sent.
+    /// A wallet belongs to one election: another election's server is refused before
+    /// anything is sent or shown as recorded.
+    public static func requireWalletElection(_ wallet: Wallet, _ info: ElectionInfo) throws {
+        guard info.electionHash == wallet.electionHash else {
+            throw VoterError("wrong-election", "this wallet belongs to election \(wallet.electionHash.hex.prefix(16))…, made with \(wallet.server); "
+                             + "this server runs election \(info.electionHash.hex.prefix(16))…. Use the server your wallet was made with (--server \(wallet.server))")
+        }
+    }
+
+    public static func castOrResend(client: BallotServerClient, wallet: inout Wallet, selections: [String],
+                                    election info: ElectionInfo, store: any WalletStore) async throws -> CastOutcome {
+        try requireWalletElection(wallet, info)
+        if let cast = wallet.cast { return CastOutcome(receipt: cast, resumed: true) }
+        let resumed = wallet.pendingBallot != nil
+        let ballot: SignedBallot
+        if let pending = wallet.pendingBallot {
+            ballot = pending.signedBallot
+        } else {
+            let (fresh, _) = try prepareBallot(wallet: wallet, selections: selections, election: info)
+            ballot = try fresh.cast(with: try wallet.signingKey())
+            wallet.pendingBallot = ballot.wire
+            try store.save(wallet)
+        }
+        let receipt = try await submit(client: client, wallet: wallet, ballot: ballot)
+        wallet.cast = receipt
+        wallet.pendingBallot = nil
+        try store.save(wallet)
+        return CastOutcome(receipt: receipt, resumed: resumed)
+    }
+
+    /// Sends a signed ballot and checks the receipt. A ballot the server already holds from an
+    /// earlier attempt comes back with its original receipt.
     public static func submit(client: BallotServerClient, wallet: Wallet, ballot: SignedBallot) async throws -> BallotReceiptFile {
         let response = try await client.cast(ballot)
         guard response.trackingCode == ballot.trackingCode else {
             throw VoterError("receipt-invalid", "the server returned tracking code \(response.trackingCode.hex), not this ballot's \(ballot.trackingCode.hex)")
         }
-        let checks = ReceiptVerifier(serverKey: wallet.serverKey, electionHash: wallet.electionHash)
-            .verify(receipt: response.logged.receipt, entryBytes: response.logged.entry.bytes,
-                    inclusionProof: response.logged.inclusionProof, expectedPayload: ballot.canonicalBytes)
-        try requireAll(checks, what: "ballot receipt")
-        return BallotReceiptFile(server: client.baseURL, electionHash: wallet.electionHash, serverKey: wallet.serverKey,
-                                 trackingCode: ballot.trackingCode, logged: response.logged)
+        return try checkedReceipt(client: client, wallet: wallet, response: response, expected: ballot.canonicalBytes)
     }
 
-    /// Re-checks a saved receipt against the live log: the receipt itself, the server key's
-    /// anchor in entry 0, a fresh signed checkpoint, consistency from the receipt's
-    /// checkpoint to it, and inclusion of the unchanged entry in it.
-    public static func verify(client: BallotServerClient, receipt file: BallotReceiptFile) async -> [CheckResult] {
-        var results = ReceiptVerifier(serverKey: file.serverKey, electionHash: file.electionHash)
-            .verify(receipt: file.logged.receipt, entryBytes: file.logged.entry.bytes, inclusionProof: file.logged.inclusionProof)
-        func record(_ name: String, _ body: () async throws -> String) async {
-            do {
-                results.append(CheckResult(name: name, passed: true, detail: try await body()))
-            } catch {
-                results.append(CheckResult(name: name, passed: false, detail: "\(error)"))
+    /// Fetches the receipt of the ballot this wallet's key cast (`voter receipt`), checks it,
+    /// and, when the wallet has a ballot pending, that the logged ballot is exactly that one.
+    public static func fetchReceipt(client: BallotServerClient, wallet: Wallet) async throws -> BallotReceiptFile {
+        let response = try await client.receipt(voterKey: wallet.voterKey)
+        return try checkedReceipt(client: client, wallet: wallet, response: response,
+                                  expected: wallet.pendingBallot.map { $0.signedBallot.canonicalBytes })
+    }
+
+    static func checkedReceipt(client: BallotServerClient, wallet: Wallet, response: CastResponse, expected: [UInt8]?) throws -> BallotReceiptFile {
+        let checks = ReceiptVerifier(serverKey: wallet.serverKey, electionHash: wallet.electionHash)
+            .verify(receipt: response.logged.receipt, entryBytes: response.logged.entry.bytes,
+                    inclusionProof: response.logged.inclusionProof, expectedPayload: expected)
+        try requireAll(checks, what: "ballot receipt")
+        if expected == nil {
+            // Without a pending ballot to compare, at least the logged ballot must be cast by this wallet's key.
+            let entry = try LogEntry.decode(canonical: response.logged.entry.bytes)
+            guard try SignedBallot.decode(canonical: entry.payload).voterKey == wallet.voterKey else {
+                throw VoterError("receipt-invalid", "the ballot the server names was not cast by this wallet's key; keep the output and report it to the commission")
             }
         }
-        let receipt = file.logged.receipt
-        results.append(CheckResult(
-            name: "tracking-code", passed: receipt.kind == .ballot && receipt.subject == file.trackingCode.digest && file.shortCode == file.trackingCode.short,
-            detail: "the receipt is for ballot \(file.trackingCode.short)"))
-        var fresh: SignedCheckpoint?
-        await record("fresh-checkpoint") {
-            let cp = try await client.latestCheckpoint()
-            guard cp.isValid(serverKey: file.serverKey) else { throw VoterError("bad-signature", "the latest checkpoint is not signed by the election's server key") }
-            guard cp.checkpoint.electionHash == file.electionHash else { throw VoterError("wrong-election", "the latest checkpoint names another election") }
-            guard cp.checkpoint.treeSize >= receipt.checkpoint.checkpoint.treeSize else {
-                throw VoterError("log-shrank", "the log now has \(cp.checkpoint.treeSize) entries, fewer than the \(receipt.checkpoint.checkpoint.treeSize) on the receipt")
-            }
-            fresh = cp
-            return "latest checkpoint: tree size \(cp.checkpoint.treeSize), root \(cp.checkpoint.rootHash.hex.prefix(16))…, signed by the server key"
-        }
-        guard let fresh else { return results }
-        let old = receipt.checkpoint.checkpoint
-        let new = fresh.checkpoint
-        await record("consistency") {
-            if old.treeSize == new.treeSize {
-                guard old.rootHash == new.rootHash else { throw VoterError("fork", "two different roots signed for tree size \(old.treeSize)") }
-                return "no entries since the receipt; same root"
-            }
-            let proof = try await client.consistencyProof(first: old.treeSize, second: new.treeSize)
-            try Merkle.verifyConsistency(size1: old.treeSize, size2: new.treeSize, root1: old.rootHash.bytes,
-                                         root2: new.rootHash.bytes, proof: proof.proof.map(\.bytes))
-            return "the log grew from \(old.treeSize) to \(new.treeSize) entries without changing any of the first \(old.treeSize)"
-        }
-        await record("inclusion-now") {
-            let proof = try await client.inclusionProof(index: receipt.logIndex, treeSize: new.treeSize)
-            try Merkle.verifyInclusion(leafHash: receipt.leafHash.bytes, index: receipt.logIndex, treeSize: new.treeSize,
-                                       proof: proof.proof.map(\.bytes), root: new.rootHash.bytes)
-            return "entry \(receipt.logIndex) is in the latest tree of \(new.treeSize) entries"
-        }
-        await record("entry-unchanged") {
-            let page = try await client.entries(start: receipt.logIndex, limit: 1)
-            guard let entry = page.entries.first, entry.index == receipt.logIndex, entry.data == file.logged.entry else {
-                throw VoterError("entry-changed", "the server now serves different bytes for entry \(receipt.logIndex)")
-            }
-            return "the server still serves the same bytes for entry \(receipt.logIndex)"
-        }
-        await record("counted") {
-            let tally = try await client.tally()
-            guard let aggregateIndex = tally.aggregateIndex, let aggregate = tally.aggregate else {
-                return "voting has not closed yet; after the close, your ballot will be in the published aggregate"
-            }
-            let entry = try LogEntry.decode(canonical: file.logged.entry.bytes)
-            let ballot = try SignedBallot.decode(canonical: entry.payload)
-            guard receipt.logIndex < aggregateIndex,
-                  let district = aggregate.districts.first(where: { $0.district == ballot.ballot.district }), district.ballots > 0 else {
-                throw VoterError("not-counted", "the ballot is not before the aggregate of its district")
-            }
-            var line = "the ballot precedes the close, so it is one of the \(district.ballots) ballots summed in district \(district.district)'s aggregate"
-            if let results = tally.results, results.isValid(serverKey: file.serverKey) {
-                line += "; signed results are published (`voter results`; `voter audit` re-checks the whole sum)"
-            }
-            return line
-        }
-        await record("server-key-anchor") {
-            let page = try await client.entries(start: 0, limit: 1)
-            guard let first = page.entries.first, first.index == 0 else { throw VoterError("no-entry-0", "the log has no entry 0") }
-            let entry = try LogEntry.decode(canonical: first.data.bytes)
-            guard entry.kind == .election, entry.index == 0, entry.electionHash == file.electionHash else {
-                throw VoterError("bad-entry-0", "entry 0 is not this election's setup")
-            }
-            let setup = try ElectionSetup.decode(canonical: entry.payload)
-            guard setup.manifest.electionHash == file.electionHash, setup.serverKey == file.serverKey else {
-                throw VoterError("bad-entry-0", "entry 0 publishes another election or server key")
-            }
-            let proof = try await client.inclusionProof(index: 0, treeSize: new.treeSize)
-            try Merkle.verifyInclusion(leafHash: Merkle.leafHash(first.data.bytes).bytes, index: 0, treeSize: new.treeSize,
-                                       proof: proof.proof.map(\.bytes), root: new.rootHash.bytes)
-            return "log entry 0 publishes this election and this server key"
-        }
-        return results
+        return BallotReceiptFile(server: client.baseURL, electionHash: wallet.electionHash, serverKey: wallet.serverKey,
+                                 trackingCode: response.trackingCode, logged: response.logged)
     }
 
     static func resolve(_ election: ElectionInfo?, _ client: BallotServerClient) async throws -> ElectionInfo {

@@ -37,7 +37,7 @@ struct CastRouteTests {
             #expect(after.ballots == 1)
             #expect(after.logSize == before.logSize + 1)
             let keyData = Data(key.publicKey.rawRepresentation)
-            let row = try await e.store.pool.read { db -> (Data, String, Int64)? in
+            let row = try await e.pool.read { db -> (Data, String, Int64)? in
                 try Row.fetchOne(db, sql: "SELECT tracking_code, district, log_index FROM ballots WHERE voter_key = ?",
                                  arguments: [keyData]).map { ($0["tracking_code"], $0["district"], $0["log_index"]) }
             }
@@ -185,19 +185,26 @@ struct CastRouteTests {
         defer { e.remove() }
         try await e.withRouter { client in
             let key = try await e.enrolledKey(client, voter: 0)
-            let before = try await e.snapshot()
             let good = try e.ballot(key, voter: 0)
+            let otherVoter = try await e.enrolledKey(client, voter: 2)
+            let before = try await e.snapshot()
             // Signed by another key.
-            let forged = SignedBallot(ballot: good.ballot, signature: try Ed25519PrivateKey().signature(for: good.ballot.canonicalBytes))
+            let forged = try TestElection.forged(good, by: try Ed25519PrivateKey())
             expectError(try await e.cast(client, forged), .badRequest, "bad-signature")
             // The voter's signature over another choice, attached to this one.
             let otherChoice = try e.ballot(key, voter: 0, option: 1)
-            let swapped = SignedBallot(ballot: good.ballot, signature: otherChoice.signature)
+            let swapped = SignedBallot(ballot: good.ballot, voterKey: key.publicKey, signature: otherChoice.signature)
             expectError(try await e.cast(client, swapped), .badRequest, "bad-signature")
+            // The voter's own key signing the ballot bytes instead of the cast statement (eq. 2).
+            let rawBytes = SignedBallot(ballot: good.ballot, voterKey: key.publicKey, signature: try key.signature(for: good.ballot.canonicalBytes))
+            expectError(try await e.cast(client, rawBytes), .badRequest, "bad-signature")
+            // The genuine signature under another enrolled voter's key.
+            let renamed = SignedBallot(ballot: good.ballot, voterKey: otherVoter.publicKey, signature: good.signature)
+            expectError(try await e.cast(client, renamed), .badRequest, "bad-signature")
             // One flipped bit.
             var bytes = good.signature.bytes
             bytes[10] ^= 0x01
-            let flipped = SignedBallot(ballot: good.ballot, signature: Ed25519Signature(trusted: bytes))
+            let flipped = SignedBallot(ballot: good.ballot, voterKey: key.publicKey, signature: Ed25519Signature(trusted: bytes))
             expectError(try await e.cast(client, flipped), .badRequest, "bad-signature")
             #expect(try await e.snapshot() == before)
             // And after all that, the genuine ballot is still accepted.
@@ -206,12 +213,14 @@ struct CastRouteTests {
     }
 
     /// A ballot signed for another election (the same key enrolled in both) cannot be
-    /// replayed into this one.
+    /// replayed into this one, even when both elections run the very same manifest (v2: the
+    /// election hash covers entry 0 with its keys and a random nonce).
     @Test func ballotFromAnotherElectionIsWrongElection() async throws {
         let first = try await TestElection()
         defer { first.remove() }
-        let second = try await TestElection(manifest: TestElection.otherManifest())
+        let second = try await TestElection()
         defer { second.remove() }
+        #expect(first.store.manifest == second.store.manifest)
         #expect(first.store.electionHash != second.store.electionHash)
         let key = try Ed25519PrivateKey()
         let foreign = try second.ballot(key, voter: 0)
@@ -254,7 +263,7 @@ struct CastRouteTests {
             expectError(try await e.cast(client, ballot), .forbidden, "election-not-open")
             expectError(try await e.cast(client, try e.ballot(try Ed25519PrivateKey(), voter: 0)), .forbidden, "election-not-open")
             #expect(try await e.snapshot() == keyed)
-            try e.open()
+            try await e.open()
             #expect(try await e.cast(client, ballot).status == .created)
         }
     }
@@ -267,7 +276,7 @@ struct CastRouteTests {
             let voted = try await e.enrolledKey(client, voter: 1)
             let cast = try e.ballot(voted, voter: 1)
             #expect(try await e.cast(client, cast).status == .created)
-            try e.close()
+            try await e.close()
             let before = try await e.snapshot()
             expectError(try await e.cast(client, try e.ballot(key, voter: 0)), .forbidden, "election-closed")
             expectError(try await e.cast(client, try e.ballot(voted, voter: 1, option: 1)), .forbidden, "election-closed")
@@ -287,10 +296,8 @@ struct CastRouteTests {
         try await e.withRouter { client in
             let key = try await e.enrolledKey(client, voter: 0)
             let stranger = try Ed25519PrivateKey()
-            func forged(_ b: SignedBallot) throws -> SignedBallot {
-                SignedBallot(ballot: b.ballot, signature: try stranger.signature(for: b.ballot.canonicalBytes))
-            }
-            let otherHash = TestElection.otherManifest().electionHash
+            func forged(_ b: SignedBallot) throws -> SignedBallot { try TestElection.forged(b, by: stranger) }
+            let otherHash = try TestElection.otherElectionHash()
             // Wrong election and bad signature: wrong-election.
             expectError(try await e.cast(client, try forged(try e.ballot(key, district: "d01", selections: ["c01"], electionHash: otherHash))),
                         .badRequest, "wrong-election")
@@ -318,7 +325,7 @@ struct CastRouteTests {
                                    .badRequest, "wrong-district")
             #expect(body?.trackingCode == nil)
             // Closed, and the key is not enrolled: election-closed.
-            try e.close()
+            try await e.close()
             expectError(try await e.cast(client, try e.ballot(try Ed25519PrivateKey(), voter: 0)), .forbidden, "election-closed")
             // Closed, resend of the identical ballot: election-closed (§7.3).
             expectError(try await e.cast(client, first), .forbidden, "election-closed")
@@ -339,7 +346,7 @@ struct CastRouteTests {
             let keys = [try await e.enrolledKey(client, voter: 0), try await e.enrolledKey(client, voter: 1)]
             let before = try await e.snapshot()
             // Storing Merkle nodes fails: the batch appends, then cannot seal.
-            try await e.store.pool.write { db in
+            try await e.pool.write { db in
                 try db.execute(sql: "CREATE TRIGGER test_fail_nodes BEFORE INSERT ON log_nodes BEGIN SELECT RAISE(ABORT, 'disk on fire'); END")
             }
             let ballots = try [e.ballot(keys[0], voter: 0), e.ballot(keys[1], voter: 1)]
@@ -350,7 +357,7 @@ struct CastRouteTests {
             #expect(try await e.snapshot() == before)
             expectError(try await client.get("/v1/ballots/\(ballots[0].trackingCode.hex)"), .notFound, "not-found")
 
-            try await e.store.pool.write { db in try db.execute(sql: "DROP TRIGGER test_fail_nodes") }
+            try await e.pool.write { db in try db.execute(sql: "DROP TRIGGER test_fail_nodes") }
             for ballot in ballots {
                 let response = try await e.cast(client, ballot)
                 #expect(response.status == .created, "\(response.text)")
@@ -372,7 +379,7 @@ struct CastRouteTests {
             for voter in 0..<8 { keys.append(try await e.enrolledKey(client, voter: voter)) }
             let failing = Set([0, 3, 6])
             let keyList = failing.sorted().map { "X'\(keys[$0].publicKey.hex)'" }.joined(separator: ", ")
-            try await e.store.pool.write { db in
+            try await e.pool.write { db in
                 try db.execute(sql: """
                     CREATE TRIGGER test_fail_ballots BEFORE INSERT ON ballots WHEN NEW.voter_key IN (\(keyList))
                     BEGIN SELECT RAISE(ABORT, 'this voter cannot be stored'); END

@@ -24,7 +24,7 @@ struct CeremonyRouteTests {
     @Test func dealingBeforeEveryTrusteeIsRegisteredIsTrusteesIncomplete() async throws {
         let e = try await Self.election(stage: .created)
         defer { e.remove() }
-        for trustee in e.trustees.prefix(2) { try e.store.registerTrustee(trustee.registration) }
+        for trustee in e.trustees.prefix(2) { try await e.appoint(trustee.registration) }
         let hash = e.store.electionHash
         try await e.withRouter { client in
             let info = try await e.trusteesInfo(client)
@@ -38,7 +38,7 @@ struct CeremonyRouteTests {
             #expect(try await e.snapshot() == before)
 
             // Once the commission has registered the third trustee, the same trustee deals.
-            try e.store.registerTrustee(e.trustees[2].registration)
+            try await e.appoint(e.trustees[2].registration)
             let all = try await e.trusteesInfo(client).trustees
             #expect(all.map(\.index) == [1, 2, 3])
             let dealing = try e.trustees[0].deal(electionHash: hash, quorum: 2, trustees: all)
@@ -50,30 +50,50 @@ struct CeremonyRouteTests {
         }
     }
 
-    /// The commission's registration rules (`ballot-server trustee register`).
-    @Test func trusteeRegistrationRules() async throws {
+    /// The commission's appointment rules (`ballot-server trustee add`): v2 registrations are
+    /// signed by the trustee's own key and the commission countersigns them into the log, so
+    /// neither a name nor a key can be changed or a trustee added without a check failing.
+    @Test func trusteeAppointmentRules() async throws {
         let e = try await Self.election(stage: .created)
         defer { e.remove() }
-        func code(_ registration: TrusteeRegistration) -> String? {
-            (#expect(throws: CommandError.self) { try e.store.registerTrustee(registration) })?.code
+        func code(_ registration: TrusteeRegistration) async -> String? {
+            await refusal { try await e.appoint(registration) }?.code
         }
-        let t1 = e.trustees[0].registration
+        let t = e.trustees[0]
+        let t1 = t.registration
+        func signed(index: UInt32, name: String) throws -> TrusteeRegistration {
+            try TrusteeRegistration.signed(index: index, name: name, signingKey: t.signingKey, encryptionKey: t1.encryptionKey)
+        }
         let before = try await e.snapshot()
-        #expect(code(TrusteeRegistration(index: 0, name: "Zero", signingKey: t1.signingKey, encryptionKey: t1.encryptionKey)) == "invalid-trustee")
-        #expect(code(TrusteeRegistration(index: 4, name: "Four", signingKey: t1.signingKey, encryptionKey: t1.encryptionKey)) == "invalid-trustee")
-        #expect(code(TrusteeRegistration(index: 1, name: "", signingKey: t1.signingKey, encryptionKey: t1.encryptionKey)) == "invalid-trustee")
+        #expect(await code(try signed(index: 0, name: "Zero")) == "invalid-trustee")
+        #expect(await code(try signed(index: 4, name: "Four")) == "invalid-trustee")
+        #expect(await code(try signed(index: 1, name: "")) == "invalid-trustee")
+        // Not self-signed: signed by another key, or changed after the trustee signed it.
+        let byStranger = try TrusteeRegistration.signed(index: 1, name: t1.name, signingKey: try Ed25519PrivateKey(), encryptionKey: t1.encryptionKey)
+        #expect(await code(TrusteeRegistration(index: 1, name: t1.name, signingKey: t1.signingKey, encryptionKey: t1.encryptionKey,
+                                               signature: byStranger.signature)) == "invalid-trustee")
+        #expect(await code(TrusteeRegistration(index: 1, name: "Mallory", signingKey: t1.signingKey, encryptionKey: t1.encryptionKey,
+                                               signature: t1.signature)) == "invalid-trustee")
+        #expect(await code(TrusteeRegistration(index: 1, name: t1.name, signingKey: t1.signingKey,
+                                               encryptionKey: e.trustees[1].registration.encryptionKey, signature: t1.signature)) == "invalid-trustee")
+        // Only the commission key of entry 0 appoints.
+        #expect(await refusal { _ = try await e.store.appointTrustee(t1, commissionKey: try Ed25519PrivateKey()) }?.code == "key-mismatch")
         #expect(try await e.snapshot() == before)
-        try e.store.registerTrustee(t1)
+        #expect(try await e.appoint(t1) == .new(UInt64(before.logSize)))
         let registered = try await e.snapshot()
         #expect(registered.logSize == before.logSize + 1)
         // The identical registration again changes nothing; other keys for index 1 are refused.
-        try e.store.registerTrustee(t1)
+        #expect(try await e.appoint(t1) == .existing(UInt64(before.logSize)))
         #expect(try await e.snapshot() == registered)
-        #expect(code(try TestTrustee(index: 1).registration) == "trustee-exists")
+        #expect(await code(try TestTrustee(index: 1).registration) == "trustee-exists")
         #expect(try await e.snapshot() == registered)
         let entry = try await e.store.entries(start: UInt64(before.logSize), limit: 1).entries[0]
         #expect(entry.kind == .trustee)
-        #expect(try TrusteeRegistration.decode(canonical: try LogEntry.decode(canonical: entry.data.bytes).payload) == t1)
+        let (logged, hash, commissionSignature) = try TrusteeRegistration.decode(payload: try LogEntry.decode(canonical: entry.data.bytes).payload)
+        #expect(logged == t1)
+        #expect(logged.isSelfSigned)
+        #expect(hash == e.store.electionHash)
+        #expect(e.store.setup.commissionKey.isValidSignature(commissionSignature, for: t1.appointmentBytes(electionHash: hash)))
     }
 
     /// Every public check of a dealing: the signature under the trustee's registered key, the
@@ -104,17 +124,17 @@ struct CeremonyRouteTests {
             let cases: [(String, DealerPublication, String)] = [
                 ("signed by a stranger", try signature(try Ed25519PrivateKey(), good.signedBytes(electionHash: hash)), "not signed"),
                 ("signed by another trustee", try signature(e.trustees[1].signingKey, good.signedBytes(electionHash: hash)), "not signed"),
-                ("signed for another election", try signature(t.signingKey, good.signedBytes(electionHash: TestElection.otherManifest().electionHash)),
+                ("signed for another election", try signature(t.signingKey, good.signedBytes(electionHash: try TestElection.otherElectionHash())),
                  "not signed"),
                 ("one flipped signature bit", DealerPublication(index: 1, commitments: good.commitments, proof: good.proof, shares: good.shares,
                                                                 signature: Ed25519Signature(trusted: good.signature.bytes.enumerated().map { $0 == 5 ? $1 ^ 1 : $1 })),
                  "not signed"),
-                ("a Schnorr response off by one", try resigned(proof: SchnorrProof(c: good.proof.c, z: good.proof.z + .one)), "proof of knowledge"),
+                ("a Schnorr response off by one", try resigned(proof: SchnorrProof(a: good.proof.a, z: good.proof.z + .one)), "proof of knowledge"),
                 ("a Schnorr proof bound to trustee 2",
                  try resigned(proof: try SchnorrProof.prove(secret: polynomial.coefficients[0], electionHash: hash,
                                                             bound: DealerPublication.proofBinding(index: 2))), "proof of knowledge"),
                 ("a Schnorr proof for another election",
-                 try resigned(proof: try SchnorrProof.prove(secret: polynomial.coefficients[0], electionHash: TestElection.otherManifest().electionHash,
+                 try resigned(proof: try SchnorrProof.prove(secret: polynomial.coefficients[0], electionHash: try TestElection.otherElectionHash(),
                                                             bound: binding)), "proof of knowledge"),
                 ("a Schnorr proof of another secret",
                  try resigned(proof: try SchnorrProof.prove(secret: try Scalar.random(), electionHash: hash, bound: binding)), "proof of knowledge"),
@@ -189,7 +209,7 @@ struct CeremonyRouteTests {
                                            signature: try e.trustees[1].signingKey.signature(for: verdict.signedBytes(electionHash: hash)))
             expectError(try await e.postVerification(client, forged), .badRequest, "bad-proof")
             let otherElection = ShareVerification(index: 1, complaints: [], signature: try e.trustees[0].signingKey.signature(
-                for: ShareVerification.signedBytes(electionHash: TestElection.otherManifest().electionHash, index: 1, complaints: [])))
+                for: ShareVerification.signedBytes(electionHash: try TestElection.otherElectionHash(), index: 1, complaints: [])))
             expectError(try await e.postVerification(client, otherElection), .badRequest, "bad-proof")
             #expect(try await e.snapshot() == before)
 
@@ -252,8 +272,7 @@ struct CeremonyRouteTests {
             #expect(after.electionKey == nil)
             #expect(try await e.electionInfo(client).electionKey == nil)
             #expect(!(try await e.logKinds()).contains(.electionKey))
-            let error = #expect(throws: CommandError.self) { try e.open() }
-            #expect(error?.code == "ceremony-incomplete")
+            #expect(await refusal { try await e.open() }?.code == "ceremony-incomplete")
             #expect(try await e.electionInfo(client).state == .setup)
             // Nobody can vote: there is no key to check a ballot against.
             let key = try await e.enrolledKey(client, voter: 0)
@@ -298,7 +317,7 @@ struct CeremonyRouteTests {
             #expect(after.checkpoints == before.checkpoints + 6)
             #expect(try await e.logKinds().filter { $0 == .electionKey }.count == 1)
 
-            try e.open()
+            try await e.open()
             #expect(try await e.electionInfo(client).state == .open)
             let dealing = try e.trustees[0].deal(electionHash: hash, quorum: 2, trustees: info.trustees)
             expectError(try await e.postDealing(client, dealing), .conflict, "ceremony-closed")
@@ -328,7 +347,7 @@ struct CeremonyRouteTests {
                 #expect(try await e.postVerification(client, try t.verification(complaints: [], electionHash: hash)).status == .created)
                 #expect(try await e.trusteesInfo(client).electionKey == nil, "the key was published before trustee 3 verified its shares")
             }
-            #expect((#expect(throws: CommandError.self) { try e.open() })?.code == "ceremony-incomplete")
+            #expect(await refusal { try await e.open() }?.code == "ceremony-incomplete")
             let before = try await e.snapshot()
             #expect(try await e.postVerification(client, try e.trustees[2].verification(complaints: [], electionHash: hash)).status == .created)
             #expect(try await e.trusteesInfo(client).electionKey != nil)
@@ -368,7 +387,7 @@ struct CeremonyRouteTests {
             }
             #expect(try await e.trusteesInfo(client).electionKey == nil, "the key was published although trustee 3 complained")
             #expect(!(try await e.logKinds()).contains(.electionKey))
-            #expect((#expect(throws: CommandError.self) { try e.open() })?.code == "ceremony-incomplete")
+            #expect(await refusal { try await e.open() }?.code == "ceremony-incomplete")
         }
     }
 
@@ -385,7 +404,7 @@ struct CeremonyRouteTests {
             #expect(info.verifications.count == 1)
             #expect(info.electionKey?.key == info.dealings.first?.commitments.first)
             #expect(info.electionKey?.publicShares == [try e.trustees[0].polynomial(quorum: 1).commitments[0]])
-            try e.open()
+            try await e.open()
             let key = try await e.enrolledKey(client, voter: 0)
             #expect(try await e.cast(client, try e.ballot(key, voter: 0)).status == .created)
         }

@@ -54,7 +54,7 @@ struct ConcurrentCastTests {
             #expect(outcomes.count == 200)
 
             // Exactly one ballot row and one ballot log entry.
-            let (rows, ballotEntries) = try await e.store.pool.read { db -> ([(Data, Int64)], Int?) in
+            let (rows, ballotEntries) = try await e.pool.read { db -> ([(Data, Int64)], Int?) in
                 (try Row.fetchAll(db, sql: "SELECT tracking_code, log_index FROM ballots").map { ($0["tracking_code"], $0["log_index"]) },
                  try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM log_entries WHERE kind = 'ballot'"))
             }

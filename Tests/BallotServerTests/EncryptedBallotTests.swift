@@ -8,7 +8,7 @@ import VotingCore
 
 /// What the server checks in an encrypted ballot without learning the vote: one ciphertext
 /// and one 0-or-1 proof per option, and the proof that they sum to the selection limit, all
-/// bound to the election key, the voter key and the district. Every refusal stores nothing.
+/// bound to the election key, the ballot's random id and the district. Every refusal stores nothing.
 @Suite("Encrypted ballot content")
 struct EncryptedBallotTests {
     /// A ballot that encrypts 2 for one option fails that option's 0-or-1 proof, even when
@@ -20,7 +20,8 @@ struct EncryptedBallotTests {
             let key = try await e.enrolledKey(client, voter: 0)
             let d01 = e.district("d01")
             #expect(d01.options.count == 4 && d01.selectionLimit == 1)
-            let context = try e.proofContext(key.publicKey, district: "d01")
+            let id = try BallotID.random()
+            let context = try e.proofContext(ballotID: id, district: "d01")
             let before = try await e.snapshot()
 
             let two = try e.handMadeBallot(key, district: "d01", values: [2, 0, 0, 0], limitValue: 1)
@@ -29,11 +30,10 @@ struct EncryptedBallotTests {
 
             // +2 for c02 and -1 for c03: the sum is 1, so the limit proof holds; only the
             // 0-or-1 proofs catch it.
-            let balanced = try e.handMadeContent(key.publicKey, district: "d01", values: [0, 2, -1, 0])
-            let total = balanced.ciphertexts.dropFirst().reduce(balanced.ciphertexts[0], +)
-            #expect(balanced.limitProof.verify(ciphertext: total, value: 1, context: context))
+            let balanced = try e.handMadeContent(ballotID: id, district: "d01", values: [0, 2, -1, 0])
+            #expect(balanced.limitProof.verify(ciphertexts: balanced.ciphertexts, value: 1, context: context))
             #expect(balanced.problem(in: d01, context: context) == .badRangeProof(option: "c02"))
-            let balancedBody = expectError(try await e.cast(client, try e.signed(key, district: "d01", content: balanced)),
+            let balancedBody = expectError(try await e.cast(client, try e.signed(key, district: "d01", ballotID: id, content: balanced)),
                                            .badRequest, "invalid-choice")
             #expect(balancedBody?.message.contains("option \"c02\"") == true, "\(balancedBody?.message ?? "")")
 
@@ -45,7 +45,9 @@ struct EncryptedBallotTests {
             // were for the values alone.
             #expect(try await e.snapshot() == before)
             let fair = try e.handMadeBallot(key, district: "d01", values: [0, 0, 1, 0])
-            #expect(fair.ballot.content.problem(in: d01, context: context) == nil)
+            #expect(fair.ballot.content.problem(in: d01, context: try e.proofContext(ballotID: fair.ballot.ballotID, district: "d01")) == nil)
+            // Under any other ballot id its proofs do not verify.
+            #expect(fair.ballot.content.problem(in: d01, context: context) != nil)
             #expect(try await e.cast(client, fair).status == .created)
         }
     }
@@ -58,9 +60,9 @@ struct EncryptedBallotTests {
         try await e.withRouter { client in
             let key = try await e.enrolledKey(client, voter: 0)
             let d01 = e.district("d01")
-            let context = try e.proofContext(key.publicKey, district: "d01")
             let before = try await e.snapshot()
             let (double, _) = try e.encryptedBallot(key, district: "d01", selections: ["c01", "c02"])
+            let context = try e.proofContext(ballotID: double.ballot.ballotID, district: "d01")
             let content = double.ballot.content
             #expect(zip(content.ciphertexts, content.proofs).allSatisfy { $0.1.verify(ciphertext: $0.0, context: context) })
             #expect(content.problem(in: d01, context: context) == .badLimitProof(limit: 1))
@@ -85,7 +87,8 @@ struct EncryptedBallotTests {
             let key = try await e.enrolledKey(client, voter: 0)
             let (valid, _) = try e.encryptedBallot(key, district: "d01", selections: ["c01"])
             let c = valid.ballot.content
-            let context = try e.proofContext(key.publicKey, district: "d01")
+            let id = valid.ballot.ballotID
+            let context = try e.proofContext(ballotID: id, district: "d01")
             let zeroNonce = try Scalar.random()
             let extra = Ciphertext.encrypt(0, nonce: zeroNonce, key: context.electionKey)
             let extraProof = try ZeroOrOneProof.prove(ciphertext: extra, vote: 0, nonce: zeroNonce, context: context)
@@ -100,11 +103,11 @@ struct EncryptedBallotTests {
                  "5 range proofs"),
                 ("no ciphertexts at all", BallotContent(ciphertexts: [], proofs: [], limitProof: c.limitProof), "encrypts 0"),
                 // Three options with a valid limit proof: d02's shape on d01's ballot.
-                ("a well-proven ballot with 3 options", try e.handMadeContent(key.publicKey, district: "d01", values: [1, 0, 0]), "encrypts 3"),
+                ("a well-proven ballot with 3 options", try e.handMadeContent(ballotID: id, district: "d01", values: [1, 0, 0]), "encrypts 3"),
             ]
             let before = try await e.snapshot()
             for (name, content, fragment) in contents {
-                let body = expectError(try await e.cast(client, try e.signed(key, district: "d01", content: content)), .badRequest, "invalid-choice")
+                let body = expectError(try await e.cast(client, try e.signed(key, district: "d01", ballotID: id, content: content)), .badRequest, "invalid-choice")
                 #expect(body?.message.contains(fragment) == true, "\(name): \(body?.message ?? "")")
             }
             #expect(try await e.snapshot() == before)
@@ -112,10 +115,11 @@ struct EncryptedBallotTests {
         }
     }
 
-    /// eq. 22: the proofs are bound to the election, its key, the voter key and the district,
-    /// so content cannot be copied into another voter's ballot or another district, and a
-    /// ballot encrypted to another key is refused.
-    @Test func proofsAreBoundToTheElectionTheVoterAndTheDistrict() async throws {
+    /// eq. 22: the proofs are bound to the election, its key, the ballot's random id and the
+    /// district (v2 names no voter in them), so content cannot be moved under another ballot
+    /// id or district, a copied ballot is refused by its id, and a ballot encrypted to
+    /// another key is refused.
+    @Test func proofsAreBoundToTheElectionTheBallotIDAndTheDistrict() async throws {
         let e = try await TestElection(voters: 4, districts: 2)
         defer { e.remove() }
         try await e.withRouter { client in
@@ -126,25 +130,54 @@ struct EncryptedBallotTests {
             #expect(try await e.cast(client, original).status == .created)
             let before = try await e.snapshot()
 
-            // Alice's (published) content, signed by Bob as his own.
-            let copied = try e.signed(bob, district: "d01", content: original.ballot.content)
+            // Alice's (published) ballot, cast by Bob as his own: its ballot id is taken.
+            expectError(try await e.cast(client, try original.ballot.cast(with: bob)), .conflict, "ballot-id-used")
+            // Alice's content under a fresh ballot id: the proofs no longer verify.
+            let copied = try e.signed(bob, district: "d01", ballotID: try BallotID.random(), content: original.ballot.content)
             expectError(try await e.cast(client, copied), .badRequest, "invalid-choice")
             // Proofs made for d01, sent as a ballot for d03 (same number of options): refused
             // on the proofs, before the enrollment's district is looked at.
             #expect(e.district("d03").options.count == e.district("d01").options.count)
             let (forD01, _) = try e.encryptedBallot(bob, district: "d01", selections: ["c01"])
-            let relabelled = try e.signed(bob, district: "d03", content: forD01.ballot.content)
+            let relabelled = try e.signed(bob, district: "d03", ballotID: forD01.ballot.ballotID, content: forD01.ballot.content)
             expectError(try await e.cast(client, relabelled), .badRequest, "invalid-choice")
             // Encrypted to a key nobody holds the secret of (or that the voter made up).
             let stray = GroupElement.base(try Scalar.random())
             expectError(try await e.cast(client, try e.ballot(bob, district: "d01", selections: ["c01"], electionKey: stray)),
                         .badRequest, "invalid-choice")
             // Proofs bound to another election's hash inside a ballot for this one.
-            let otherContext = try e.proofContext(bob.publicKey, district: "d01", electionHash: TestElection.otherManifest().electionHash)
+            let id = try BallotID.random()
+            let otherContext = try e.proofContext(ballotID: id, district: "d01", electionHash: try TestElection.otherElectionHash())
             let (otherContent, _) = try BallotContent.encrypt(selections: ["c01"], district: e.district("d01"), context: otherContext)
-            expectError(try await e.cast(client, try e.signed(bob, district: "d01", content: otherContent)), .badRequest, "invalid-choice")
+            expectError(try await e.cast(client, try e.signed(bob, district: "d01", ballotID: id, content: otherContent)), .badRequest, "invalid-choice")
             #expect(try await e.snapshot() == before)
             #expect(try await e.cast(client, try e.ballot(bob, district: "d01", selections: ["c03"])).status == .created)
+        }
+    }
+
+    /// A ballot id names one encryption in the whole log: once a ballot with it is cast or
+    /// challenged, no other ballot (another encryption, another voter, cast or challenged)
+    /// may use it, so a published encryption cannot be replayed under its id.
+    @Test func ballotIDsAreUniqueAcrossTheLog() async throws {
+        let e = try await TestElection(voters: 6, districts: 2)
+        defer { e.remove() }
+        try await e.withRouter { client in
+            let alice = try await e.enrolledKey(client, voter: 0)
+            let bob = try await e.enrolledKey(client, voter: 2)
+            let carol = try await e.enrolledKey(client, voter: 4)
+            let (challenged, opening) = try e.encryptedBallot(alice, district: "d01", selections: ["c01"])
+            #expect(try await e.spoil(client, challenged, opening, by: alice).status == .created)
+            let (cast, _) = try e.encryptedBallot(bob, district: "d01", selections: ["c02"])
+            #expect(try await e.cast(client, cast).status == .created)
+            let before = try await e.snapshot()
+            for used in [challenged.ballot.ballotID, cast.ballot.ballotID] {
+                // A fresh, valid encryption under a used id, cast by a voter who has not voted.
+                let (reused, reusedOpening) = try e.encryptedBallot(carol, district: "d01", selections: ["c03"], ballotID: used)
+                expectError(try await e.cast(client, reused), .conflict, "ballot-id-used")
+                expectError(try await e.spoil(client, reused, reusedOpening, by: carol), .conflict, "ballot-id-used")
+            }
+            #expect(try await e.snapshot() == before)
+            #expect(try await e.cast(client, try e.ballot(carol, district: "d01", selections: ["c03"])).status == .created)
         }
     }
 

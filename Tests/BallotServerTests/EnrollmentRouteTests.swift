@@ -23,7 +23,8 @@ struct EnrollmentRouteTests {
             #expect(receipt.subject.bytes == key.publicKey.rawRepresentation)
             #expect(receipt.logIndex == UInt64(before.logSize))
             #expect(receipt.checkpoint.checkpoint.treeSize == UInt64(before.logSize) + 1)
-            let expected = Enrollment(voterKey: key.publicKey, district: e.codes[1].district).canonicalBytes
+            // The entry opens the registrar's commitment with the (single-use) code and carries the proof of possession.
+            let expected = try e.enrollment(voter: 1, key: key).canonicalBytes
             expectAllPassed(e.verifier.verify(receipt: receipt, entryBytes: body.logged.entry.bytes,
                                               inclusionProof: body.logged.inclusionProof, expectedPayload: expected))
 
@@ -33,7 +34,7 @@ struct EnrollmentRouteTests {
             #expect(after.logSize == before.logSize + 1)
             #expect(after.checkpoints == before.checkpoints + 1)
             let keyData = Data(key.publicKey.rawRepresentation)
-            let stored = try await e.store.pool.read { db -> (String, Int64)? in
+            let stored = try await e.pool.read { db -> (String, Int64)? in
                 try Row.fetchOne(db, sql: "SELECT district, log_index FROM enrollments WHERE voter_key = ?",
                                  arguments: [keyData]).map { ($0["district"], $0["log_index"]) }
             }
@@ -148,58 +149,113 @@ struct EnrollmentRouteTests {
         }
     }
 
-    @Test func fiveWrongCodesLockTheVoter() async throws {
+    /// v2 has no permanent lock (v1 locked a voter for good after five wrong codes, which let
+    /// anyone who knew a personal number lock that voter out). The first three wrong codes
+    /// are free; each further one opens a window of 1 s, doubling up to 5 minutes, in which
+    /// wrong codes are answered 429 `enrollment-locked` with Retry-After and not counted.
+    @Test func wrongCodesOpenADoublingBackoffWindow() async throws {
+        let time = ManualClock()
+        let e = try await TestElection(clock: time.clock)
+        defer { e.remove() }
+        try await e.withRouter { client in
+            let number = e.codes[0].personalNumber
+            let attempts = ReadingCounter()
+            func wrong() async throws -> TestResponse {
+                try await e.enroll(client, number: number, code: TestElection.wrongCode(Int(attempts.next())), key: try Ed25519PrivateKey())
+            }
+            for failures in 1...ElectionRules.freeFailures {
+                expectError(try await wrong(), .unauthorized, "invalid-credentials")
+                #expect(try await e.failedAttempts(voter: 0) == failures)
+            }
+            // Each further wrong code is refused as wrong and opens the next window.
+            var windows: [Int] = []
+            for failures in (ElectionRules.freeFailures + 1)...(ElectionRules.freeFailures + 11) {
+                let counted = try await wrong()
+                expectError(counted, .unauthorized, "invalid-credentials")
+                #expect(counted.headers[.retryAfter] == nil)
+                #expect(try await e.failedAttempts(voter: 0) == failures)
+                let before = try await e.snapshot()
+                let locked = try await wrong()
+                expectError(locked, .tooManyRequests, "enrollment-locked")
+                let wait = try #require(locked.headers[.retryAfter].flatMap { Int($0) })
+                windows.append(wait)
+                #expect(try await e.snapshot() == before, "a wrong code inside the window is not counted")
+                // One millisecond before the window ends it still holds.
+                time.advance(milliseconds: UInt64(wait) * 1000 - 1)
+                expectError(try await wrong(), .tooManyRequests, "enrollment-locked")
+                time.advance(milliseconds: 1)
+            }
+            #expect(windows == [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300])
+            // Other voters are not affected.
+            #expect(try await e.enroll(client, voter: 1, key: try Ed25519PrivateKey()).status == .created)
+            #expect(try await e.failedAttempts(voter: 1) == 0)
+        }
+    }
+
+    /// The right code is always accepted, even inside a backoff window: someone who knows a
+    /// voter's personal number cannot keep that voter from enrolling. It clears the count.
+    @Test func rightCodeIsAcceptedDuringBackoff() async throws {
         let e = try await TestElection()
         defer { e.remove() }
         try await e.withRouter { client in
             let number = e.codes[0].personalNumber
-            for attempt in 1...EnrollmentCode.maxAttempts {
-                let response = try await e.enroll(client, number: number, code: "WRNG-C0DE-000\(attempt)", key: try Ed25519PrivateKey())
-                expectError(response, .unauthorized, "invalid-credentials")
-                #expect(try await e.failedAttempts(voter: 0) == attempt)
+            for i in 1...(ElectionRules.freeFailures + 1) {
+                expectError(try await e.enroll(client, number: number, code: TestElection.wrongCode(i), key: try Ed25519PrivateKey()),
+                            .unauthorized, "invalid-credentials")
             }
+            expectError(try await e.enroll(client, number: number, code: TestElection.wrongCode(99), key: try Ed25519PrivateKey()),
+                        .tooManyRequests, "enrollment-locked")
             let before = try await e.snapshot()
             let right = try await e.enroll(client, voter: 0, key: try Ed25519PrivateKey())
-            expectError(right, .tooManyRequests, "enrollment-locked")
-            let wrongAgain = try await e.enroll(client, number: number, code: "WRNG-C0DE-0009", key: try Ed25519PrivateKey())
-            expectError(wrongAgain, .tooManyRequests, "enrollment-locked")
-            #expect(try await e.snapshot() == before)
-            #expect(try await e.failedAttempts(voter: 0) == EnrollmentCode.maxAttempts)
-            // Other voters are not affected.
-            let other = try await e.enroll(client, voter: 1, key: try Ed25519PrivateKey())
-            #expect(other.status == .created)
+            #expect(right.status == .created, "\(right.text)")
+            #expect(try await e.failedAttempts(voter: 0) == 0)
+            #expect(try await e.snapshot().enrollments == before.enrollments + 1)
+            // The count starts again from zero: the next wrong code is free.
+            expectError(try await e.enroll(client, number: number, code: TestElection.wrongCode(100), key: try Ed25519PrivateKey()),
+                        .unauthorized, "invalid-credentials")
+            #expect(try await e.failedAttempts(voter: 0) == 1)
         }
     }
 
-    /// §7.2: from the sixth attempt on every attempt is refused, even the resend of a
-    /// completed enrollment.
-    @Test func lockedVoterCannotResendACompletedEnrollment() async throws {
+    /// v1 refused even the resend of a completed enrollment once the voter was locked; v2
+    /// answers the right code during a backoff window, so the voter's device can still
+    /// fetch its enrollment receipt, and a second key is still `already-enrolled`.
+    @Test func voterInBackoffCanResendACompletedEnrollment() async throws {
         let e = try await TestElection()
         defer { e.remove() }
         try await e.withRouter { client in
             let key = try await e.enrolledKey(client, voter: 0)
-            #expect(try await e.enroll(client, voter: 0, key: key).status == .ok)
-            for _ in 1...EnrollmentCode.maxAttempts {
-                expectError(try await e.enroll(client, number: e.codes[0].personalNumber, code: "AAAA-BBBB-CCCC", key: key),
+            let first = try await e.enroll(client, voter: 0, key: key)
+            #expect(first.status == .ok)
+            for i in 1...(ElectionRules.freeFailures + 1) {
+                expectError(try await e.enroll(client, number: e.codes[0].personalNumber, code: TestElection.wrongCode(i), key: key),
                             .unauthorized, "invalid-credentials")
             }
+            expectError(try await e.enroll(client, number: e.codes[0].personalNumber, code: TestElection.wrongCode(9), key: key),
+                        .tooManyRequests, "enrollment-locked")
             let before = try await e.snapshot()
-            expectError(try await e.enroll(client, voter: 0, key: key), .tooManyRequests, "enrollment-locked")
-            #expect(try await e.snapshot() == before)
+            let resend = try await e.enroll(client, voter: 0, key: key)
+            #expect(resend.status == .ok, "\(resend.text)")
+            #expect(try resend.decode(EnrollmentResponse.self).logged.entry == (try first.decode(EnrollmentResponse.self)).logged.entry)
+            expectError(try await e.enroll(client, voter: 0, key: try Ed25519PrivateKey()), .conflict, "already-enrolled")
+            var expected = before
+            expected.failedAttempts = 0
+            #expect(try await e.snapshot() == expected, "nothing logged; the right code cleared the count")
         }
     }
 
-    /// Wrong codes sent concurrently are counted one by one: exactly five are answered
+    /// Wrong codes sent concurrently are counted one by one: with the clock standing still,
+    /// exactly the three free ones and the one that opens the window are answered
     /// `invalid-credentials`, all the others `enrollment-locked`.
-    @Test func concurrentWrongCodesLockAfterExactlyFive() async throws {
+    @Test func concurrentWrongCodesOpenTheWindowAfterExactlyFour() async throws {
         let e = try await TestElection()
         defer { e.remove() }
         try await e.withRouter { client in
             let number = e.codes[0].personalNumber
             let bodies = try (0..<24).map { i -> Data in
                 let key = try Ed25519PrivateKey()
-                return try TestElection.enrollmentBody(number: number, code: String(format: "ZZZZ-ZZZZ-%04d", i), key: key.publicKey,
-                                                       signature: try e.proof(key))
+                let code = TestElection.wrongCode(i)
+                return try TestElection.enrollmentBody(number: number, code: code, key: key.publicKey, signature: try e.proof(key, code: code))
             }
             let statuses = try await withThrowingTaskGroup(of: (HTTPResponse.Status, String).self) { group in
                 for body in bodies {
@@ -212,9 +268,10 @@ struct EnrollmentRouteTests {
                 for try await s in group { all.append(s) }
                 return all
             }
-            #expect(statuses.filter { $0 == (.unauthorized, "invalid-credentials") }.count == EnrollmentCode.maxAttempts)
-            #expect(statuses.filter { $0 == (.tooManyRequests, "enrollment-locked") }.count == 24 - EnrollmentCode.maxAttempts)
-            #expect(try await e.failedAttempts(voter: 0) == EnrollmentCode.maxAttempts)
+            let counted = ElectionRules.freeFailures + 1
+            #expect(statuses.filter { $0 == (.unauthorized, "invalid-credentials") }.count == counted)
+            #expect(statuses.filter { $0 == (.tooManyRequests, "enrollment-locked") }.count == 24 - counted)
+            #expect(try await e.failedAttempts(voter: 0) == counted)
             #expect(try await e.snapshot().enrollments == 0)
         }
     }
@@ -239,7 +296,7 @@ struct EnrollmentRouteTests {
             let winners = results.filter { $0.1 == .created }
             try #require(winners.count == 1, "\(results.map { "\($0.1.code) \($0.2)" })")
             #expect(results.filter { $0.1 == .conflict && $0.2 == "already-enrolled" }.count == 19)
-            let bound = try await e.store.pool.read { db in try Data.fetchAll(db, sql: "SELECT voter_key FROM enrollments") }
+            let bound = try await e.pool.read { db in try Data.fetchAll(db, sql: "SELECT voter_key FROM enrollments") }
             #expect(bound == [Data(keys[winners[0].0].publicKey.rawRepresentation)])
             #expect(try await e.snapshot().boundKeys == 1)
         }
@@ -278,15 +335,15 @@ struct EnrollmentRouteTests {
         try await e.withRouter { client in
             let key = try Ed25519PrivateKey()
             let badSig = try TestElection.enrollmentBody(number: "000000-00000", code: "AAAA-BBBB-CCCC", key: key.publicKey,
-                                                         signature: try e.proof(try Ed25519PrivateKey()))
+                                                         signature: try e.proof(try Ed25519PrivateKey(), code: "AAAA-BBBB-CCCC"))
             expectError(try await client.postJSON("/v1/enrollments", badSig), .badRequest, "bad-signature")
             let badNumberAndSig = try TestElection.enrollmentBody(number: "no spaces allowed", code: "x", key: key.publicKey,
-                                                                  signature: try e.proof(try Ed25519PrivateKey()))
+                                                                  signature: try e.proof(try Ed25519PrivateKey(), code: "x"))
             expectError(try await client.postJSON("/v1/enrollments", badNumberAndSig), .badRequest, "malformed")
             let longCodeAndBadSig = try TestElection.enrollmentBody(number: e.codes[0].personalNumber, code: String(repeating: "A", count: 65),
-                                                                    key: key.publicKey, signature: try e.proof(try Ed25519PrivateKey()))
+                                                                    key: key.publicKey, signature: try e.proof(try Ed25519PrivateKey(), code: "A"))
             expectError(try await client.postJSON("/v1/enrollments", longCodeAndBadSig), .badRequest, "malformed")
-            try e.close()
+            try await e.close()
             expectError(try await e.enroll(client, number: "000000-00000", code: "AAAA-BBBB-CCCC", key: key), .forbidden, "election-closed")
             #expect(try await e.snapshot().failedAttempts == 0)
         }
@@ -303,9 +360,34 @@ struct EnrollmentRouteTests {
             let wrongCode = try await e.enroll(client, number: e.codes[3].personalNumber, code: "AAAA-BBBB-CCCC", key: try Ed25519PrivateKey())
             let other = expectError(wrongCode, .unauthorized, "invalid-credentials")
             #expect(body?.message == other?.message)
+            // v2 counts wrong codes for numbers that are not on the roll too (v1 did not), so
+            // the backoff cannot tell them apart either.
             var expected = before
-            expected.failedAttempts += 1
+            expected.failedAttempts += 2
             #expect(try await e.snapshot() == expected)
+            #expect(try await e.failedAttempts(number: "000000-00000") == 1)
+        }
+    }
+
+    /// A number on the roll and a number that is not get the same answers, status, code,
+    /// message and Retry-After, through the free codes and into the backoff window.
+    @Test func onRollAndOffRollNumbersGetTheSameAnswers() async throws {
+        let e = try await TestElection()
+        defer { e.remove() }
+        try await e.withRouter { client in
+            func answers(_ number: String) async throws -> [String] {
+                var out: [String] = []
+                for i in 1...(ElectionRules.freeFailures + 3) {
+                    let r = try await e.enroll(client, number: number, code: TestElection.wrongCode(i), key: try Ed25519PrivateKey())
+                    let body = try r.decode(ErrorBody.self)
+                    out.append("\(r.status.code) \(body.code) \(r.headers[.retryAfter] ?? "-") \(body.message)")
+                }
+                return out
+            }
+            let onRoll = try await answers(e.codes[0].personalNumber)
+            let offRoll = try await answers("000000-00000")
+            #expect(onRoll == offRoll)
+            #expect(onRoll.filter { $0.hasPrefix("429 enrollment-locked 1 ") }.count == 2, "\(onRoll)")
         }
     }
 
@@ -345,11 +427,16 @@ struct EnrollmentRouteTests {
             let voter = e.codes[0]
             // Signed by another key.
             let byOther = try TestElection.enrollmentBody(number: voter.personalNumber, code: voter.code, key: key.publicKey,
-                                                          signature: try e.proof(other))
+                                                          signature: try e.proof(other, code: voter.code))
             expectError(try await client.postJSON("/v1/enrollments", byOther), .badRequest, "bad-signature")
+            // Signed by the right key over another code: the proof is bound to the code it
+            // enrolls with, so an intercepted request cannot carry the voter's code to another key.
+            let otherCode = try TestElection.enrollmentBody(number: voter.personalNumber, code: voter.code, key: key.publicKey,
+                                                            signature: try e.proof(key, code: e.codes[1].code))
+            expectError(try await client.postJSON("/v1/enrollments", otherCode), .badRequest, "bad-signature")
             // Signed by the right key, for another election.
             let otherElection = try key.signature(for: EnrollmentRequest.signedBytes(
-                electionHash: TestElection.otherManifest().electionHash, voterKey: key.publicKey))
+                electionHash: try TestElection.otherElectionHash(), voterKey: key.publicKey, normalizedCode: EnrollmentCode.normalize(voter.code)))
             let replayed = try TestElection.enrollmentBody(number: voter.personalNumber, code: voter.code, key: key.publicKey,
                                                            signature: otherElection)
             expectError(try await client.postJSON("/v1/enrollments", replayed), .badRequest, "bad-signature")
@@ -365,7 +452,7 @@ struct EnrollmentRouteTests {
     @Test func enrollmentInAClosedElectionIsRefused() async throws {
         let e = try await TestElection()
         defer { e.remove() }
-        try e.close()
+        try await e.close()
         try await e.withRouter { client in
             let before = try await e.snapshot()
             let response = try await e.enroll(client, voter: 0, key: try Ed25519PrivateKey())
@@ -378,6 +465,8 @@ struct EnrollmentRouteTests {
 
     /// The personal number is only ever stored as a keyed hash: no text or blob in any
     /// table contains it, after the roll import, an enrollment, failed attempts and a ballot.
+    /// Codes are stored only as registrar commitments until used; v2 publishes the code an
+    /// enrollment used in its log entry (single use, so it opens nothing else), never the others.
     @Test func personalNumbersAreNeverStored() async throws {
         let e = try await TestElection(voters: 4, districts: 2)
         defer { e.remove() }
@@ -387,8 +476,9 @@ struct EnrollmentRouteTests {
             let cast = try await e.cast(client, try e.ballot(key, voter: 0))
             #expect(cast.status == .created)
         }
-        let needles = e.codes.map { Array($0.personalNumber.utf8) } + e.codes.map { Array($0.code.utf8) }
-        let (tables, cells, hits) = try await e.store.pool.read { db -> (Int, Int, [String]) in
+        let unusedCodes = e.codes.dropFirst().flatMap { [$0.code, EnrollmentCode.normalize($0.code)] }
+        let needles = e.codes.map { Array($0.personalNumber.utf8) } + unusedCodes.map { Array($0.utf8) }
+        let (tables, cells, hits) = try await e.pool.read { db -> (Int, Int, [String]) in
             let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
             var cells = 0
             var hits: [String] = []
@@ -413,8 +503,15 @@ struct EnrollmentRouteTests {
         #expect(tables >= 7)
         #expect(cells > 20)
         #expect(hits.isEmpty, "\(hits)")
+        // The used code appears once, in the enrollment entry, and nowhere else.
+        let used = Array(EnrollmentCode.normalize(e.codes[0].code).utf8)
+        let carriers = try await e.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT kind, data FROM log_entries").filter { contains([UInt8]($0["data"] as Data), used) }
+                .map { $0["kind"] as String }
+        }
+        #expect(carriers == ["enrollment"])
         // The roll holds exactly the keyed hashes of the numbers.
-        let macs = try await e.store.pool.read { db in try Data.fetchAll(db, sql: "SELECT voter_mac FROM roll") }
+        let macs = try await e.pool.read { db in try Data.fetchAll(db, sql: "SELECT voter_mac FROM roll") }
         #expect(Set(macs) == Set(e.codes.map { Data(PersonalNumber.mac($0.personalNumber, secret: e.rollSecret).bytes) }))
     }
 }

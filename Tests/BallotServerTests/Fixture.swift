@@ -32,6 +32,8 @@ struct TestTrustee: Sendable {
     let signingKey: Ed25519PrivateKey
     let encryptionSecret: Scalar
     let seed: [UInt8]
+    /// The trustee's self-signed public keys (what `trustee keygen` writes for the commission).
+    let registration: TrusteeRegistration
 
     init(index: UInt32) throws {
         self.index = index
@@ -39,10 +41,8 @@ struct TestTrustee: Sendable {
         signingKey = try Ed25519PrivateKey()
         encryptionSecret = try Scalar.random()
         seed = try SecureRandom.bytes(32)
-    }
-
-    var registration: TrusteeRegistration {
-        TrusteeRegistration(index: index, name: name, signingKey: signingKey.publicKey, encryptionKey: .base(encryptionSecret))
+        registration = try TrusteeRegistration.signed(index: index, name: name, signingKey: signingKey,
+                                                      encryptionKey: .base(encryptionSecret))
     }
 
     /// The secret scalar for `label` and `t` (what `DealerPublication.deal` asks `derive` for).
@@ -113,16 +113,25 @@ struct TestTrustee: Sendable {
     }
 }
 
+/// A clock the test moves by hand (wrong-code backoff windows, order lifetimes).
+final class ManualClock: Sendable {
+    private let millis: Atomic<UInt64>
+    init(_ start: Timestamp = 1_767_225_600_000) { millis = Atomic(start) }
+    var now: Timestamp { millis.load(ordering: .relaxed) }
+    func advance(milliseconds: UInt64) { millis.add(milliseconds, ordering: .relaxed) }
+    var clock: Clock { Clock { self.now } }
+}
+
 /// One election in its own temporary data directory, with a small roll imported through
-/// `ElectionStore.importRoll`, and by default the trustees registered by the commission, the
-/// key ceremony run through the router and voting opened by the commission.
-/// Call `remove()` in a `defer` right after creating it.
+/// `ElectionStore.importRoll` (codes and registrar-signed commitments), and by default the
+/// trustees appointed by the commission, the key ceremony run through the router and voting
+/// opened by the commission. Call `remove()` in a `defer` right after creating it.
 struct TestElection: Sendable {
     /// How far `init` takes the election.
     enum Stage: Int, Comparable, Sendable {
         /// Manifest and roll only.
         case created
-        /// And every trustee registered by the commission.
+        /// And every trustee appointed by the commission.
         case registered
         /// And the ceremony run through the router: the election key is published.
         case keyed
@@ -139,23 +148,25 @@ struct TestElection: Sendable {
     /// The issued codes, in roll order: voter `i` is in district `d0(i % districts + 1)`.
     let codes: [ElectionStore.IssuedCode]
     let clock: Clock
-    /// One per `manifest.trustees.count`, index 1...count (registered from stage `.registered` on).
+    /// One per `manifest.trustees.count`, index 1...count (appointed from stage `.registered` on).
     let trustees: [TestTrustee]
 
     init(voters: Int = 8, districts: Int = 2, stage: Stage = .open, manifest: ElectionManifest? = nil,
-         roll: [ElectionStore.RollRow]? = nil, clock: Clock = testClock) async throws {
+         roll: [ElectionStore.RollLine]? = nil, clock: Clock = testClock) async throws {
         self.clock = clock
         root = FileManager.default.temporaryDirectory
             .appendingPathComponent("ballot-server-tests-\(UUID().uuidString)", isDirectory: true)
         dir = DataDirectory(path: root.path)
         do {
             let manifest = manifest ?? Self.manifest()
-            store = try ElectionStore.create(in: dir, manifest: manifest, clock: clock)
+            store = try await ElectionStore.create(in: dir, database: .sqlite, manifest: manifest, clock: clock)
             rollSecret = try dir.rollSecret()
-            codes = try store.importRoll(roll ?? ExampleElection.roll(voters: voters, districts: districts), rollSecret: rollSecret).1
+            let commission = try dir.commissionKey()
+            codes = try await store.importRoll(roll ?? ExampleElection.roll(voters: voters, districts: districts), rollSecret: rollSecret,
+                                               commissionKey: commission).codes
             trustees = try (1...UInt32(manifest.trustees.count)).map { try TestTrustee(index: $0) }
             if stage >= .registered {
-                for trustee in trustees { try store.registerTrustee(trustee.registration) }
+                for trustee in trustees { _ = try await store.appointTrustee(trustee.registration, commissionKey: commission) }
             }
         } catch {
             try? FileManager.default.removeItem(at: root)
@@ -166,7 +177,7 @@ struct TestElection: Sendable {
                 let election = self
                 try await election.withRouter { client in try await election.runCeremony(client) }
             }
-            if stage >= .open { try open() }
+            if stage >= .open { try await open() }
         } catch {
             remove()
             throw error
@@ -174,12 +185,12 @@ struct TestElection: Sendable {
     }
 
     /// A small election: three districts of 3 or 4 options, one seat, vote for one; three
-    /// trustees with a quorum of two.
+    /// trustees with a quorum of two. d01's fourth option, "against all", is counted but not electable.
     static func manifest(id: String = "council-2026-test", trustees: TrusteePolicy = TrusteePolicy(count: 3, quorum: 2),
                          seats: Int = 1) -> ElectionManifest {
         func options(_ n: Int, againstAll: Bool = false) -> [BallotOption] {
             (1...n).map { BallotOption(id: "c0\($0)", name: "Candidate \($0)") }
-                + (againstAll ? [BallotOption(id: "against-all", name: "Against all")] : [])
+                + (againstAll ? [BallotOption(id: "against-all", name: "Against all", electable: false)] : [])
         }
         return ElectionManifest(electionId: id, name: "Council election (test)", districts: [
             District(id: "d01", name: "North", seats: seats, selectionLimit: 1, options: options(3, againstAll: true)),
@@ -188,20 +199,42 @@ struct TestElection: Sendable {
         ], trustees: trustees)
     }
 
-    /// The test manifest under another election id, so its election hash differs.
+    /// The test manifest under another election id.
     static func otherManifest(id: String = "other-election-2026") -> ElectionManifest {
         manifest(id: id)
     }
 
+    /// The election hash of some other election (v2 hashes entry 0 with its keys and a
+    /// random nonce, so every election has its own, even with the same manifest).
+    static func otherElectionHash() throws -> Digest {
+        ElectionSetup(manifest: otherManifest(), serverKey: try Ed25519PrivateKey().publicKey,
+                      commissionKey: try Ed25519PrivateKey().publicKey, nonce: try Nonce32.random()).electionHash
+    }
+
     func remove() { try? FileManager.default.removeItem(at: root) }
 
-    func open() throws { _ = try store.changeWindow(.open, commissionKey: try dir.commissionKey()) }
+    func open() async throws { _ = try await store.changeWindow(.open, commissionKey: try dir.commissionKey()) }
 
-    func close() throws { _ = try store.changeWindow(.close, commissionKey: try dir.commissionKey()) }
+    func close() async throws { _ = try await store.changeWindow(.close, commissionKey: try dir.commissionKey()) }
 
     var verifier: ReceiptVerifier { ReceiptVerifier(serverKey: store.setup.serverKey, electionHash: store.electionHash) }
 
     func district(_ id: String) -> District { store.manifest.district(id)! }
+
+    /// The SQLite pool under the store (to look at rows, or to make storage fail on purpose).
+    var pool: DatabasePool {
+        get throws {
+            guard let sqlite = store.storage as? SQLiteStorage else { throw TestFailure("the test election is not on SQLite") }
+            return sqlite.pool
+        }
+    }
+
+    /// A group committer over this election's store, as `buildApplication` makes it.
+    static func committer(store: ElectionStore, clock: Clock) -> GroupCommitter {
+        var logger = Logger(label: "ballot-server-tests")
+        logger.logLevel = .critical
+        return GroupCommitter(storage: store.storage, rules: store.rules, clock: clock, logger: logger)
+    }
 
     /// Builds the router the server uses and runs `test` against it with the group-commit
     /// writer running as a service.
@@ -225,8 +258,7 @@ struct TestElection: Sendable {
     ) async throws -> Value {
         var logger = Logger(label: "ballot-server-tests")
         logger.logLevel = .critical
-        let committer = GroupCommitter(pool: store.pool, electionHash: store.electionHash, serverKey: store.serverKey,
-                                       clock: clock, logger: logger)
+        let committer = committer(store: store, clock: clock)
         var app = Application(router: buildRouter(store: store, committer: committer, rollSecret: rollSecret, limits: limits,
                                                           requestLimits: requestLimits), logger: logger)
         app.addServices(committer)
@@ -339,14 +371,15 @@ struct TestElection: Sendable {
         try JSONEncoder().encode(EnrollmentRequestBody(personalNumber: number, code: code, voterKey: key, signature: signature))
     }
 
-    /// The proof of possession for `key` in this election.
-    func proof(_ key: Ed25519PrivateKey) throws -> Ed25519Signature {
-        try key.signature(for: EnrollmentRequest.signedBytes(electionHash: store.electionHash, voterKey: key.publicKey))
+    /// The proof of possession for `key` in this election, bound to the code it enrolls with.
+    func proof(_ key: Ed25519PrivateKey, code: String) throws -> Ed25519Signature {
+        try key.signature(for: EnrollmentRequest.signedBytes(electionHash: store.electionHash, voterKey: key.publicKey,
+                                                             normalizedCode: EnrollmentCode.normalize(code)))
     }
 
     func enroll(_ client: some TestClientProtocol, number: String, code: String, key: Ed25519PrivateKey) async throws -> TestResponse {
         try await client.postJSON("/v1/enrollments",
-                                  try Self.enrollmentBody(number: number, code: code, key: key.publicKey, signature: try proof(key)))
+                                  try Self.enrollmentBody(number: number, code: code, key: key.publicKey, signature: try proof(key, code: code)))
     }
 
     func enroll(_ client: some TestClientProtocol, voter: Int, key: Ed25519PrivateKey) async throws -> TestResponse {
@@ -361,11 +394,24 @@ struct TestElection: Sendable {
         return key
     }
 
+    /// The enrollment entry a voter's enrollment with `key` logs (eq. 6 signed over the normalized code).
+    func enrollment(voter: Int, key: Ed25519PrivateKey) throws -> Enrollment {
+        let code = EnrollmentCode.normalize(codes[voter].code)
+        return Enrollment(voterKey: key.publicKey, district: codes[voter].district, commitment: codes[voter].commitment,
+                          code: code, signature: try proof(key, code: code))
+    }
+
+    /// A well-formed code that is not any voter's (16 Crockford characters).
+    static func wrongCode(_ i: Int) -> String {
+        String(format: "WRNG-C0DE-%04d-%04d", i / 10_000, i % 10_000)
+    }
+
     // MARK: ballots
 
     /// The published election key (read from the log, as `GET /v1/election` does).
     func electionKey() throws -> GroupElement {
-        guard let record = try store.pool.read({ db in try ElectionStore.electionKey(db) }) else {
+        let rules = store.rules
+        guard let record = try store.storage.readNow({ try rules.electionKey($0) }) else {
             throw TestFailure("the election key is not published; run the ceremony first")
         }
         return record.key
@@ -379,22 +425,24 @@ struct TestElection: Sendable {
         return District(id: id, name: id, seats: d01.seats, selectionLimit: d01.selectionLimit, options: d01.options)
     }
 
-    /// What the ballot's proofs are bound to (the server rebuilds it from the ballot).
-    func proofContext(_ voterKey: Ed25519PublicKey, district: String, electionHash: Digest? = nil,
+    /// What the ballot's proofs are bound to (the server rebuilds it from the ballot): its id and district, no voter.
+    func proofContext(ballotID: BallotID, district: String, electionHash: Digest? = nil,
                       electionKey: GroupElement? = nil) throws -> ProofContext {
         BallotContent.context(electionHash: electionHash ?? store.electionHash, electionKey: try electionKey ?? self.electionKey(),
-                              voterKey: voterKey, district: district)
+                              ballotID: ballotID, district: district)
     }
 
-    /// An encrypted ballot with its proofs (as `VoterActions.prepareBallot` makes it), signed,
-    /// and the opening that reveals it. `BallotContent.encrypt` encrypts 1 for every listed
-    /// option, so invalid selections give a ballot whose limit proof fails.
+    /// An encrypted ballot with its proofs (as `VoterActions.prepareBallot` makes it) under a
+    /// fresh ballot id, cast with `key`, and the opening that reveals it. `BallotContent.encrypt`
+    /// encrypts 1 for every listed option, so invalid selections give a ballot whose limit proof fails.
     func encryptedBallot(_ key: Ed25519PrivateKey, district: String, selections: [String], electionHash: Digest? = nil,
-                         electionKey: GroupElement? = nil, nonces: [Scalar]? = nil) throws -> (SignedBallot, BallotOpening) {
+                         electionKey: GroupElement? = nil, nonces: [Scalar]? = nil,
+                         ballotID: BallotID? = nil) throws -> (SignedBallot, BallotOpening) {
         let hash = electionHash ?? store.electionHash
-        let context = try proofContext(key.publicKey, district: district, electionHash: hash, electionKey: electionKey)
+        let id = try ballotID ?? BallotID.random()
+        let context = try proofContext(ballotID: id, district: district, electionHash: hash, electionKey: electionKey)
         let (content, opening) = try BallotContent.encrypt(selections: selections, district: contest(district), context: context, nonces: nonces)
-        let ballot = try Ballot(electionHash: hash, voterKey: key.publicKey, district: district, content: content).signed(with: key)
+        let ballot = try Ballot(electionHash: hash, ballotID: id, district: district, content: content).cast(with: key)
         return (ballot, opening)
     }
 
@@ -418,28 +466,36 @@ struct TestElection: Sendable {
     /// or -1 too); its 0/1 proof is made as if it held 1 (any non-zero value) or 0, so it
     /// fails for any other value; the limit proof proves `limitValue` (by default the true
     /// sum), so it holds exactly when that is the sum.
-    func handMadeContent(_ voterKey: Ed25519PublicKey, district: String, values: [Int], limitValue: Int? = nil) throws -> BallotContent {
-        let context = try proofContext(voterKey, district: district)
+    func handMadeContent(ballotID: BallotID, district: String, values: [Int], limitValue: Int? = nil) throws -> BallotContent {
+        let context = try proofContext(ballotID: ballotID, district: district)
         let key = context.electionKey
         let nonces = try values.map { _ in try Scalar.random() }
         let ciphertexts = zip(values, nonces).map { v, r in Ciphertext(alpha: .base(r), beta: .linear(Self.scalar(v), r, key)) }
         let proofs = try zip(ciphertexts, zip(values, nonces)).map { ct, vr in
             try ZeroOrOneProof.prove(ciphertext: ct, vote: vr.0 == 0 ? 0 : 1, nonce: vr.1, context: context)
         }
-        let total = ciphertexts.dropFirst().reduce(ciphertexts.first ?? Ciphertext(alpha: .identity, beta: .identity), +)
         let nonceSum = nonces.reduce(Scalar.zero, +)
-        let limit = try KnownValueProof.prove(ciphertext: total, value: UInt64(max(0, limitValue ?? values.reduce(0, +))),
+        let limit = try KnownValueProof.prove(ciphertexts: ciphertexts, value: UInt64(max(0, limitValue ?? values.reduce(0, +))),
                                               nonce: nonceSum, context: context)
         return BallotContent(ciphertexts: ciphertexts, proofs: proofs, limitProof: limit)
     }
 
     func handMadeBallot(_ key: Ed25519PrivateKey, district: String, values: [Int], limitValue: Int? = nil) throws -> SignedBallot {
-        try signed(key, district: district, content: try handMadeContent(key.publicKey, district: district, values: values, limitValue: limitValue))
+        let id = try BallotID.random()
+        return try signed(key, district: district, ballotID: id,
+                          content: try handMadeContent(ballotID: id, district: district, values: values, limitValue: limitValue))
     }
 
-    /// Any content, signed by `key` for this election.
-    func signed(_ key: Ed25519PrivateKey, district: String, content: BallotContent) throws -> SignedBallot {
-        try Ballot(electionHash: store.electionHash, voterKey: key.publicKey, district: district, content: content).signed(with: key)
+    /// Any content under `ballotID`, cast by `key` in this election.
+    func signed(_ key: Ed25519PrivateKey, district: String, ballotID: BallotID, content: BallotContent) throws -> SignedBallot {
+        try Ballot(electionHash: store.electionHash, ballotID: ballotID, district: district, content: content).cast(with: key)
+    }
+
+    /// `ballot` signed for casting by a key other than the one it names (a forgery).
+    static func forged(_ ballot: SignedBallot, by forger: Ed25519PrivateKey) throws -> SignedBallot {
+        let statement = SignedBallot.castStatement(electionHash: ballot.ballot.electionHash, voterKey: ballot.voterKey,
+                                                   trackingCode: ballot.trackingCode)
+        return SignedBallot(ballot: ballot.ballot, voterKey: ballot.voterKey, signature: try forger.signature(for: statement))
     }
 
     static func scalar(_ v: Int) -> Scalar {
@@ -450,8 +506,15 @@ struct TestElection: Sendable {
         try await client.postJSON("/v1/ballots", try JSONEncoder().encode(ballot.wire))
     }
 
-    func spoil(_ client: some TestClientProtocol, _ ballot: SignedBallot, _ opening: BallotOpening) async throws -> TestResponse {
-        try await client.postJSON("/v1/ballots/spoiled", try JSONEncoder().encode(SpoilRequestBody(ballot: ballot.wire, opening: opening)))
+    /// Challenges the ballot (its encryption, not the cast signature): the voter `key` asks
+    /// for it to be opened and published.
+    func spoil(_ client: some TestClientProtocol, _ ballot: SignedBallot, _ opening: BallotOpening,
+               by key: Ed25519PrivateKey) async throws -> TestResponse {
+        try await spoil(client, body: try SpoilRequestBody.make(ballot: ballot.ballot, opening: opening, voterKey: key))
+    }
+
+    func spoil(_ client: some TestClientProtocol, body: SpoilRequestBody) async throws -> TestResponse {
+        try await client.postJSON("/v1/ballots/spoiled", try JSONEncoder().encode(body))
     }
 
     // MARK: database state
@@ -463,6 +526,7 @@ struct TestElection: Sendable {
         var logSize = 0
         var checkpoints = 0
         var boundKeys = 0
+        /// Wrong codes counted for backoff, over every personal number (on the roll or not).
         var failedAttempts = 0
         var description: String {
             "ballots \(ballots), spoiled \(spoiled), enrollments \(enrollments), log \(logSize), checkpoints \(checkpoints), bound keys \(boundKeys), failed attempts \(failedAttempts)"
@@ -470,7 +534,7 @@ struct TestElection: Sendable {
     }
 
     func snapshot() async throws -> Snapshot {
-        try await store.pool.read { db in
+        try await pool.read { db in
             func count(_ sql: String) throws -> Int { try Int.fetchOne(db, sql: sql) ?? -1 }
             return Snapshot(
                 ballots: try count("SELECT COUNT(*) FROM ballots"),
@@ -479,7 +543,7 @@ struct TestElection: Sendable {
                 logSize: try count("SELECT COUNT(*) FROM log_entries"),
                 checkpoints: try count("SELECT COUNT(*) FROM checkpoints"),
                 boundKeys: try count("SELECT COUNT(*) FROM roll WHERE voter_key IS NOT NULL"),
-                failedAttempts: try count("SELECT COALESCE(SUM(failed_attempts), 0) FROM roll"))
+                failedAttempts: try count("SELECT COALESCE(SUM(failures), 0) FROM code_backoff"))
         }
     }
 
@@ -488,11 +552,16 @@ struct TestElection: Sendable {
         try await store.entries(start: 0, limit: 1000).entries.map(\.kind)
     }
 
-    func failedAttempts(voter: Int) async throws -> Int? {
-        let mac = Data(PersonalNumber.mac(codes[voter].personalNumber, secret: rollSecret).bytes)
-        return try await store.pool.read { db in
-            try Int.fetchOne(db, sql: "SELECT failed_attempts FROM roll WHERE voter_mac = ?", arguments: [mac])
+    /// Wrong codes counted for a personal number (0 when none is).
+    func failedAttempts(number: String) async throws -> Int {
+        let mac = Data(PersonalNumber.mac(number, secret: rollSecret).bytes)
+        return try await pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT failures FROM code_backoff WHERE voter_mac = ?", arguments: [mac]) ?? 0
         }
+    }
+
+    func failedAttempts(voter: Int) async throws -> Int {
+        try await failedAttempts(number: codes[voter].personalNumber)
     }
 }
 
@@ -581,18 +650,68 @@ func temporaryPath() -> URL {
     FileManager.default.temporaryDirectory.appendingPathComponent("ballot-server-tests-\(UUID().uuidString)", isDirectory: true)
 }
 
-/// A 33-byte compressed encoding whose x has no point on P-256 (the first x = 1, 2, ... with
-/// x³ - 3x + b not a square), as lowercase hex.
+/// A 65-byte uncompressed encoding 0x04 || x || y of a point that is not on P-256 (the
+/// generator with y + 1), as lowercase hex.
 func notOnCurve() throws -> String {
-    for x in 1...255 {
-        let bytes = [0x02] + [UInt8](repeating: 0, count: 31) + [UInt8(x)]
-        if (try? GroupElement(encoding: bytes)) == nil { return Hex.encode(bytes) }
-    }
-    throw TestFailure("no x below 256 is off the curve")
+    var bytes = GroupElement.base(.one).encoding
+    bytes[64] ^= 0x01
+    guard (try? GroupElement(encoding: bytes)) == nil else { throw TestFailure("G with y+1 decoded as a point") }
+    return Hex.encode(bytes)
 }
 
 extension TestElection {
     func postDecryptionBody(_ client: some TestClientProtocol, _ body: Data) async throws -> TestResponse {
         try await postTrustee(client, "/v1/tally/decryptions", body)
+    }
+}
+
+/// The code and message of the refusal `body` throws: a `CommandError` (checks made before
+/// anything is written) or a `RuleError` (the election's rules). Records an issue and returns
+/// nil when it throws nothing or something else.
+func refusal(sourceLocation: SourceLocation = #_sourceLocation,
+             _ body: () async throws -> Void) async -> (code: String, message: String)? {
+    do {
+        try await body()
+        Issue.record("expected a refusal, nothing was thrown", sourceLocation: sourceLocation)
+    } catch let error as CommandError {
+        return (error.code, error.message)
+    } catch let error as RuleError {
+        return (error.code, error.message)
+    } catch {
+        Issue.record("expected a CommandError or RuleError, got \(error)", sourceLocation: sourceLocation)
+    }
+    return nil
+}
+
+extension TestElection {
+    /// The commission appoints a trustee (`ballot-server trustee add`, locally).
+    @discardableResult
+    func appoint(_ registration: TrusteeRegistration) async throws -> ElectionRules.Recorded {
+        try await store.appointTrustee(registration, commissionKey: try dir.commissionKey())
+    }
+}
+
+extension TestElection {
+    /// An enrollment of `voter` with `key`, prepared as `POST /v1/enrollments` prepares it
+    /// (the slow hash of the typed code with the roll entry's salt), for driving the rules directly.
+    func enrollmentAttempt(voter: Int, key: Ed25519PrivateKey, code typed: String? = nil) async throws -> ElectionRules.EnrollmentAttempt {
+        let voterMac = PersonalNumber.mac(codes[voter].personalNumber, secret: rollSecret)
+        let code = EnrollmentCode.normalize(typed ?? codes[voter].code)
+        guard let salt = try await store.storage.read({ try $0.rollRow(voterMac: voterMac)?.commitment.salt }) else {
+            throw TestFailure("voter \(voter) is not on the roll")
+        }
+        return ElectionRules.EnrollmentAttempt(
+            voterMac: voterMac, salt: salt,
+            typedCommitment: EnrollmentCode.commitment(normalizedCode: code, salt: salt, electionHash: store.electionHash),
+            normalizedCode: code, voterKey: key.publicKey, signature: try proof(key, code: code))
+    }
+}
+
+extension TestElection {
+    /// The body of `POST /v1/commission/trustees`: the trustee's self-signed registration and
+    /// the appointment signature (by the commission key unless `appointedBy` says otherwise).
+    func appointmentBody(_ registration: TrusteeRegistration, appointedBy key: Ed25519PrivateKey? = nil) throws -> Data {
+        let signature = try registration.appointmentSignature(electionHash: store.electionHash, commissionKey: try key ?? dir.commissionKey())
+        return try JSONEncoder().encode(TrusteeAppointmentBody(registration: registration, signature: signature))
     }
 }

@@ -10,10 +10,7 @@ import VotingCore
 @Suite("Group committer as a service")
 struct GroupCommitterServiceTests {
     static func committer(_ e: TestElection) -> GroupCommitter {
-        var logger = Logger(label: "ballot-server-tests")
-        logger.logLevel = .critical
-        return GroupCommitter(pool: e.store.pool, electionHash: e.store.electionHash, serverKey: e.store.serverKey,
-                              clock: testClock, logger: logger)
+        TestElection.committer(store: e.store, clock: testClock)
     }
 
     /// Graceful shutdown (what SIGTERM triggers) stops the writer: once the application has
@@ -29,12 +26,10 @@ struct GroupCommitterServiceTests {
             #expect(response.status == .created)
         }
         let before = try await e.snapshot()
-        let error = await #expect(throws: APIError.self) {
-            try await committer.submit { db, log in
-                try ElectionStore.enroll(db: db, log: log, voterMac: PersonalNumber.mac(e.codes[1].personalNumber, secret: e.rollSecret),
-                                         codeMac: EnrollmentCode.mac(e.codes[1].code, secret: e.rollSecret),
-                                         voterKey: try Ed25519PrivateKey().publicKey)
-            }
+        let attempt = try await e.enrollmentAttempt(voter: 1, key: try Ed25519PrivateKey())
+        let rules = e.store.rules
+        let error = await #expect(throws: RuleError.self) {
+            try await committer.submit { batch in try rules.enroll(batch, attempt) }
         }
         #expect(error?.code == "unavailable")
         #expect(try await e.snapshot() == before)
@@ -52,19 +47,19 @@ struct GroupCommitterServiceTests {
         let readings = ReadingCounter()
         var logger = Logger(label: "ballot-server-tests")
         logger.logLevel = .critical
-        let committer = GroupCommitter(pool: e.store.pool, electionHash: e.store.electionHash, serverKey: e.store.serverKey,
+        let committer = GroupCommitter(storage: e.store.storage, rules: e.store.rules,
                                        clock: Clock { 1_767_225_600_000 + readings.next() }, logger: logger)
         let runner = Task { try await committer.run() }
         // The loop is running: work submitted now is committed.
-        #expect(try await committer.submit { _, _ in 1 } == 1)
+        #expect(try await committer.submit { _ in 1 } == 1)
         let readingsBeforeCancel = readings.count
 
         runner.cancel()
         var committedAfterCancel = false
         do {
-            _ = try await committer.submit { _, _ in 2 }
+            _ = try await committer.submit { _ in 2 }
             committedAfterCancel = true
-        } catch let error as APIError {
+        } catch let error as RuleError {
             #expect(error.code == "unavailable")
         }
         let loopRanAfterCancel = committedAfterCancel || readings.count > readingsBeforeCancel

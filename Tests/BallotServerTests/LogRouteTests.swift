@@ -95,9 +95,13 @@ struct LogRouteTests {
             #expect(checkpoint.checkpoint.timestamp == testClock.now())
             // The key the server signs with is the one anchored in log entry 0.
             let entry0 = try await client.get("/v1/log/entries?start=0&limit=1").decode(LogEntriesPage.self).entries[0]
-            let setup = try ElectionSetup.decode(canonical: try LogEntry.decode(canonical: entry0.data.bytes).payload)
+            let payload = try LogEntry.decode(canonical: entry0.data.bytes).payload
+            let setup = try ElectionSetup.decode(canonical: payload)
             #expect(setup.serverKey == e.store.setup.serverKey)
-            #expect(setup.manifest.electionHash == e.store.electionHash)
+            // eq. 1: the election hash is the hash of entry 0's payload (manifest, keys, nonce).
+            #expect(setup.electionHash == e.store.electionHash)
+            #expect(SHA256.hash(payload) == e.store.electionHash)
+            #expect(setup.manifest.manifestHash != e.store.electionHash)
         }
     }
 
@@ -291,15 +295,15 @@ struct LogRouteTests {
             let keys = try [Ed25519PrivateKey(), Ed25519PrivateKey()]
             let voters = [3, 4]
             // What the group committer does with two enrollments in one batch.
-            try await e.store.pool.write { db in
-                let log = try LogAppender(db: db, electionHash: e.store.electionHash, timestamp: testClock.now())
-                for (key, voter) in zip(keys, voters) {
-                    let result = try ElectionStore.enroll(
-                        db: db, log: log, voterMac: PersonalNumber.mac(e.codes[voter].personalNumber, secret: e.rollSecret),
-                        codeMac: EnrollmentCode.mac(e.codes[voter].code, secret: e.rollSecret), voterKey: key.publicKey)
-                    _ = try result.get()
-                }
-                _ = try log.seal(serverKey: e.store.serverKey)
+            var attempts: [ElectionRules.EnrollmentAttempt] = []
+            for (key, voter) in zip(keys, voters) { attempts.append(try await e.enrollmentAttempt(voter: voter, key: key)) }
+            let rules = e.store.rules
+            let prepared = attempts
+            try await e.store.storage.write { tx in
+                let batch = try Batch(tx, electionHash: rules.electionHash, now: testClock.now())
+                for attempt in prepared { _ = try rules.enroll(batch, attempt).get() }
+                try batch.flush()
+                _ = try batch.log.seal(serverKey: rules.serverKey)
             }
             let latest = try await Self.latest(client)
             #expect(latest.checkpoint.treeSize == n + 2)
@@ -314,7 +318,7 @@ struct LogRouteTests {
             #expect(body.logged.receipt.checkpoint == latest)
             expectAllPassed(e.verifier.verify(receipt: body.logged.receipt, entryBytes: body.logged.entry.bytes,
                                               inclusionProof: body.logged.inclusionProof,
-                                              expectedPayload: Enrollment(voterKey: keys[0].publicKey, district: e.codes[3].district).canonicalBytes))
+                                              expectedPayload: try e.enrollment(voter: 3, key: keys[0]).canonicalBytes))
 
             // The rebuilt tree matches, and consistency from n (signed) to n + 2 verifies.
             let entries = try await Self.allEntries(client, limit: 4)
@@ -368,9 +372,15 @@ struct LogRouteTests {
             let unknown = Hex.encode(try SecureRandom.bytes(32))
             expectError(try await client.get("/v1/ballots/\(unknown)"), .notFound, "not-found")
             let code = log.casts[0].trackingCode.hex
-            for bad in [code.uppercased(), String(code.dropLast()), String(code.dropLast(2)), "zz" + code.dropFirst(2), code + "00",
-                        log.casts[0].shortCode] {
+            for bad in [code.uppercased(), String(code.dropLast()), String(code.dropLast(2)), "zz" + code.dropFirst(2), code + "00"] {
                 expectError(try await client.get("/v1/ballots/\(bad)"), .badRequest, "malformed")
+            }
+            // The short code the voter is shown finds the same ballot, typed in any case and without dashes.
+            let short = log.casts[0].shortCode
+            for typed in [short, short.lowercased(), short.replacingOccurrences(of: "-", with: "")] {
+                let found = try await client.get("/v1/ballots/\(typed)")
+                #expect(found.status == .ok, "\(typed): \(found.text)")
+                #expect(try found.decode(BallotLookup.self).trackingCode == log.casts[0].trackingCode)
             }
         }
     }

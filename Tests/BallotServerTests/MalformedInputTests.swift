@@ -23,7 +23,7 @@ struct MalformedInputTests {
             let key = try await e.enrolledKey(client, voter: 0)
             let ballot = try e.ballot(key, voter: 0)
             let valid = try JSONEncoder().encode(ballot.wire)
-            let hex = ballot.ballot.voterKey.hex
+            let hex = ballot.voterKey.hex
             let sig = ballot.signature.hex
             let hash = ballot.ballot.electionHash.hex
             var cases: [(String, Data)] = [
@@ -78,18 +78,25 @@ struct MalformedInputTests {
                 proof["value"] = 1
                 c["limit_proof"] = proof
             }
-            // Points: 33-byte compressed SEC1 on the curve, never the identity.
+            // Points (v2): 65-byte uncompressed SEC1 0x04 || x || y with x, y < p, on the curve,
+            // never the identity.
             let alpha = ballot.ballot.content.ciphertexts[0].alpha.hex
+            let x = String(alpha.dropFirst(2).prefix(64))
+            let y = String(alpha.suffix(64))
+            let yIsOdd = (Int(String(y.suffix(1)), radix: 16) ?? 0) % 2 == 1
+            let p = "ffffffff00000001000000000000000000000000ffffffffffffffffffffffff"
             let points: [(String, String)] = [
                 ("upper case", alpha.uppercased()),
                 ("odd length", String(alpha.dropLast())),
                 ("non-hex", "zz" + alpha.dropFirst(2)),
-                ("32 bytes", String(alpha.dropLast(2))),
-                ("34 bytes", alpha + "00"),
-                ("prefix 04 (uncompressed marker) on 33 bytes", "04" + alpha.dropFirst(2)),
-                ("uncompressed 65 bytes", "04" + alpha.dropFirst(2) + String(repeating: "ab", count: 32)),
+                ("64 bytes", String(alpha.dropLast(2))),
+                ("66 bytes", alpha + "00"),
+                ("the same point compressed (33 bytes)", (yIsOdd ? "03" : "02") + x),
+                ("prefix 02 (compressed marker) on 65 bytes", "02" + alpha.dropFirst(2)),
                 ("prefix 05", "05" + alpha.dropFirst(2)),
-                ("the identity (33 zero bytes)", String(repeating: "00", count: 33)),
+                ("x equal to p", "04" + p + y),
+                ("y equal to p", "04" + x + p),
+                ("the identity (65 zero bytes)", String(repeating: "00", count: 65)),
                 ("the identity (one zero byte)", "00"),
                 ("not on the curve", try notOnCurve()),
                 ("empty", ""),
@@ -153,7 +160,7 @@ struct MalformedInputTests {
             let key = try Ed25519PrivateKey()
             let voter = e.codes[0]
             let valid = try TestElection.enrollmentBody(number: voter.personalNumber, code: voter.code, key: key.publicKey,
-                                                        signature: try e.proof(key))
+                                                        signature: try e.proof(key, code: voter.code))
             var cases: [(String, Data)] = [
                 ("invalid JSON", Data("{".utf8)),
                 ("empty body", Data()),
@@ -171,7 +178,7 @@ struct MalformedInputTests {
             try add("code too long") { $0["code"] = String(repeating: "A", count: 65) }
             try add("voter_key upper case") { $0["voter_key"] = key.publicKey.hex.uppercased() }
             try add("31-byte voter key") { $0["voter_key"] = String(key.publicKey.hex.dropLast(2)) }
-            try add("signature odd length") { $0["signature"] = String(try! e.proof(key).hex.dropLast()) }
+            try add("signature odd length") { $0["signature"] = String(try! e.proof(key, code: voter.code).hex.dropLast()) }
 
             let before = try await e.snapshot()
             for (name, body) in cases {
@@ -273,7 +280,7 @@ struct MalformedInputTests {
                                                      aggregate: aggregate, signingKey: trustee.signingKey)
             let order = "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551"
             let offCurve = try notOnCurve()
-            let identity = String(repeating: "00", count: 33)
+            let identity = String(repeating: "00", count: 65)
 
             var cases: [(String, String, Data)] = []
             func add(_ route: String, _ name: String, _ valid: Data, _ edit: (inout [String: Any]) -> Void) throws {
@@ -284,10 +291,15 @@ struct MalformedInputTests {
                 cases += [(route, "empty body", Data()), (route, "JSON array", Data("[]".utf8)), (route, "invalid JSON", Data("{".utf8))]
             }
 
-            let spoil = try JSONEncoder().encode(SpoilRequestBody(ballot: ballot.wire, opening: opening))
+            let spoil = try JSONEncoder().encode(try SpoilRequestBody.make(ballot: ballot.ballot, opening: opening, voterKey: key))
             let spoiled = routes[0]
             try add(spoiled, "unknown top-level field", spoil) { $0["reason"] = "curious" }
             try add(spoiled, "missing opening", spoil) { $0.removeValue(forKey: "opening") }
+            try add(spoiled, "missing voter_key", spoil) { $0.removeValue(forKey: "voter_key") }
+            try add(spoiled, "missing signature", spoil) { $0.removeValue(forKey: "signature") }
+            try add(spoiled, "signature odd length", spoil) { $0["signature"] = String(($0["signature"] as? String ?? "").dropLast()) }
+            // A cast ballot (with a voter key and signature inside) is not the ballot of a challenge.
+            try add(spoiled, "a signed ballot in place of the ballot", spoil) { $0["ballot"] = try? JSONSerialization.jsonObject(with: JSONEncoder().encode(ballot.wire)) }
             try add(spoiled, "ballot is a string", spoil) { $0["ballot"] = "ballot" }
             try add(spoiled, "unknown field in the ballot", spoil) { b in
                 var inner = b["ballot"] as? [String: Any] ?? [:]
@@ -356,9 +368,9 @@ struct MalformedInputTests {
             // An identity partial is well formed (a vanished aggregate alpha makes it legitimate,
             // docs/protocol.md §13.1); against a real alpha its proof fails (TallyRouteTests).
             try editShare("unknown field in a share") { $0["option"] = "c01" }
-            try editShare("proof c equal to n") { share in
+            try editShare("proof z equal to n") { share in
                 var proof = share["proof"] as? [String: Any] ?? [:]
-                proof["c"] = order
+                proof["z"] = order
                 share["proof"] = proof
             }
 
@@ -418,12 +430,14 @@ struct MalformedInputTests {
             #expect(info.status == .ok)
             let body = try info.decode(ElectionInfo.self)
             #expect(body.electionHash == e.store.electionHash)
-            #expect(body.manifest.electionHash == e.store.electionHash)
+            // The answer describes entry 0 exactly: its hash is the election hash (eq. 1).
+            #expect(body.setup.electionHash == e.store.electionHash)
+            #expect(body.nonce == e.store.setup.nonce)
             #expect(body.serverKey == e.store.setup.serverKey)
             #expect(body.commissionKey == e.store.setup.commissionKey)
             #expect(body.state == .open)
             #expect(body.electionKey == (try e.electionKey()))
-            try e.close()
+            try await e.close()
             #expect(try await client.get("/v1/election").decode(ElectionInfo.self).state == .closed)
         }
     }

@@ -107,16 +107,18 @@ struct RateLimitTests {
     func requestLimits() async throws {
         let e = try await TestElection()
         defer { e.remove() }
-        let small = RequestLimits(maxBodyBytes: 4096, maxDecryptionBodyBytes: 8192, maxPage: 3)
+        // A v2 ballot of d01 (4 options, 65-byte points, commitment-form proofs) is about 5 KB.
+        let small = RequestLimits(maxBodyBytes: 8192, maxDecryptionBodyBytes: 16384, maxPage: 3)
         try await TestElection.withRouter(store: e.store, rollSecret: e.rollSecret, clock: e.clock, requestLimits: small) { client, _ in
             let key = try await e.enrolledKey(client, voter: 0)
             let ballot = try JSONEncoder().encode(try e.ballot(key, voter: 0).wire)
-            // The same ballot padded with JSON whitespace past 4 KiB (the default limit would take it).
-            let padded = ballot + Data(repeating: 0x20, count: 4097 - ballot.count)
+            try #require(ballot.count < 8192, "the test ballot is \(ballot.count) bytes")
+            // The same ballot padded with JSON whitespace past 8 KiB (the default limit would take it).
+            let padded = ballot + Data(repeating: 0x20, count: 8193 - ballot.count)
             let refused = expectError(try await client.postJSON("/v1/ballots", padded), .contentTooLarge, "too-large")
-            #expect(refused?.message.contains("4 KiB") == true, "\(refused?.message ?? "")")
+            #expect(refused?.message.contains("8 KiB") == true, "\(refused?.message ?? "")")
             #expect(try await client.postJSON("/v1/ballots", ballot).status == .created, "the unpadded ballot fits")
-            expectError(try await e.postDecryptionBody(client, Data(repeating: 0x20, count: 9000)), .contentTooLarge, "too-large")
+            expectError(try await e.postDecryptionBody(client, Data(repeating: 0x20, count: 17_000)), .contentTooLarge, "too-large")
             #expect(try await client.get("/v1/log/entries?start=0&limit=3").status == .ok)
             expectError(try await client.get("/v1/log/entries?start=0&limit=4"), .badRequest, "malformed")
         }

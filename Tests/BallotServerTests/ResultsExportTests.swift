@@ -100,7 +100,7 @@ struct ResultsExportTests {
             let open = await Self.commandError { _ = try await ResultsDocument.load(e.store) }
             #expect(open?.code == "no-results")
             #expect(open?.message.contains("still open") == true, "\(open?.message ?? "")")
-            try e.close()
+            try await e.close()
             try await e.decrypt(client, trustees: [1])
             let partly = await Self.commandError { _ = try await ResultsDocument.load(e.store) }
             #expect(partly?.code == "no-results")
@@ -108,7 +108,7 @@ struct ResultsExportTests {
             try await e.decrypt(client, trustees: [3])
         }
         let document = try await ResultsDocument.load(e.store)
-        let signed = try #require(try await e.store.pool.read { db in try ElectionStore.results(db) })
+        let signed = try #require(try await e.store.tallyInfo().results)
         #expect(document.signed == signed)
         #expect(signed.results.districts.map(\.counts) == [[0, 2, 0], [1, 0, 1], [0, 0, 0]])
         #expect(document.checkpoint.checkpoint.treeSize == UInt64(try await e.logKinds().count))
@@ -119,11 +119,12 @@ struct ResultsExportTests {
         let records = Self.parseCSV(csv)
         #expect(records.count == 1 + 9)
         #expect(records.first == ResultsDocument.csvHeader.split(separator: ",").map(String.init))
-        #expect(records.allSatisfy { $0.count == 10 })
-        #expect(csv.contains("\r\nd01,\"North, \"\"Upper\"\" <Ward>\",c02,\"O'Brien \"\"Bob\"\" <b>\",2,true,false,2,3,0.6667\r\n"))
-        #expect(records[1] == ["d01", "North, \"Upper\" <Ward>", "c01", "Smith, Anna", "0", "false", "false", "2", "3", "0.6667"])
-        #expect(records[4] == ["d02", "South", "c01", "Alpha", "1", "false", "true", "2", "2", "1.0000"])
-        #expect(records[9] == ["d03", "East", "c03", "Blue", "0", "false", "true", "0", "0", "0.0000"])
+        #expect(records.allSatisfy { $0.count == 11 })
+        #expect(csv.contains("\r\nd01,\"North, \"\"Upper\"\" <Ward>\",c02,\"O'Brien \"\"Bob\"\" <b>\",2,true,false,2,3,0.6667,100.00\r\n"))
+        #expect(records[1] == ["d01", "North, \"Upper\" <Ward>", "c01", "Smith, Anna", "0", "false", "false", "2", "3", "0.6667", "0.00"])
+        #expect(records[4] == ["d02", "South", "c01", "Alpha", "1", "false", "true", "2", "2", "1.0000", "50.00"])
+        // No ballots in d03: nobody elected or tied (v2), and no share.
+        #expect(records[9] == ["d03", "East", "c03", "Blue", "0", "false", "false", "0", "0", "0.0000", ""])
         #expect(records.dropFirst().map { $0[0] + "/" + $0[2] } == ["d01/c01", "d01/c02", "d01/c03", "d02/c01", "d02/c02", "d02/c03",
                                                                   "d03/c01", "d03/c02", "d03/c03"])
 
@@ -166,7 +167,8 @@ struct ResultsExportTests {
         #expect(html.contains("2 ballots of 3 voters on the roll (66.67 %)"))
         #expect(html.contains("Trustee 1 (no. 1) and Trustee 3 (no. 3)"))
         #expect(html.contains("<strong>Tie:</strong> Alpha (c01) and Gamma (c03) have 1 vote each and are tied for the last remaining seat"))
-        #expect(html.contains("Red (c01), Green (c02) and Blue (c03) have 0 votes each and are tied for the last 2 remaining seats"))
+        #expect(html.contains("No ballots were cast in this district, so nobody is elected."))
+        #expect(!html.contains("Red (c01), Green (c02) and Blue (c03) have 0 votes each"))
         #expect(html.contains("<tr class=\"elected\"><td>O&#39;Brien &quot;Bob&quot; &lt;b&gt;</td>"))
         #expect(html.contains("voter audit --server URL"))
 

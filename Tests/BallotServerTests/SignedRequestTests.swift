@@ -40,7 +40,7 @@ struct SignedRequestTests {
                         .forbidden, "wrong-signer")
             // Signed for another election.
             expectError(try await client.postSigned(route, body, as: .commission, key: commission,
-                                                    electionHash: TestElection.otherManifest().electionHash, now: now),
+                                                    electionHash: try TestElection.otherElectionHash(), now: now),
                         .forbidden, "bad-request-signature")
             // Signed for another route.
             let misrouted = try await client.postSigned("/v1/commission/trustees", body, as: .commission, key: commission, electionHash: hash, now: now) { _ in }
@@ -133,37 +133,52 @@ struct SignedRequestTests {
         }
         // Accepted nonces are stored, and forgotten once expired (a later request prunes them).
         let registration = try TestTrustee(index: 1).registration
-        try await e.store.pool.write { db in
+        try await e.pool.write { db in
             try db.execute(sql: "INSERT INTO request_nonces (nonce, expires_at) VALUES (?, ?)", arguments: [Data(repeating: 7, count: 16), Int64(now - 1)])
         }
         try await e.withRouter { client in
-            let response = try await e.postCommission(client, "/v1/commission/trustees", try JSONEncoder().encode(registration))
+            let response = try await e.postCommission(client, "/v1/commission/trustees", try e.appointmentBody(registration))
             // Trustee 1 is already registered with other keys.
             expectError(response, .conflict, "trustee-exists")
-            let same = try await e.postCommission(client, "/v1/commission/trustees", try JSONEncoder().encode(e.trustees[0].registration))
+            let same = try await e.postCommission(client, "/v1/commission/trustees", try e.appointmentBody(e.trustees[0].registration))
             #expect(same.status == .ok, "an identical registration is accepted again: \(same.text)")
         }
         #expect(try await e.nonceCount() == 1, "the expired nonce was pruned, the accepted one kept")
     }
 
-    @Test("trustees register over HTTP with a commission signature")
-    func trusteeRegistrationOverHTTP() async throws {
+    @Test("trustees are appointed over HTTP: a commission-signed request carrying the trustee's self-signed registration and the appointment signature")
+    func trusteeAppointmentOverHTTP() async throws {
         let e = try await TestElection(stage: .created)
         defer { e.remove() }
         try await e.withRouter { client in
             let route = "/v1/commission/trustees"
-            let first = try JSONEncoder().encode(e.trustees[0].registration)
+            let first = try e.appointmentBody(e.trustees[0].registration)
             expectError(try await client.postJSON(route, first), .unauthorized, "signature-required")
             let t = e.trustees[1]
             expectError(try await client.postSigned(route, first, as: .trustee(t.index), key: t.signingKey,
                                                     electionHash: e.store.electionHash, now: e.clock.now()), .forbidden, "wrong-signer")
+            let before = try await e.snapshot()
+            // A valid commission request whose appointment is signed by another key.
+            expectError(try await e.postCommission(client, route, try e.appointmentBody(e.trustees[0].registration, appointedBy: try Ed25519PrivateKey())),
+                        .forbidden, "bad-order-signature")
+            // The trustee's own signature no longer matches: the server cannot rename a trustee.
+            var renamed = try #require(try JSONSerialization.jsonObject(with: first) as? [String: Any])
+            var inner = try #require(renamed["registration"] as? [String: Any])
+            inner["name"] = "Mallory"
+            renamed["registration"] = inner
+            expectError(try await e.postCommission(client, route, try JSONSerialization.data(withJSONObject: renamed)), .badRequest, "invalid-trustee")
+            // A bare v1 registration (no appointment wrapper) is malformed.
+            expectError(try await e.postCommission(client, route, try JSONEncoder().encode(e.trustees[0].registration)), .badRequest, "malformed")
+            #expect(try await e.snapshot() == before)
             for trustee in e.trustees {
-                let response = try await e.postCommission(client, route, try JSONEncoder().encode(trustee.registration))
+                let response = try await e.postCommission(client, route, try e.appointmentBody(trustee.registration))
                 #expect(response.status == .created, "\(response.text)")
             }
             #expect(try await e.trusteesInfo(client).trustees == e.trustees.map(\.registration))
             var invalid = try #require(try JSONSerialization.jsonObject(with: first) as? [String: Any])
-            invalid["index"] = 9
+            var registration = try #require(invalid["registration"] as? [String: Any])
+            registration["index"] = 9
+            invalid["registration"] = registration
             expectError(try await e.postCommission(client, route, try JSONSerialization.data(withJSONObject: invalid)),
                         .badRequest, "invalid-trustee")
         }
@@ -209,15 +224,15 @@ struct SignedRequestTests {
 
 extension TestElection {
     func nonceCount() async throws -> Int {
-        try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM request_nonces") ?? 0 }
+        try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM request_nonces") ?? 0 }
     }
 }
 
 @Suite("Commission command target")
 struct CommissionTargetTests {
     @Test("--data without its commission.key names the remote way; --server needs --commission-key")
-    func options() throws {
-        let e = try TemporaryElectionDirectory()
+    func options() async throws {
+        let e = try await TemporaryElectionDirectory()
         defer { e.remove() }
         try FileManager.default.removeItem(atPath: e.dir.commissionKeyPath)
         let local = try CommissionTarget.parse(["--data", e.dir.url.path])
@@ -232,9 +247,9 @@ struct CommissionTargetTests {
 /// A data directory with an election in it (no server, no roll).
 struct TemporaryElectionDirectory {
     let dir: DataDirectory
-    init() throws {
+    init() async throws {
         dir = DataDirectory(path: FileManager.default.temporaryDirectory.appendingPathComponent("commission-target-\(UUID().uuidString)").path)
-        _ = try ElectionStore.create(in: dir, manifest: TestElection.manifest())
+        _ = try await ElectionStore.create(in: dir, database: .sqlite, manifest: TestElection.manifest())
     }
     func remove() { try? FileManager.default.removeItem(at: dir.url) }
 }

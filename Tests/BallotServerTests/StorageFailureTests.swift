@@ -14,8 +14,8 @@ import VotingCore
 /// drill on a really full filesystem, with a real server process, is DiskFullDrillTests.
 @Suite("Storage failures")
 struct StorageFailureTests {
-    func setReadOnly(_ store: ElectionStore, _ on: Bool) async throws {
-        try await store.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA query_only = \(on ? 1 : 0)") }
+    func setReadOnly(_ e: TestElection, _ on: Bool) async throws {
+        try await e.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA query_only = \(on ? 1 : 0)") }
     }
 
     @Test("a read-only database: casting and enrolling are refused with 503 and no receipt, then work again")
@@ -27,7 +27,7 @@ struct StorageFailureTests {
             for voter in 0..<6 { ballots.append(try e.ballot(try await e.enrolledKey(client, voter: voter), voter: voter)) }
             #expect(try await client.get("/health").status == .ok)
 
-            try await setReadOnly(e.store, true)
+            try await setReadOnly(e, true)
             let ballot = ballots[0]
             let checkpoint = try await client.get("/v1/log/checkpoint").text
             let before = try await e.snapshot()
@@ -47,7 +47,7 @@ struct StorageFailureTests {
             // Reading keeps working: voters can still verify their receipts.
             #expect(try await client.get("/v1/election").status == .ok)
 
-            try await setReadOnly(e.store, false)
+            try await setReadOnly(e, false)
             let cast = try await e.cast(client, ballot)
             #expect(cast.status == .created, "the same ballot is accepted once storage is back: \(cast.text)")
             let logged = try cast.decode(CastResponse.self).logged

@@ -13,16 +13,16 @@ struct BackupRestoreTests {
         let path = try Tools.temporaryDirectory("e2e-backup")
         defer { try? FileManager.default.removeItem(atPath: path) }
         let dir = DataDirectory(path: path + "/election")
-        let store = try ElectionStore.create(in: dir, manifest: try ExampleElection.manifest())
-        let (_, codes) = try store.importRoll(ExampleElection.roll(voters: 8, districts: 2), rollSecret: try dir.rollSecret())
-        let trustees = try LocalTrustees.register(in: store)
+        let store = try await ElectionStore.create(in: dir, database: .sqlite, manifest: try ExampleElection.manifest())
+        let codes = try await store.importRoll(ExampleElection.roll(voters: 8, districts: 2), rollSecret: try dir.rollSecret(), commissionKey: try dir.commissionKey()).codes
+        let trustees = try await LocalTrustees.register(in: store, commissionKey: try dir.commissionKey())
         let server = try ServerProcess(executable: Tools.ballotServer, dataDirectory: dir.url.path)
         defer { server.stop() }
 
         try await BallotServerClient.withPooledHTTPClient(connections: 4) { http in
             let client = try BallotServerClient(baseURL: server.url, http: http)
             try await trustees.runCeremony(client: client)
-            _ = try store.changeWindow(.open, commissionKey: try dir.commissionKey())
+            _ = try await store.changeWindow(.open, commissionKey: try dir.commissionKey())
             let election = try await VoterActions.fetchElection(client)
             var receipts: [BallotReceiptFile] = []
             for issued in codes {

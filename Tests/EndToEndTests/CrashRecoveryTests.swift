@@ -27,9 +27,9 @@ struct CrashRecoveryTests {
         let path = try Tools.temporaryDirectory("e2e-crash")
         defer { try? FileManager.default.removeItem(atPath: path) }
         let dir = DataDirectory(path: path + "/election")
-        let store = try ElectionStore.create(in: dir, manifest: try ExampleElection.manifest())
-        let (_, codes) = try store.importRoll(ExampleElection.roll(voters: voters, districts: 5), rollSecret: try dir.rollSecret())
-        let trustees = try LocalTrustees.register(in: store)
+        let store = try await ElectionStore.create(in: dir, database: .sqlite, manifest: try ExampleElection.manifest())
+        let codes = try await store.importRoll(ExampleElection.roll(voters: voters, districts: 5), rollSecret: try dir.rollSecret(), commissionKey: try dir.commissionKey()).codes
+        let trustees = try await LocalTrustees.register(in: store, commissionKey: try dir.commissionKey())
 
         var server = try ServerProcess(executable: Tools.ballotServer, dataDirectory: dir.url.path)
         try await BallotServerClient.withPooledHTTPClient(connections: 16) { http in
@@ -37,7 +37,7 @@ struct CrashRecoveryTests {
             // waiting out the connection pool's reconnect backoff.
             let client = try BallotServerClient(baseURL: server.url, http: http, timeoutSeconds: 5, attempts: 1)
             try await trustees.runCeremony(client: client)
-            _ = try store.changeWindow(.open, commissionKey: try dir.commissionKey())
+            _ = try await store.changeWindow(.open, commissionKey: try dir.commissionKey())
             let election = try await VoterActions.fetchElection(client)
             var wallets: [Wallet] = []
             for batch in stride(from: 0, to: codes.count, by: 16) {
@@ -51,7 +51,8 @@ struct CrashRecoveryTests {
                 }
             }
             let ballots = try wallets.map { wallet in
-                (wallet, try VoterActions.prepareBallot(wallet: wallet, selections: ["against-all"], election: election).0)
+                (wallet, try VoterActions.prepareBallot(wallet: wallet, selections: ["against-all"], election: election).0
+                    .cast(with: try wallet.signingKey()))
             }
 
             // Cast with 16 clients and SIGKILL the server at a random moment, `kills` times
@@ -108,7 +109,7 @@ struct CrashRecoveryTests {
             #expect(ballotEntries == voters)
 
             // The tally after the crash counts every voter exactly once.
-            _ = try store.changeWindow(.close, commissionKey: try dir.commissionKey())
+            _ = try await store.changeWindow(.close, commissionKey: try dir.commissionKey())
             try await trustees.decrypt(client: restarted, indices: [1, 2, 3])
             let results = try #require(try await restarted.tally().results)
             #expect(results.isValid(serverKey: election.serverKey))
@@ -144,7 +145,7 @@ struct CrashRecoveryTests {
                 guard entry.kind == .ballot else { continue }
                 let ballot = try SignedBallot.decode(canonical: try LogEntry.decode(canonical: entry.data.bytes).payload)
                 #expect(codes.insert(ballot.trackingCode).inserted, "ballot \(ballot.trackingCode.short) logged twice")
-                #expect(voterKeys.insert(ballot.ballot.voterKey).inserted, "a voter key has two ballots in the log")
+                #expect(voterKeys.insert(ballot.voterKey).inserted, "a voter key has two ballots in the log")
                 ballots += 1
             }
             guard let next = page.next else { break }
@@ -165,18 +166,18 @@ struct CrashRecoveryTests {
         let path = try Tools.temporaryDirectory("e2e-crash-simulate")
         defer { try? FileManager.default.removeItem(atPath: path) }
         let dir = DataDirectory(path: path + "/election")
-        let store = try ElectionStore.create(in: dir, manifest: try ExampleElection.manifest())
-        let (_, codes) = try store.importRoll(ExampleElection.roll(voters: voters, districts: 5), rollSecret: try dir.rollSecret())
+        let store = try await ElectionStore.create(in: dir, database: .sqlite, manifest: try ExampleElection.manifest())
+        let codes = try await store.importRoll(ExampleElection.roll(voters: voters, districts: 5), rollSecret: try dir.rollSecret(), commissionKey: try dir.commissionKey()).codes
         let csv = "personal_number,district,code\n" + codes.map { "\($0.personalNumber),\($0.district),\($0.code)\n" }.joined()
         try csv.write(toFile: path + "/codes.csv", atomically: true, encoding: .utf8)
-        let trustees = try LocalTrustees.register(in: store)
+        let trustees = try await LocalTrustees.register(in: store, commissionKey: try dir.commissionKey())
 
         var server = try ServerProcess(executable: Tools.ballotServer, dataDirectory: dir.url.path)
         let port = server.port
         defer { server.stop(signal: SIGKILL) }
         let client = try BallotServerClient(baseURL: server.url, timeoutSeconds: 30)
         try await trustees.runCeremony(client: client)
-        _ = try store.changeWindow(.open, commissionKey: try dir.commissionKey())
+        _ = try await store.changeWindow(.open, commissionKey: try dir.commissionKey())
         let serverKey = store.setup.serverKey
 
         // The load: `voter simulate`, 16 workers, every receipt appended to a file as it arrives.

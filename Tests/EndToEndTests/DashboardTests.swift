@@ -29,9 +29,9 @@ struct DashboardTests {
         let path = try Tools.temporaryDirectory("e2e-dashboard")
         defer { try? FileManager.default.removeItem(atPath: path) }
         let dir = DataDirectory(path: path + "/election")
-        let store = try ElectionStore.create(in: dir, manifest: try ExampleElection.manifest())
-        let (_, codes) = try store.importRoll(ExampleElection.roll(voters: 6, districts: 2), rollSecret: try dir.rollSecret())
-        let trustees = try LocalTrustees.register(in: store)
+        let store = try await ElectionStore.create(in: dir, database: .sqlite, manifest: try ExampleElection.manifest())
+        let codes = try await store.importRoll(ExampleElection.roll(voters: 6, districts: 2), rollSecret: try dir.rollSecret(), commissionKey: try dir.commissionKey()).codes
+        let trustees = try await LocalTrustees.register(in: store, commissionKey: try dir.commissionKey())
         let server = try ServerProcess(executable: Tools.ballotServer, dataDirectory: dir.url.path)
         defer { server.stop() }
 
@@ -39,18 +39,19 @@ struct DashboardTests {
         try await BallotServerClient.withPooledHTTPClient(connections: 4) { http in
             let client = try BallotServerClient(baseURL: server.url, http: http)
             try await trustees.runCeremony(client: client)
-            _ = try store.changeWindow(.open, commissionKey: try dir.commissionKey())
+            _ = try await store.changeWindow(.open, commissionKey: try dir.commissionKey())
             let election = try await VoterActions.fetchElection(client)
             for (i, issued) in codes.enumerated() {
                 let wallet = try await VoterActions.enroll(client: client, personalNumber: issued.personalNumber, code: issued.code, election: election)
-                let options = try #require(election.manifest.district(wallet.district)).options
+                let district = try wallet.enrolledDistrict()
+                let options = try #require(election.manifest.district(district)).options
                 let choice = options[i % 2].id
                 let receipt = try await VoterActions.cast(client: client, wallet: wallet, selections: [choice], election: election)
-                cast.append((wallet.district, choice, receipt.trackingCode))
+                cast.append((district, choice, receipt.trackingCode))
             }
             // One refusal, so the refusals panel has something to show.
             _ = try? await client.lookup(trackingCode: TrackingCode(digest: SHA256.hash([UInt8]())))
-            _ = try store.changeWindow(.close, commissionKey: try dir.commissionKey())
+            _ = try await store.changeWindow(.close, commissionKey: try dir.commissionKey())
             try await trustees.decrypt(client: client, indices: [1, 2, 3])
         }
 

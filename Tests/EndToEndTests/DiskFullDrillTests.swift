@@ -74,9 +74,9 @@ struct DiskFullDrillTests {
         let example = try ExampleElection.manifest()
         let manifest = ElectionManifest(electionId: "disk-full-drill", name: "Disk full drill", districts: Array(example.districts.prefix(2)),
                                         trustees: TrusteePolicy(count: 3, quorum: 2))
-        let store = try ElectionStore.create(in: dir, manifest: manifest)
-        let (_, codes) = try store.importRoll(ExampleElection.roll(voters: 40, districts: 2), rollSecret: try dir.rollSecret())
-        let trustees = try LocalTrustees.register(in: store)
+        let store = try await ElectionStore.create(in: dir, database: .sqlite, manifest: manifest)
+        let codes = try await store.importRoll(ExampleElection.roll(voters: 40, districts: 2), rollSecret: try dir.rollSecret(), commissionKey: try dir.commissionKey()).codes
+        let trustees = try await LocalTrustees.register(in: store, commissionKey: try dir.commissionKey())
         let server = try ServerProcess(executable: Tools.ballotServer, dataDirectory: dir.url.path)
         defer { server.stop(signal: SIGKILL) }
 
@@ -84,7 +84,7 @@ struct DiskFullDrillTests {
             // One attempt per request: the drill wants to see each refusal, not the client's retries.
             let client = try BallotServerClient(baseURL: server.url, http: http, attempts: 1)
             try await trustees.runCeremony(client: client)
-            _ = try store.changeWindow(.open, commissionKey: try dir.commissionKey())
+            _ = try await store.changeWindow(.open, commissionKey: try dir.commissionKey())
             let election = try await VoterActions.fetchElection(client)
             var wallets: [Wallet] = []
             for issued in codes {
@@ -93,7 +93,7 @@ struct DiskFullDrillTests {
             }
             var receipts: [BallotReceiptFile] = []
             func cast(_ wallet: Wallet) async throws -> BallotReceiptFile {
-                let option = try #require(election.manifest.district(wallet.district)?.options.first?.id)
+                let option = try #require(election.manifest.district(try wallet.enrolledDistrict())?.options.first?.id)
                 return try await VoterActions.cast(client: client, wallet: wallet, selections: [option], election: election)
             }
             for wallet in wallets.prefix(10) { receipts.append(try await cast(wallet)) }
@@ -134,8 +134,8 @@ struct DiskFullDrillTests {
             #expect(try await http.get(url: server.url + "/health").get().status.code == 200)
             // Every receipt, from before, during and after the drill, verifies against the log now.
             for receipt in receipts {
-                let failed = await VoterActions.verify(client: client, receipt: receipt).filter { !$0.passed }
-                #expect(failed.isEmpty, "\(failed)")
+                let outcome = await ReceiptCheck.run(client: client, receipt: receipt)
+                #expect(outcome.verdict == .verified, "\(outcome.checks.filter { !$0.passed })")
             }
         }
         // And the full audit of the record passes.

@@ -17,11 +17,11 @@ struct SimulateTests {
         let example = try ExampleElection.manifest()
         let manifest = ElectionManifest(electionId: "simulate-e2e", name: "Simulation test", districts: Array(example.districts.prefix(4)),
                                         trustees: TrusteePolicy(count: 3, quorum: 2))
-        let store = try ElectionStore.create(in: dir, manifest: manifest)
+        let store = try await ElectionStore.create(in: dir, database: .sqlite, manifest: manifest)
         // 24 voters over d01-d03 (8 each) for run A; 5 in d04: 4 for run B and 1 who votes on their own.
-        let extra = (0..<5).map { ElectionStore.RollRow(personalNumber: "990101-9000\($0)", district: "d04", line: 100 + $0) }
-        let (_, codes) = try store.importRoll(ExampleElection.roll(voters: 24, districts: 3) + extra, rollSecret: try dir.rollSecret())
-        let trustees = try LocalTrustees.register(in: store)
+        let extra = (0..<5).map { ElectionStore.RollLine(personalNumber: "990101-9000\($0)", district: "d04", line: 100 + $0) }
+        let codes = try await store.importRoll(ExampleElection.roll(voters: 24, districts: 3) + extra, rollSecret: try dir.rollSecret(), commissionKey: try dir.commissionKey()).codes
+        let trustees = try await LocalTrustees.register(in: store, commissionKey: try dir.commissionKey())
 
         func writeCodes(_ issued: some Sequence<ElectionStore.IssuedCode>, to path: String) throws {
             let csv = "personal_number,district,code\n" + issued.map { "\($0.personalNumber),\($0.district),\($0.code)\n" }.joined()
@@ -52,7 +52,7 @@ struct SimulateTests {
                                                     "--voters", "24", "--concurrency", "4", "--json"])
             #expect(early.status == 2)
             #expect((try early.json()["error"] as? [String: Any])?["code"] as? String == "election-not-open", "\(early.stdout)")
-            _ = try store.changeWindow(.open, commissionKey: try dir.commissionKey())
+            _ = try await store.changeWindow(.open, commissionKey: try dir.commissionKey())
             let bad = try Tools.run(Tools.voter, ["simulate", "--server", server.url, "--codes", work + "/codes.csv",
                                                   "--voters", "24", "--concurrency", "4", "--distribution", work + "/bad.json", "--json"])
             #expect(bad.status == 2)
@@ -75,7 +75,7 @@ struct SimulateTests {
                 try await Task.sleep(for: .milliseconds(200))
             }
             #expect(try await store.counts().ballotsByDistrict == ["d01": 8, "d02": 8, "d03": 8, "d04": 5])
-            _ = try store.changeWindow(.close, commissionKey: try dir.commissionKey())
+            _ = try await store.changeWindow(.close, commissionKey: try dir.commissionKey())
             try await trustees.decrypt(client: client, indices: [1, 3])
 
             let a = try await runA.outcome()

@@ -41,11 +41,11 @@ struct SlowClientTests {
     }
 
     @Test("a stalled request is cut off after the idle timeout; an oversized header is refused; others are still served")
-    func slowClients() throws {
+    func slowClients() async throws {
         let path = try Tools.temporaryDirectory("e2e-slow")
         defer { try? FileManager.default.removeItem(atPath: path) }
         let dir = DataDirectory(path: path + "/election")
-        _ = try ElectionStore.create(in: dir, manifest: try ExampleElection.manifest())
+        _ = try await ElectionStore.create(in: dir, database: .sqlite, manifest: try ExampleElection.manifest())
         let server = try ServerProcess(executable: Tools.ballotServer, dataDirectory: dir.url.path,
                                        extraArguments: ["--idle-timeout", "1", "--max-header-bytes", "4096"])
         defer { server.stop() }

@@ -32,9 +32,9 @@ struct TLSServeTests {
         let example = try ExampleElection.manifest()
         let manifest = ElectionManifest(electionId: "tls-e2e", name: "HTTPS test", districts: Array(example.districts.prefix(1)),
                                         trustees: TrusteePolicy(count: 3, quorum: 2))
-        let store = try ElectionStore.create(in: dir, manifest: manifest)
-        let (_, codes) = try store.importRoll(ExampleElection.roll(voters: 2, districts: 1), rollSecret: try dir.rollSecret())
-        let trustees = try LocalTrustees.register(in: store)
+        let store = try await ElectionStore.create(in: dir, database: .sqlite, manifest: manifest)
+        let codes = try await store.importRoll(ExampleElection.roll(voters: 2, districts: 1), rollSecret: try dir.rollSecret(), commissionKey: try dir.commissionKey()).codes
+        let trustees = try await LocalTrustees.register(in: store, commissionKey: try dir.commissionKey())
 
         // A key file others can read is refused before the server listens.
         let loose = work + "/loose.key"
@@ -66,11 +66,12 @@ struct TLSServeTests {
             }
         }()
         try await strict.shutdown()
-        #expect(untrusted?.code == "unreachable" && untrusted?.message.contains("CERTIFICATE_VERIFY_FAILED") == true, "\(String(describing: untrusted))")
-        // Plain HTTP to the HTTPS port gets no answer.
+        // The refusal is named as a trust problem, with what to pass (c20e12f), not as "unreachable".
+        #expect(untrusted?.code == "tls-untrusted" && untrusted?.message.contains("--ca-file") == true, "\(String(describing: untrusted))")
+        // Plain HTTP to the HTTPS port gets no answer; the client says to use https.
         let plain = try Tools.run(Tools.voter, ["results", "--server", "http://127.0.0.1:\(server.port)", "--json"])
         #expect(plain.status == 2)
-        #expect((try plain.json()["error"] as? [String: Any])?["code"] as? String == "unreachable", "\(plain.stdout)")
+        #expect((try plain.json()["error"] as? [String: Any])?["code"] as? String == "https-only", "\(plain.stdout)")
 
         let enrolled = try Tools.run(Tools.voter, ["enroll", "--server", server.url, "--ca-file", cert, "--personal-number", codes[0].personalNumber,
                                                    "--code", codes[0].code, "--wallet", work + "/w0.json", "--json"])

@@ -7,7 +7,7 @@ import VotingCore
 /// A real server process on a loopback port, driven by the real `voter` binary.
 @Suite("voter binary against a real server", .serialized)
 struct VoterBinaryTests {
-    @Test("init, roll import, open, enroll, ballot, cast, verify, second vote refused, tampering detected")
+    @Test("init, roll import, open, enroll, ballot, cast, verify, second vote refused, a rolled-back log detected")
     func wholeVoterJourney() throws {
         let work = try Tools.temporaryDirectory("e2e-voter")
         defer { try? FileManager.default.removeItem(atPath: work) }
@@ -79,11 +79,20 @@ struct VoterBinaryTests {
         #expect(try opened.json()["state"] as? String == "open", "\(opened.stdout)\(opened.stderr)")
         #expect(try opened.json()["log_index"] as? Int != nil)
 
-        let codeLines = try String(contentsOfFile: work + "/codes.csv", encoding: .utf8).split(separator: "\n").dropFirst()
-        let first = try #require(codeLines.first).split(separator: ",").map(String.init)
-        let (number, code) = (first[0], first[2])
+        // A copy of the log as it stands before anyone votes (what a server rolled back to would serve).
+        let rolledBack = work + "/rolled-back"
+        let backup = try Tools.run(Tools.ballotServer, ["backup", "--data", data, "--out", rolledBack, "--json"])
+        #expect(backup.status == 0, "\(backup.stdout)\(backup.stderr)")
 
-        let wrong = try Tools.run(Tools.voter, ["enroll", "--server", server.url, "--personal-number", number, "--code", "AAAA-AAAA-AAAA",
+        let codeLines = try String(contentsOfFile: work + "/codes.csv", encoding: .utf8).split(separator: "\n")
+        #expect(codeLines.first == "personal_number,district,code,commitment")
+        let first = try #require(codeLines.dropFirst().first).split(separator: ",").map(String.init)
+        let (number, code) = (first[0], first[2])
+        // v2 codes: 80 bits as XXXX-XXXX-XXXX-XXXX, and the registrar commitment beside each.
+        #expect(code.count == 19 && code.split(separator: "-").count == 4, "\(code)")
+        #expect(first[3].count == 64)
+
+        let wrong = try Tools.run(Tools.voter, ["enroll", "--server", server.url, "--personal-number", number, "--code", "AAAA-AAAA-AAAA-AAAA",
                                                 "--wallet", work + "/wrong.json", "--json"], cwd: work)
         #expect(wrong.status == 2)
         #expect((try wrong.json()["error"] as? [String: Any])?["code"] as? String == "invalid-credentials")
@@ -94,6 +103,9 @@ struct VoterBinaryTests {
         #expect(try enrolled.json()["district"] as? String == first[1])
         let walletMode = try FileManager.default.attributesOfItem(atPath: work + "/wallet.json")[.posixPermissions] as? Int
         #expect(walletMode == 0o600)
+        // A second copy of the enrolled wallet (the same key on another device), made before casting.
+        try FileManager.default.copyItem(atPath: work + "/wallet.json", toPath: work + "/wallet-copy.json")
+        chmod(work + "/wallet-copy.json", 0o600)
 
         let ballot = try Tools.run(Tools.voter, ["ballot", "--server", server.url, "--wallet", work + "/wallet.json", "--json"])
         #expect(ballot.status == 0, "\(ballot.stderr)")
@@ -113,15 +125,34 @@ struct VoterBinaryTests {
         let verified = try Tools.run(Tools.voter, ["verify", "--server", server.url, "--receipt", work + "/receipt.json", "--json"])
         #expect(verified.status == 0, "\(verified.stdout)\(verified.stderr)")
         #expect(try verified.json()["verdict"] as? String == "recorded-as-cast")
+        // Without --server the receipt's own server is asked.
+        let byReceipt = try Tools.run(Tools.voter, ["verify", "--receipt", work + "/receipt.json", "--json"])
+        #expect(byReceipt.status == 0, "\(byReceipt.stdout)\(byReceipt.stderr)")
+        #expect(try byReceipt.json()["verdict"] as? String == "recorded-as-cast")
 
-        let second = try Tools.run(Tools.voter, ["cast", "--server", server.url, "--wallet", work + "/wallet.json", "--choice", options[1],
+        // Running cast again with the wallet that cast sends nothing new (v2: the wallet keeps its
+        // cast receipt): it reports the recorded ballot, whatever --choice says.
+        let again = try Tools.run(Tools.voter, ["cast", "--server", server.url, "--wallet", work + "/wallet.json", "--choice", options[1],
+                                                "--receipt-out", work + "/receipt-again.json", "--json"])
+        #expect(again.status == 0, "\(again.stdout)\(again.stderr)")
+        #expect(try again.json()["tracking_code"] as? String == tracking)
+        #expect(try again.json()["resumed"] as? Bool == true)
+        // The same key from the other copy, with another choice: the server refuses a second ballot and names the first.
+        let second = try Tools.run(Tools.voter, ["cast", "--server", server.url, "--wallet", work + "/wallet-copy.json", "--choice", options[1],
                                                  "--receipt-out", work + "/receipt2.json", "--json"])
-        #expect(second.status == 2)
+        #expect(second.status == 2, "\(second.stdout)\(second.stderr)")
         let refusal = try #require(try second.json()["error"] as? [String: Any])
         #expect(refusal["code"] as? String == "already-voted")
         #expect(refusal["tracking_code"] as? String == tracking)
+        // Nor may that copy challenge an encryption once the key has cast (it would open a ballot of a voter who voted).
+        let lateChallenge = try Tools.run(Tools.voter, ["cast", "--server", server.url, "--wallet", work + "/wallet-copy.json", "--choice", options[1],
+                                                        "--challenge", "--receipt-out", work + "/receipt3.json", "--json"])
+        #expect(lateChallenge.status == 2, "\(lateChallenge.stdout)\(lateChallenge.stderr)")
+        #expect((try lateChallenge.json()["error"] as? [String: Any])?["code"] as? String == "already-voted")
 
-        // A receipt whose log index was altered no longer verifies, and verify says so with exit 1.
+        // A receipt whose log index was altered no longer verifies by itself: v2 calls that
+        // could-not-check (exit 2), since an edited file proves nothing about the server (v1
+        // said "failed", exit 1).
         var receipt = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: work + "/receipt.json"))) as? [String: Any])
         var logged = try #require(receipt["logged"] as? [String: Any])
         var inner = try #require(logged["receipt"] as? [String: Any])
@@ -130,8 +161,21 @@ struct VoterBinaryTests {
         receipt["logged"] = logged
         try JSONSerialization.data(withJSONObject: receipt).write(to: URL(fileURLWithPath: work + "/tampered.json"))
         let tampered = try Tools.run(Tools.voter, ["verify", "--server", server.url, "--receipt", work + "/tampered.json", "--json"])
-        #expect(tampered.status == 1)
-        #expect(try tampered.json()["verdict"] as? String == "failed")
+        #expect(tampered.status == 2, "\(tampered.stdout)")
+        #expect(try tampered.json()["verdict"] as? String == "could-not-check")
+
+        // The election's own server key, serving the log as it was before the ballot (rolled
+        // back): signed data contradicts the receipt, which is evidence of tampering, exit 1.
+        let rolledBackServer = try ServerProcess(executable: Tools.ballotServer, dataDirectory: rolledBack)
+        defer { rolledBackServer.stop(signal: SIGKILL) }
+        let cut = try Tools.run(Tools.voter, ["verify", "--server", rolledBackServer.url, "--receipt", work + "/receipt.json", "--json"])
+        #expect(cut.status == 1, "\(cut.stdout)\(cut.stderr)")
+        #expect(try cut.json()["verdict"] as? String == "evidence-of-tampering")
+        rolledBackServer.stop(signal: SIGKILL)
+        // A server that does not answer is not evidence of anything: exit 2.
+        let down = try Tools.run(Tools.voter, ["verify", "--server", rolledBackServer.url, "--receipt", work + "/receipt.json", "--json"])
+        #expect(down.status == 2, "\(down.stdout)\(down.stderr)")
+        #expect(try down.json()["verdict"] as? String == "could-not-check")
 
         let status = try Tools.run(Tools.ballotServer, ["status", "--data", data, "--json"])
         #expect(status.status == 0, "\(status.stderr)")
@@ -167,7 +211,13 @@ struct VoterBinaryTests {
         #expect(demo.status == 0, "\(demo.stdout)\(demo.stderr)")
         let summary = try demo.json()
         #expect(summary["passed"] as? Bool == true)
-        #expect(summary["ballots"] as? Int == 12)
+        #expect(summary["voters"] as? Int == 12)
+        // `ballots` is what the results count: v2's demo supersedes one remote ballot by a
+        // station ballot and keeps one reserved voter out, so fewer than 12, and exactly the
+        // ballots of the signed results.
+        let counted = ((summary["results"] as? [String: Any])?["districts"] as? [[String: Any]] ?? []).compactMap { $0["ballots"] as? Int }.reduce(0, +)
+        #expect(summary["ballots"] as? Int == counted)
+        #expect((10...12).contains(counted), "\(counted) ballots counted of 12 voters")
         let steps = try #require(summary["steps"] as? [[String: Any]])
         #expect(steps.contains { ($0["step"] as? String) == "Second vote refused" && ($0["passed"] as? Bool) == true })
     }

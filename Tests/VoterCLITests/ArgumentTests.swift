@@ -34,6 +34,34 @@ struct ArgumentTests {
         #expect(throws: (any Error).self) { try VoterCommand.parseAsRoot(["enroll", "--server", "http://x:1", "--code", "A"]) }
     }
 
+    @Test("enroll takes a v2 code (XXXX-XXXX-XXXX-XXXX) as typed; the server normalizes it")
+    func enrollV2Code() throws {
+        let parsed = try VoterCommand.parseAsRoot(["enroll", "--server", "http://x:1", "--personal-number", "500101-00000",
+                                                   "--code", "abcd-efgh-jkmn-pqrs"])
+        #expect(try #require(parsed as? EnrollCommand).code == "abcd-efgh-jkmn-pqrs")
+    }
+
+    @Test("receipt takes --server, --wallet and --receipt-out")
+    func receiptArguments() throws {
+        let parsed = try VoterCommand.parseAsRoot(["receipt", "--server", "http://x:1", "--wallet", "w.json", "--receipt-out", "r.json", "--json"])
+        let receipt = try #require(parsed as? ReceiptCommand)
+        #expect(receipt.serverOption.server == "http://x:1")
+        #expect(receipt.walletOption.wallet == "w.json")
+        #expect(receipt.receiptOut == "r.json")
+        #expect(receipt.output.json)
+        #expect(throws: (any Error).self) { try VoterCommand.parseAsRoot(["receipt", "--wallet", "w.json"]) }
+    }
+
+    @Test("verify needs only the receipt: the server defaults to the one the receipt names")
+    func verifyServerIsOptional() throws {
+        let bare = try #require(try VoterCommand.parseAsRoot(["verify", "--receipt", "r.json"]) as? VerifyCommand)
+        #expect(bare.server == nil)
+        #expect(bare.receipt == "r.json")
+        let explicit = try #require(try VoterCommand.parseAsRoot(["verify", "--server", "http://x:1", "--receipt", "r.json"]) as? VerifyCommand)
+        #expect(explicit.server == "http://x:1")
+        #expect(throws: (any Error).self) { try VoterCommand.parseAsRoot(["verify", "--server", "http://x:1"]) }
+    }
+
     @Test("verify, ballot and results parse; every subcommand takes --json")
     func otherCommands() throws {
         #expect(try VoterCommand.parseAsRoot(["verify", "--server", "http://x:1", "--receipt", "r.json", "--json"]) is VerifyCommand)

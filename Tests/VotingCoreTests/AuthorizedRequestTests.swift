@@ -11,7 +11,7 @@ struct AuthorizedRequestTests {
         let bytes = RequestAuthorization.signedBytes(
             electionHash: Digest(trusted: [UInt8](repeating: 0, count: 32)), method: "POST", path: "/v1/commission/window",
             signer: .commission, nonce: nonce, expiresAt: 1_767_225_720_000, body: Array("{}".utf8))
-        let expected = "0000001b" + Hex.encode(Array("evote.v1.authorized-request".utf8))
+        let expected = "0000001b" + Hex.encode(Array("evote.v2.authorized-request".utf8))
             + String(repeating: "00", count: 32)
             + "00000004504f5354"
             + "000000152f76312f636f6d6d697373696f6e2f77696e646f77"
@@ -38,6 +38,13 @@ struct AuthorizedRequestTests {
         #expect(!auth.isValid(electionHash: hash, method: "POST", path: "/v1/commission/window", body: body, key: try Ed25519PrivateKey().publicKey))
         let otherSigner = RequestAuthorization(signer: .trustee(1), nonce: auth.nonce, expiresAt: auth.expiresAt, signature: auth.signature)
         #expect(!otherSigner.isValid(electionHash: hash, method: "POST", path: "/v1/commission/window", body: body, key: key.publicKey))
+        // v2: a station signs as `station-<i>`; the same index as a trustee is another signer.
+        let asStation = try RequestAuthorization.sign(electionHash: hash, method: "POST", path: "/v1/stations/ballots", body: body,
+                                                      signer: .station(1), key: key, now: 1_000)
+        #expect(asStation.isValid(electionHash: hash, method: "POST", path: "/v1/stations/ballots", body: body, key: key.publicKey))
+        let stationAsTrustee = RequestAuthorization(signer: .trustee(1), nonce: asStation.nonce, expiresAt: asStation.expiresAt,
+                                                    signature: asStation.signature)
+        #expect(!stationAsTrustee.isValid(electionHash: hash, method: "POST", path: "/v1/stations/ballots", body: body, key: key.publicKey))
         let later = RequestAuthorization(signer: .commission, nonce: auth.nonce, expiresAt: auth.expiresAt + 1, signature: auth.signature)
         #expect(!later.isValid(electionHash: hash, method: "POST", path: "/v1/commission/window", body: body, key: key.publicKey))
         // Two signatures of the same request never share a nonce.
@@ -49,6 +56,8 @@ struct AuthorizedRequestTests {
     @Test("headers round-trip; missing, repeated and malformed ones are named", arguments: [
         ("trustee-0", false), ("trustee-01", false), ("trustee-", false), ("Trustee-1", false), ("trustee-4294967296", false),
         ("trustee-+1", false), ("commission ", false), ("trustee-7", true), ("commission", true), ("trustee-4294967295", true),
+        ("station-1", true), ("station-4294967295", true), ("station-0", false), ("station-01", false), ("Station-1", false),
+        ("station-", false), ("station-4294967296", false),
     ])
     func signerText(_ text: String, _ valid: Bool) {
         #expect((RequestAuthorization.Signer(text) != nil) == valid, "\(text)")

@@ -34,24 +34,24 @@ private func data(_ object: [String: Any]) throws -> Data {
     try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
 }
 
-/// One encryption of `selections` by the voter with key seed `voter` in a fixture district.
+/// One encryption of `selections` in a fixture district under a ballot id (random unless given).
 private struct Sealed {
     let district: District
-    let voterKey: Ed25519PublicKey
+    let ballotID: BallotID
     let context: ProofContext
     let content: BallotContent
     let opening: BallotOpening
 
-    init(_ selections: [String], in districtId: String, voter: UInt8 = 3, nonces: [Scalar]? = nil) throws {
+    init(_ selections: [String], in districtId: String, ballotID: BallotID? = nil, nonces: [Scalar]? = nil) throws {
         district = Fixture.district(districtId)
-        voterKey = try key(voter).publicKey
-        context = Fixture.context(voter: voterKey, district: districtId)
+        self.ballotID = try ballotID ?? BallotID.random()
+        context = try Fixture.context(ballotID: self.ballotID, district: districtId)
         let (c, o) = try BallotContent.encrypt(selections: selections, district: district, context: context, nonces: nonces)
         content = c
         opening = o
     }
 
-    /// `problem` of `other` content (default: this one) in this district, under `context` (default: this voter's).
+    /// `problem` of `other` content (default: this one) in this district, under `context` (default: this ballot's).
     func problem(_ other: BallotContent? = nil, context ctx: ProofContext? = nil) -> BallotProblem? {
         (other ?? content).problem(in: district, context: ctx ?? context)
     }
@@ -91,8 +91,8 @@ struct BallotContentTests {
         // The sum encrypts the selection limit and the limit proof says so.
         let total = Ciphertext.sum(s.content.ciphertexts)
         #expect(Fixture.decrypt(total) == .base(Scalar(UInt64(s.district.selectionLimit))))
-        #expect(s.content.limitProof.verify(ciphertext: total, value: UInt64(s.district.selectionLimit), context: s.context))
-        #expect(!s.content.limitProof.verify(ciphertext: total, value: UInt64(s.district.selectionLimit + 1), context: s.context))
+        #expect(s.content.limitProof.verify(ciphertexts: s.content.ciphertexts, value: UInt64(s.district.selectionLimit), context: s.context))
+        #expect(!s.content.limitProof.verify(ciphertexts: s.content.ciphertexts, value: UInt64(s.district.selectionLimit + 1), context: s.context))
 
         // JSON round trips of the content and of the opening.
         let content = try JSONDecoder().decode(BallotContent.self, from: try JSONEncoder().encode(s.content))
@@ -167,7 +167,7 @@ struct BallotContentTests {
         let proofs = try zip(zip(cts, claims), r).map { pair, r in
             try ZeroOrOneProof.prove(ciphertext: pair.0, vote: pair.1, nonce: r, context: context)
         }
-        let limitProof = try KnownValueProof.prove(ciphertext: Ciphertext.sum(cts), value: limit,
+        let limitProof = try KnownValueProof.prove(ciphertexts: cts, value: limit,
                                                    nonce: r.dropFirst().reduce(r[0], +), context: context)
         return BallotContent(ciphertexts: cts, proofs: proofs, limitProof: limitProof)
     }
@@ -179,7 +179,7 @@ struct BallotContentTests {
 
         // 2 for alice and -1 for bob: the sum is the limit, only the range proofs can tell.
         let sneaky = try forged([two, minusOne, .zero], claims: [1, 0, 0], limit: 1, r: r, context: s.context)
-        #expect(sneaky.limitProof.verify(ciphertext: Ciphertext.sum(sneaky.ciphertexts), value: 1, context: s.context))
+        #expect(sneaky.limitProof.verify(ciphertexts: sneaky.ciphertexts, value: 1, context: s.context))
         #expect(Fixture.decrypt(sneaky.ciphertexts[0]) == .base(two))
         #expect(s.problem(sneaky) == .badRangeProof(option: "alice"))
 
@@ -216,20 +216,26 @@ struct BallotContentTests {
         let a = try Sealed(["bob"], in: "d1")
         let b = try Sealed(["bob"], in: "d1")
         #expect(a.problem(a.with(limitProof: b.content.limitProof)) == .badLimitProof(limit: 1))
-        #expect(a.problem(a.with(limitProof: KnownValueProof(c: b.content.limitProof.c, z: a.content.limitProof.z))) == .badLimitProof(limit: 1))
+        // Commitments of one proof with the response of another.
+        #expect(a.problem(a.with(limitProof: KnownValueProof(a: b.content.limitProof.a, b: b.content.limitProof.b, z: a.content.limitProof.z)))
+            == .badLimitProof(limit: 1))
+        #expect(a.problem(a.with(limitProof: KnownValueProof(a: a.content.limitProof.a, b: b.content.limitProof.b, z: a.content.limitProof.z)))
+            == .badLimitProof(limit: 1))
     }
 
-    @Test func proofsAreBoundToTheVoterDistrictAndElection() throws {
-        let s = try Sealed(["bob"], in: "d1", voter: 3)
-        let hash = Fixture.manifest.electionHash
-        func context(hash: Digest = hash, key: GroupElement = Fixture.electionKey, voter: Ed25519PublicKey? = nil,
+    @Test func proofsAreBoundToTheBallotIDDistrictAndElection() throws {
+        let s = try Sealed(["bob"], in: "d1")
+        let hash = try Fixture.electionHash()
+        func context(hash: Digest = hash, key: GroupElement = Fixture.electionKey, ballotID: BallotID? = nil,
                      district: String = "d1") -> ProofContext {
-            BallotContent.context(electionHash: hash, electionKey: key, voterKey: voter ?? s.voterKey, district: district)
+            BallotContent.context(electionHash: hash, electionKey: key, ballotID: ballotID ?? s.ballotID, district: district)
         }
         #expect(context() == s.context)
+        // bound = ballot_id || UTF-8(district), no separator (§11.5).
+        #expect(s.context.bound == s.ballotID.bytes + Array("d1".utf8))
         #expect(s.problem(context: context()) == nil)
         let others: [(String, ProofContext)] = [
-            ("another voter's ballot", context(voter: try key(4).publicKey)),
+            ("another ballot id", context(ballotID: Fixture.ballotID("another ballot"))),
             ("another district", context(district: "d2")),
             ("another election", context(hash: SHA256.hash(Array("another election".utf8)))),
             ("another election key", context(key: .base(Fixture.electionSecret + .one))),
@@ -238,11 +244,17 @@ struct BallotContentTests {
             #expect(s.problem(context: ctx) == .badRangeProof(option: "alice"), "\(what)")
         }
 
-        // Copied whole into voter 4's ballot: the ballot's own context rejects it.
-        let voter4 = try key(4).publicKey
-        let copied = Ballot(electionHash: hash, voterKey: voter4, district: "d1", content: s.content)
-        #expect(copied.content.problem(in: s.district, context: Fixture.context(voter: voter4, district: copied.district))
+        // Copied whole into a ballot with another id: the ballot's own context rejects it.
+        let copied = Ballot(electionHash: hash, ballotID: Fixture.ballotID("copy"), district: "d1", content: s.content)
+        #expect(copied.content.problem(in: s.district, context: try Fixture.context(ballotID: copied.ballotID, district: copied.district))
             == .badRangeProof(option: "alice"))
+        // The context names no voter: the same ballot is valid whoever casts it (v1 bound the voter key).
+        let ballot = Ballot(electionHash: hash, ballotID: s.ballotID, district: "d1", content: s.content)
+        for seed: UInt8 in [3, 4] {
+            let cast = try ballot.cast(with: try key(seed))
+            #expect(cast.hasValidSignature)
+            #expect(cast.ballot.content.problem(in: s.district, context: try Fixture.context(ballotID: cast.ballot.ballotID, district: "d1")) == nil)
+        }
     }
 }
 
@@ -305,13 +317,13 @@ struct EncryptedBallotRecordTests {
     @Test(arguments: ["d1", "d2"])
     func ballotAndSignedBallotRoundTrip(district: String) throws {
         let selections = district == "d1" ? ["carol"] : ["x", "y"]
-        let ballot = try BallotTests.ballot(selections, voter: 6, district: district)
+        let ballot = try BallotTests.ballot(selections, district: district)
         let back = try Ballot.decode(canonical: ballot.canonicalBytes)
         #expect(back == ballot)
         #expect(back.canonicalBytes == ballot.canonicalBytes)
-        #expect(back.content.problem(in: Fixture.district(district), context: Fixture.context(voter: back.voterKey, district: district)) == nil)
+        #expect(back.content.problem(in: Fixture.district(district), context: try Fixture.context(ballotID: back.ballotID, district: district)) == nil)
 
-        let signed = try ballot.signed(with: try key(6))
+        let signed = try ballot.cast(with: try key(6))
         let decoded = try SignedBallot.decode(canonical: signed.canonicalBytes)
         #expect(decoded == signed)
         #expect(decoded.hasValidSignature)
@@ -321,32 +333,37 @@ struct EncryptedBallotRecordTests {
         // One flipped bit in a proof scalar: still decodes (the scalar stays below n), but the
         // signature and the proof both fail.
         var bytes = signed.canonicalBytes
-        let z = bytes.count - 64 - 1  // last byte of the limit proof's z
+        let z = bytes.count - 32 - 64 - 1  // last byte of the limit proof's z, before the voter key and signature
         bytes[z] ^= 0x01
         let tampered = try SignedBallot.decode(canonical: bytes)
         #expect(!tampered.hasValidSignature)
         #expect(tampered.trackingCode != signed.trackingCode)
         #expect(tampered.ballot.content.problem(in: Fixture.district(district),
-                                                context: Fixture.context(voter: ballot.voterKey, district: district))
+                                                context: try Fixture.context(ballotID: ballot.ballotID, district: district))
             == .badLimitProof(limit: Fixture.district(district).selectionLimit))
     }
 
     @Test func spoiledBallotRoundTrip() throws {
-        let (ballot, opening) = try BallotTests.sealed(["carol"], voter: 3, district: "d1")
-        let signed = try ballot.signed(with: try key(3))
-        let spoiled = SpoiledBallot(ballot: signed, opening: opening)
-        let expected = lp("evote.v1.spoiled-ballot") + be32(signed.canonicalBytes.count) + signed.canonicalBytes
+        let (ballot, opening) = try BallotTests.sealed(["carol"], district: "d1")
+        let voter = try key(3)
+        let spoiled = SpoiledBallot(ballot: ballot, opening: opening)
+        let expected = lp("evote.v2.spoiled-ballot") + be32(ballot.canonicalBytes.count) + ballot.canonicalBytes
             + be32(1) + lp("carol")
             + be32(3) + opening.nonces.flatMap(\.bytes)
         #expect(spoiled.canonicalBytes == expected)
+        // v2: a spoiled ballot carries no voter key and no signature (§14); the challenging
+        // voter's key is nowhere in its bytes.
+        let bytes = spoiled.canonicalBytes
+        #expect(!bytes.indices.dropLast(31).contains { Array(bytes[$0..<($0 + 32)]) == voter.publicKey.rawRepresentation })
 
         let back = try SpoiledBallot.decode(canonical: spoiled.canonicalBytes)
         #expect(back == spoiled)
-        #expect(back.ballot.trackingCode == signed.trackingCode)
-        #expect(back.ballot.hasValidSignature)
-        #expect(back.opening.opens(back.ballot.ballot.content, district: Fixture.district("d1"), electionKey: Fixture.electionKey))
+        #expect(back.trackingCode == ballot.trackingCode)
+        #expect(back.opening.opens(back.ballot.content, district: Fixture.district("d1"), electionKey: Fixture.electionKey))
+        // Its tracking code is the one the same ballot would have had if cast.
+        let signed = try ballot.cast(with: voter)
+        #expect(back.trackingCode == signed.trackingCode)
 
-        let bytes = spoiled.canonicalBytes
         for n in stride(from: 0, to: bytes.count, by: 11) {
             #expect(throws: (any Error).self, "prefix \(n)") { try SpoiledBallot.decode(canonical: Array(bytes[..<n])) }
         }
@@ -361,8 +378,8 @@ struct EncryptedBallotRecordTests {
         #expect(throws: CryptoError.self) { try SpoiledBallot.decode(canonical: bad) }
 
         // Multiple selections keep their order.
-        let (b2, o2) = try BallotTests.sealed(["z", "x"], voter: 4, district: "d2")
-        let s2 = SpoiledBallot(ballot: try b2.signed(with: try key(4)), opening: o2)
+        let (b2, o2) = try BallotTests.sealed(["z", "x"], district: "d2")
+        let s2 = SpoiledBallot(ballot: b2, opening: o2)
         let back2 = try SpoiledBallot.decode(canonical: s2.canonicalBytes)
         #expect(back2 == s2)
         #expect(back2.opening.selections == ["z", "x"])
@@ -386,14 +403,13 @@ struct SpoiledReceiptTests {
         init() throws {
             server = try key(1)
             let voter = try key(3)
-            hash = Fixture.manifest.electionHash
-            let (challenged, opening) = try BallotTests.sealed(["alice"], voter: 3, district: "d1")
-            spoiled = SpoiledBallot(ballot: try challenged.signed(with: voter), opening: opening)
-            cast = try BallotTests.ballot(["bob"], voter: 3, district: "d1").signed(with: voter)
-            let setup = ElectionSetup(manifest: Fixture.manifest, serverKey: server.publicKey, commissionKey: try key(2).publicKey)
+            hash = try Fixture.electionHash()
+            let (challenged, opening) = try BallotTests.sealed(["alice"], district: "d1")
+            spoiled = SpoiledBallot(ballot: challenged, opening: opening)
+            cast = try BallotTests.ballot(["bob"], district: "d1").cast(with: voter)
             let payloads: [(LogEntryKind, [UInt8])] = [
-                (.election, setup.canonicalBytes),
-                (.enrollment, Enrollment(voterKey: voter.publicKey, district: "d1").canonicalBytes),
+                (.election, try Fixture.setup().canonicalBytes),
+                (.enrollment, try TestElections.enrollment(voter, district: "d1", electionHash: hash).0.canonicalBytes),
                 (.spoiled, spoiled.canonicalBytes),
                 (.ballot, cast.canonicalBytes),
             ]
@@ -427,7 +443,7 @@ struct SpoiledReceiptTests {
 
     @Test func honestSpoiledReceiptPasses() throws {
         let log = try Log()
-        let receipt = try log.receipt(.spoiled, at: 2, subject: log.spoiled.ballot.trackingCode.digest)
+        let receipt = try log.receipt(.spoiled, at: 2, subject: log.spoiled.trackingCode.digest)
         let results = try log.verify(receipt)
         #expect(results.map(\.name) == ReceiptVerifierTests.allChecks)
         #expect(failedChecks(results) == [], "\(results)")
@@ -448,10 +464,10 @@ struct SpoiledReceiptTests {
         let r1 = try log.verify(onBallot)
         #expect(failedChecks(r1) == ["entry-content"], "\(r1)")
         let detail = try #require(r1.first { $0.name == "entry-content" }?.detail)
-        #expect(detail.contains("not a spoiled ballot"), "\(detail)")
+        #expect(detail.contains("not a spoiled"), "\(detail)")
 
         // And the other way round: a ballot receipt for the spoiled entry.
-        let onSpoiled = try log.receipt(.ballot, at: 2, subject: log.spoiled.ballot.trackingCode.digest)
+        let onSpoiled = try log.receipt(.ballot, at: 2, subject: log.spoiled.trackingCode.digest)
         let r2 = try log.verify(onSpoiled)
         #expect(failedChecks(r2) == ["entry-content"], "\(r2)")
 
@@ -461,7 +477,7 @@ struct SpoiledReceiptTests {
         #expect(failedChecks(r3) == ["entry-content"], "\(r3)")
 
         // What was submitted differs from what was logged.
-        let honest = try log.receipt(.spoiled, at: 2, subject: log.spoiled.ballot.trackingCode.digest)
+        let honest = try log.receipt(.spoiled, at: 2, subject: log.spoiled.trackingCode.digest)
         let r4 = try log.verify(honest, expectedPayload: log.cast.canonicalBytes)
         #expect(failedChecks(r4) == ["entry-content"], "\(r4)")
     }
@@ -495,8 +511,19 @@ struct StrictNestedJSONTests {
         }
     }
 
-    /// `04` in place of the compressed prefix, the 32 coordinate bytes kept.
-    private static func prefix04(_ v: Any?) -> String { "04" + ((v as? String) ?? "").dropFirst(2) }
+    /// `02` in place of the uppercase prefix `04`, the 64 coordinate bytes kept (a hybrid-looking form).
+    private static func prefix02(_ v: Any?) -> String { "02" + ((v as? String) ?? "").dropFirst(2) }
+
+    /// The SEC1 compressed form (33 bytes) of the same point: valid SEC1, refused by the protocol.
+    private static func compressed(_ v: Any?) -> String {
+        let hex = (v as? String) ?? ""
+        let x = hex.dropFirst(2).prefix(64)
+        let lastY = hex.suffix(1)
+        let odd = "13579bdf".contains(lastY)
+        return (odd ? "03" : "02") + x
+    }
+
+    static let identity = String(repeating: "00", count: 65)
 
     /// Nested mutations that must make decoding fail; `true` when the failure is an unknown field.
     static let mutations: [(String, Bool, @Sendable (inout [String: Any]) -> Void)] = [
@@ -504,26 +531,37 @@ struct StrictNestedJSONTests {
         ("unknown field inside the first ciphertext", true, { o in element(&o, "ciphertexts", 0) { $0["gamma"] = $0["alpha"] } }),
         ("unknown field inside the last ciphertext", true, { o in element(&o, "ciphertexts", 2) { $0["m"] = 1 } }),
         ("unknown field inside a range proof", true, { o in element(&o, "proofs", 1) { $0["c2"] = $0["c0"] } }),
+        ("v1's c1 inside a range proof", true, { o in element(&o, "proofs", 1) { $0["c1"] = $0["c0"] } }),
         ("unknown field inside the limit proof", true, { o in limitProof(&o) { $0["limit"] = 2 } }),
-        ("alpha with prefix 04", false, { o in element(&o, "ciphertexts", 0) { $0["alpha"] = prefix04($0["alpha"]) } }),
-        ("beta with prefix 04", false, { o in element(&o, "ciphertexts", 2) { $0["beta"] = prefix04($0["beta"]) } }),
-        ("65-byte point", false, { o in element(&o, "ciphertexts", 0) { $0["alpha"] = prefix04($0["alpha"]) + String(repeating: "00", count: 32) } }),
-        ("identity point", false, { o in element(&o, "ciphertexts", 1) { $0["alpha"] = String(repeating: "00", count: 33) } }),
+        ("v1's c inside the limit proof", true, { o in limitProof(&o) { $0["c"] = $0["z"] } }),
+        ("alpha with prefix 02 and 64 coordinate bytes", false, { o in element(&o, "ciphertexts", 0) { $0["alpha"] = prefix02($0["alpha"]) } }),
+        ("beta with prefix 02 and 64 coordinate bytes", false, { o in element(&o, "ciphertexts", 2) { $0["beta"] = prefix02($0["beta"]) } }),
+        ("compressed alpha (33 bytes)", false, { o in element(&o, "ciphertexts", 0) { $0["alpha"] = compressed($0["alpha"]) } }),
+        ("identity point", false, { o in element(&o, "ciphertexts", 1) { $0["alpha"] = identity } }),
+        ("identity range-proof commitment", false, { o in element(&o, "proofs", 0) { $0["a0"] = identity } }),
+        ("identity limit-proof commitment", false, { o in limitProof(&o) { $0["b"] = identity } }),
+        ("range-proof commitment off the curve", false, { o in
+            element(&o, "proofs", 2) { p in
+                let b1 = (p["b1"] as? String) ?? ""
+                p["b1"] = String(b1.dropLast()) + (b1.hasSuffix("0") ? "1" : "0")
+            }
+        }),
         ("uppercase point", false, { o in element(&o, "ciphertexts", 1) { $0["beta"] = ($0["beta"] as? String)?.uppercased() } }),
-        ("32-byte point", false, { o in element(&o, "ciphertexts", 1) { $0["beta"] = String((($0["beta"] as? String) ?? "").dropFirst(2)) } }),
+        ("64-byte point (no prefix)", false, { o in element(&o, "ciphertexts", 1) { $0["beta"] = String((($0["beta"] as? String) ?? "").dropFirst(2)) } }),
         ("missing beta", false, { o in element(&o, "ciphertexts", 0) { $0["beta"] = nil } }),
+        ("missing range-proof commitment", false, { o in element(&o, "proofs", 1) { $0["a1"] = nil } }),
         ("range proof scalar = n", false, { o in element(&o, "proofs", 0) { $0["c0"] = P256Constants.orderHex } }),
         ("range proof scalar = n + 1", false, { o in element(&o, "proofs", 2) { $0["z1"] = P256Constants.orderPlusOneHex } }),
         ("limit proof scalar = 2^256 - 1", false, { o in limitProof(&o) { $0["z"] = String(repeating: "ff", count: 32) } }),
-        ("limit proof scalar = n", false, { o in limitProof(&o) { $0["c"] = P256Constants.orderHex } }),
-        ("uppercase scalar", false, { o in limitProof(&o) { $0["c"] = ($0["c"] as? String)?.uppercased() } }),
+        ("limit proof scalar = n", false, { o in limitProof(&o) { $0["z"] = P256Constants.orderHex } }),
+        ("uppercase scalar", false, { o in limitProof(&o) { $0["z"] = ($0["z"] as? String)?.uppercased() } }),
         ("31-byte scalar", false, { o in element(&o, "proofs", 0) { $0["z0"] = String(repeating: "ab", count: 31) } }),
         ("missing limit proof", false, { o in content(&o) { $0["limit_proof"] = nil } }),
         ("ciphertexts not a list", false, { o in content(&o) { $0["ciphertexts"] = "none" } }),
     ]
 
     @Test func signedBallotWireRejectsNestedProblems() throws {
-        let sb = try BallotTests.ballot(["x", "z"], voter: 5, district: "d2").signed(with: try key(5))
+        let sb = try BallotTests.ballot(["x", "z"], district: "d2").cast(with: try key(5))
         let valid = try json(sb.wire)
         let validBody = try data(valid)
         #expect(try JSONDecoder().decode(SignedBallotWire.self, from: validBody) == sb.wire)
@@ -545,13 +583,17 @@ struct StrictNestedJSONTests {
     }
 
     @Test func openingAndSpoilRequestAreStrict() throws {
-        let (ballot, opening) = try BallotTests.sealed(["x", "y"], voter: 5, district: "d2")
-        let body = SpoilRequestBody(ballot: try ballot.signed(with: try key(5)).wire, opening: opening)
+        let (ballot, opening) = try BallotTests.sealed(["x", "y"], district: "d2")
+        let voter = try key(5)
+        let body = try SpoilRequestBody.make(ballot: ballot, opening: opening, voterKey: voter)
+        #expect(body.hasValidSignature)
         let valid = try json(body)
-        #expect(Set(valid.keys) == ["ballot", "opening"])
+        #expect(Set(valid.keys) == ["ballot", "opening", "voter_key", "signature"])
         let decoded = try JSONDecoder().decode(SpoilRequestBody.self, from: try data(valid))
         #expect(decoded.ballot == body.ballot)
         #expect(decoded.opening == opening)
+        #expect(decoded.voterKey == voter.publicKey)
+        #expect(decoded.hasValidSignature)
 
         let mutations: [(String, (inout [String: Any]) -> Void)] = [
             ("unknown top-level field", { $0["note"] = "x" }),
@@ -570,7 +612,15 @@ struct StrictNestedJSONTests {
                 Self.element(&b, "ciphertexts", 0) { $0["extra"] = true }
                 o["ballot"] = b
             }),
+            ("a voter key inside the ballot (the ballot names no voter)", { o in
+                var b = o["ballot"] as? [String: Any] ?? [:]
+                b["voter_key"] = o["voter_key"]
+                o["ballot"] = b
+            }),
             ("missing opening", { $0["opening"] = nil }),
+            ("missing voter key", { $0["voter_key"] = nil }),
+            ("missing signature", { $0["signature"] = nil }),
+            ("63-byte signature", { $0["signature"] = String(repeating: "ab", count: 63) }),
         ]
         for (what, mutate) in mutations {
             var object = valid
@@ -643,17 +693,21 @@ struct ManifestTrusteeTests {
 
     @Test func trusteesChangeTheElectionHash() throws {
         let policies = [(3, 2), (3, 3), (4, 2), (2, 3), (5, 3), (32, 32), (1, 1)]
-        let hashes = policies.map { Self.manifest(count: $0.0, quorum: $0.1).electionHash }
+        let setup = try Fixture.setup()
+        func electionHash(_ m: ElectionManifest) -> Digest {
+            ElectionSetup(manifest: m, serverKey: setup.serverKey, commissionKey: setup.commissionKey, nonce: setup.nonce).electionHash
+        }
+        let hashes = policies.map { electionHash(Self.manifest(count: $0.0, quorum: $0.1)) }
         #expect(Set(hashes).count == policies.count)
-        #expect(Self.manifest(count: 3, quorum: 2).electionHash == Fixture.manifest.electionHash)
+        #expect(electionHash(Self.manifest(count: 3, quorum: 2)) == setup.electionHash)
         // The policy is the last eight bytes of the canonical manifest.
         let bytes = Self.manifest(count: 5, quorum: 3).canonicalBytes
         #expect(Array(bytes.suffix(8)) == be32(5) + be32(3))
         #expect(Array(bytes.dropLast(8)) == Array(Fixture.manifest.canonicalBytes.dropLast(8)))
         // A ballot's proofs name the election hash, so they do not carry over to another policy.
         let s = try Sealed(["bob"], in: "d1")
-        let other = BallotContent.context(electionHash: Self.manifest(count: 4, quorum: 2).electionHash,
-                                          electionKey: Fixture.electionKey, voterKey: s.voterKey, district: "d1")
+        let other = BallotContent.context(electionHash: electionHash(Self.manifest(count: 4, quorum: 2)),
+                                          electionKey: Fixture.electionKey, ballotID: s.ballotID, district: "d1")
         #expect(s.problem(context: other) == .badRangeProof(option: "alice"))
     }
 }

@@ -47,14 +47,26 @@ enum Fixture {
     static let electionSecret = P256Constants.scalar(label: "evote test election secret")
     static let electionKey = GroupElement.base(electionSecret)
 
+    /// Entry 0 of the fixture election: server key seed 1, commission key seed 2, a fixed nonce.
+    static func setup() throws -> ElectionSetup {
+        ElectionSetup(manifest: manifest, serverKey: try key(1).publicKey, commissionKey: try key(2).publicKey,
+                      nonce: Nonce32(trusted: [UInt8](repeating: 0x4e, count: 32)))
+    }
+
+    /// The election hash: SHA-256 of the setup (eq. 1).
+    static func electionHash() throws -> Digest { try setup().electionHash }
+
+    /// A ballot id from a label (SHA-256 of it), for ballots that must be reproducible.
+    static func ballotID(_ label: String) -> BallotID { BallotID(trusted: SHA256.hash(Array(label.utf8)).bytes) }
+
     static func district(_ id: String) -> District {
         guard let d = manifest.district(id) else { preconditionFailure("no district \(id) in the fixture") }
         return d
     }
 
-    /// The proof context of a ballot by `voter` in `district` of the fixture election.
-    static func context(voter: Ed25519PublicKey, district: String) -> ProofContext {
-        BallotContent.context(electionHash: manifest.electionHash, electionKey: electionKey, voterKey: voter, district: district)
+    /// The proof context of the ballot with id `ballotID` in `district` of the fixture election.
+    static func context(ballotID: BallotID, district: String) throws -> ProofContext {
+        BallotContent.context(electionHash: try electionHash(), electionKey: electionKey, ballotID: ballotID, district: district)
     }
 
     /// m*G for the plaintext m of `ct` (exponential ElGamal decrypts to a point).
@@ -82,10 +94,10 @@ private func data(_ object: [String: Any]) throws -> Data {
 struct CanonicalEncodingTests {
     @Test func tagIsALengthPrefixedString() throws {
         let w = CanonicalWriter(tag: .ballot)
-        #expect(w.bytes == [0, 0, 0, 0x0f] + Array("evote.v1.ballot".utf8))
+        #expect(w.bytes == [0, 0, 0, 0x0f] + Array("evote.v2.ballot".utf8))
         for tag in DomainTag.allCases {
             #expect(CanonicalWriter(tag: tag).bytes == lp(tag.rawValue))
-            #expect(tag.rawValue.hasPrefix("evote.v1."))
+            #expect(tag.rawValue.hasPrefix("evote.v2."))
         }
         #expect(Set(DomainTag.allCases.map(\.rawValue)).count == DomainTag.allCases.count)
     }
@@ -189,7 +201,7 @@ struct CanonicalEncodingTests {
 
     @Test func wrongTag() throws {
         let bytes = CanonicalWriter(tag: .ballot).bytes
-        #expect(throws: CanonicalReader.Failure.wrongTag(expected: "evote.v1.receipt", found: "evote.v1.ballot")) {
+        #expect(throws: CanonicalReader.Failure.wrongTag(expected: "evote.v2.receipt", found: "evote.v2.ballot")) {
             try CanonicalReader(bytes, tag: .receipt)
         }
         #expect(throws: Never.self) { try CanonicalReader(bytes, tag: .ballot) }
@@ -236,12 +248,32 @@ struct ManifestTests {
                 BallotOption(id: "a", name: "A"), BallotOption(id: "b", name: "B"),
             ]),
         ], trustees: TrusteePolicy(count: 5, quorum: 3))
-        let expected = lp("evote.v1.manifest") + lp("e") + lp("N")
-            + be32(1) + lp("d") + lp("D") + be32(1) + be32(2)
-            + be32(2) + lp("a") + lp("A") + lp("b") + lp("B")
+        // v2: a names list after every name (empty here) and an electable flag per option.
+        let expected = lp("evote.v2.manifest") + lp("e") + lp("N") + be32(0)
+            + be32(1) + lp("d") + lp("D") + be32(0) + be32(1) + be32(2)
+            + be32(2) + lp("a") + lp("A") + be32(0) + [1] + lp("b") + lp("B") + be32(0) + [1]
             + be32(5) + be32(3)
         #expect(m.canonicalBytes == expected)
-        #expect(m.electionHash == SHA256.hash(expected))
+        #expect(m.manifestHash == SHA256.hash(expected))
+    }
+
+    @Test func electionSetupLayoutAndElectionHash() throws {
+        // Entry 0 (§4.2): tag, bytes(manifest), server key, commission key, raw 32-byte nonce;
+        // election_hash = SHA-256(setup bytes) (eq. 1), not a hash of the manifest alone.
+        let setup = try Fixture.setup()
+        let m = Fixture.manifest.canonicalBytes
+        let expected = lp("evote.v2.election-setup") + be32(m.count) + m + (try key(1)).publicKey.rawRepresentation
+            + (try key(2)).publicKey.rawRepresentation + [UInt8](repeating: 0x4e, count: 32)
+        #expect(setup.canonicalBytes == expected)
+        #expect(setup.electionHash == SHA256.hash(expected))
+        #expect(setup.electionHash != Fixture.manifest.manifestHash)
+        let back = try ElectionSetup.decode(canonical: expected)
+        #expect(back == setup)
+        #expect(back.canonicalBytes == expected)
+        for n in stride(from: 0, to: expected.count, by: 5) {
+            #expect(throws: (any Error).self, "prefix \(n)") { try ElectionSetup.decode(canonical: Array(expected[..<n])) }
+        }
+        #expect(throws: CanonicalReader.Failure.trailingBytes(1)) { try ElectionSetup.decode(canonical: expected + [0]) }
     }
 
     @Test func canonicalRoundTrip() throws {
@@ -250,7 +282,7 @@ struct ManifestTests {
         let back = try ElectionManifest.decode(canonical: m.canonicalBytes)
         #expect(back == m)
         #expect(back.canonicalBytes == m.canonicalBytes)
-        #expect(back.electionHash == m.electionHash)
+        #expect(back.manifestHash == m.manifestHash)
         // Every strict prefix and any extension is refused.
         let bytes = m.canonicalBytes
         for n in 0..<bytes.count {
@@ -310,11 +342,26 @@ struct ManifestTests {
             ("id/name boundary", ElectionManifest(electionId: "test-2027T", name: "est election", districts: m.districts,
                                                   trustees: m.trustees)),
         ]
-        let base = m.electionHash
+        let base = try Fixture.electionHash()
+        let setup = try Fixture.setup()
+        func hash(_ manifest: ElectionManifest) -> Digest {
+            ElectionSetup(manifest: manifest, serverKey: setup.serverKey, commissionKey: setup.commissionKey, nonce: setup.nonce).electionHash
+        }
         var seen: Set<Digest> = [base]
         for (what, variant) in variants {
-            #expect(variant.electionHash != base, "changing the \(what) must change the election hash")
-            #expect(seen.insert(variant.electionHash).inserted, "\(what): hash collides with another variant")
+            #expect(hash(variant) != base, "changing the \(what) must change the election hash")
+            #expect(seen.insert(hash(variant)).inserted, "\(what): hash collides with another variant")
+        }
+        // v2: the election hash also commits to both keys and to the nonce (eq. 1), so two
+        // elections from one manifest never share a hash.
+        let others: [(String, ElectionSetup)] = [
+            ("server key", ElectionSetup(manifest: m, serverKey: try key(7).publicKey, commissionKey: setup.commissionKey, nonce: setup.nonce)),
+            ("commission key", ElectionSetup(manifest: m, serverKey: setup.serverKey, commissionKey: try key(7).publicKey, nonce: setup.nonce)),
+            ("keys swapped", ElectionSetup(manifest: m, serverKey: setup.commissionKey, commissionKey: setup.serverKey, nonce: setup.nonce)),
+            ("nonce", ElectionSetup(manifest: m, serverKey: setup.serverKey, commissionKey: setup.commissionKey, nonce: .zero)),
+        ]
+        for (what, other) in others {
+            #expect(seen.insert(other.electionHash).inserted, "changing the \(what) must change the election hash")
         }
     }
 
@@ -371,7 +418,7 @@ struct ManifestTests {
         }
         for seats in [-1, 0, 4, 100] {
             let problems = manifest(seats: seats, limit: 1).problems()
-            #expect(problems.contains { $0.contains("seats must be 1 to the number of options") }, "seats \(seats): \(problems)")
+            #expect(problems.contains { $0.contains("seats must be 1 to the number of electable options") }, "seats \(seats): \(problems)")
             #expect(problems.count == 1, "seats \(seats): \(problems)")
         }
         for limit in [-1, 0, 4, 100] {
@@ -406,63 +453,79 @@ struct ManifestTests {
 
 @Suite("Ballots")
 struct BallotTests {
-    /// A ballot with encrypted content: `selections` in `district`, by the voter with key seed
-    /// `voter`, with its proofs bound to that voter (fresh nonces each call).
-    static func ballot(_ selections: [String] = ["bob"], voter: UInt8 = 3, district: String = "d1") throws -> Ballot {
-        try sealed(selections, voter: voter, district: district).ballot
+    /// A ballot with encrypted content: `selections` in `district` under a fresh random ballot
+    /// id (fresh nonces each call). It names no voter (v2); casting adds the voter's key.
+    static func ballot(_ selections: [String] = ["bob"], district: String = "d1", ballotID: BallotID? = nil) throws -> Ballot {
+        try sealed(selections, district: district, ballotID: ballotID).ballot
     }
 
     /// The same, with the opening that a Benaloh challenge would reveal.
-    static func sealed(_ selections: [String] = ["bob"], voter: UInt8 = 3, district: String = "d1",
+    static func sealed(_ selections: [String] = ["bob"], district: String = "d1", ballotID: BallotID? = nil,
                        nonces: [Scalar]? = nil) throws -> (ballot: Ballot, opening: BallotOpening) {
-        let voterKey = try key(voter).publicKey
+        let id = try ballotID ?? BallotID.random()
         let (content, opening) = try BallotContent.encrypt(selections: selections, district: Fixture.district(district),
-                                                           context: Fixture.context(voter: voterKey, district: district),
+                                                           context: try Fixture.context(ballotID: id, district: district),
                                                            nonces: nonces)
-        return (Ballot(electionHash: Fixture.manifest.electionHash, voterKey: voterKey, district: district, content: content), opening)
+        return (Ballot(electionHash: try Fixture.electionHash(), ballotID: id, district: district, content: content), opening)
     }
 
     /// The canonical bytes of encrypted content (docs/protocol.md §4.4), written out by hand.
     static func contentBytes(_ c: BallotContent) -> [UInt8] {
-        lp("elgamal-p256-v1")
-            + be32(c.ciphertexts.count) + c.ciphertexts.flatMap { $0.alpha.encoding + $0.beta.encoding }
-            + be32(c.proofs.count) + c.proofs.flatMap { $0.c0.bytes + $0.c1.bytes + $0.z0.bytes + $0.z1.bytes }
-            + c.limitProof.c.bytes + c.limitProof.z.bytes
+        var out: [UInt8] = lp("elgamal-p256-v2")
+        out += be32(c.ciphertexts.count)
+        for ct in c.ciphertexts { out += ct.alpha.encoding + ct.beta.encoding }
+        out += be32(c.proofs.count)
+        for p in c.proofs {
+            let points: [UInt8] = p.a0.encoding + p.b0.encoding + p.a1.encoding + p.b1.encoding
+            out += points + p.c0.bytes + p.z0.bytes + p.z1.bytes
+        }
+        out += c.limitProof.a.encoding + c.limitProof.b.encoding + c.limitProof.z.bytes
+        return out
     }
 
     @Test func ballotCanonicalLayoutAndRoundTrip() throws {
-        let b = try Self.ballot()
-        let header = lp("evote.v1.ballot") + Fixture.manifest.electionHash.bytes + (try key(3)).publicKey.rawRepresentation + lp("d1")
+        let id = Fixture.ballotID("layout")
+        let b = try Self.ballot(ballotID: id)
+        let header = lp("evote.v2.ballot") + (try Fixture.electionHash()).bytes + id.bytes + lp("d1")
         let expected = header + Self.contentBytes(b.content)
         #expect(b.canonicalBytes == expected)
-        // Three options: three 66-byte ciphertexts, three 128-byte range proofs, one 64-byte limit proof.
-        #expect(expected.count == header.count + 19 + 4 + 3 * 66 + 4 + 3 * 128 + 64)
+        // Three options: three 130-byte ciphertexts, three 356-byte 0/1 proofs, one 162-byte limit proof (§4.4).
+        #expect(expected.count == header.count + 19 + 4 + 3 * 130 + 4 + 3 * 356 + 162)
         let back = try Ballot.decode(canonical: b.canonicalBytes)
         #expect(back == b)
-        #expect(back.content.problem(in: Fixture.district("d1"), context: Fixture.context(voter: b.voterKey, district: "d1")) == nil)
+        #expect(back.content.problem(in: Fixture.district("d1"), context: try Fixture.context(ballotID: back.ballotID, district: "d1")) == nil)
         let bytes = b.canonicalBytes
         for n in 0..<bytes.count {
             #expect(throws: (any Error).self, "prefix \(n)") { try Ballot.decode(canonical: Array(bytes[..<n])) }
         }
         #expect(throws: CanonicalReader.Failure.trailingBytes(1)) { try Ballot.decode(canonical: bytes + [0]) }
 
-        // Another content type is refused, the old clear content among them.
-        for type in ["clear-v1", "elgamal-p256-v2", ""] {
+        // Another content type is refused, version 1's among them.
+        for type in ["clear-v1", "elgamal-p256-v1", ""] {
             var w = CanonicalWriter(tag: .ballot)
             w.fixed(b.electionHash)
-            w.key(b.voterKey)
+            w.fixed(b.ballotID)
             w.string("d1")
             w.string(type)
             w.list(["bob"]) { w, s in w.string(s) }
             #expect(throws: RecordError.self, "content type \"\(type)\"") { try Ballot.decode(canonical: w.bytes) }
         }
 
-        // A ciphertext point that is not a compressed point, or is the identity, is refused.
+        // A ciphertext point that is not an uncompressed point, or is the identity, is refused (§11.2).
         let alpha0 = header.count + 19 + 4
-        for (what, replacement) in [("prefix 04", [UInt8(4)] + bytes[(alpha0 + 1)..<(alpha0 + 33)]),
-                                    ("identity", [UInt8](repeating: 0, count: 33))] {
+        let x = Array(bytes[(alpha0 + 1)..<(alpha0 + 33)])
+        let y = Array(bytes[(alpha0 + 33)..<(alpha0 + 65)])
+        let replacements: [(String, [UInt8])] = [
+            ("compressed prefix 02", [2] + x + y),
+            ("compressed prefix 03", [3] + x + y),
+            ("hybrid prefix 06", [6] + x + y),
+            ("identity (65 zeros)", [UInt8](repeating: 0, count: 65)),
+            ("y flipped (off the curve)", [4] + x + y.dropLast() + [y[31] ^ 1]),
+            ("x = p", [4] + hex(P256Constants.fieldHex) + y),
+        ]
+        for (what, replacement) in replacements {
             var bad = bytes
-            bad.replaceSubrange(alpha0..<(alpha0 + 33), with: replacement)
+            bad.replaceSubrange(alpha0..<(alpha0 + 65), with: replacement)
             #expect(throws: CryptoError.self, "\(what)") { try Ballot.decode(canonical: bad) }
         }
         // A proof scalar that is not below the group order is refused.
@@ -475,16 +538,18 @@ struct BallotTests {
 
     @Test func signedBallotRoundTrip() throws {
         let voter = try key(3)
-        let sb = try Self.ballot().signed(with: voter)
+        let sb = try Self.ballot().cast(with: voter)
         #expect(sb.hasValidSignature)
+        #expect(sb.voterKey == voter.publicKey)
         #expect(sb.ballotBytes == sb.ballot.canonicalBytes)
-        #expect(sb.canonicalBytes == lp("evote.v1.signed-ballot") + be32(sb.ballotBytes.count) + sb.ballotBytes + sb.signature.bytes)
+        #expect(sb.canonicalBytes == lp("evote.v2.signed-ballot") + be32(sb.ballotBytes.count) + sb.ballotBytes
+            + voter.publicKey.rawRepresentation + sb.signature.bytes)
         let back = try SignedBallot.decode(canonical: sb.canonicalBytes)
         #expect(back == sb)
         #expect(back.hasValidSignature)
         #expect(back.trackingCode == sb.trackingCode)
         #expect(back.ballot.content == sb.ballot.content)
-        #expect(SignedBallot(ballot: sb.ballot, signature: sb.signature) == sb)
+        #expect(SignedBallot(ballot: sb.ballot, voterKey: sb.voterKey, signature: sb.signature) == sb)
 
         let bytes = sb.canonicalBytes
         for n in stride(from: 0, to: bytes.count, by: 7) {
@@ -493,42 +558,56 @@ struct BallotTests {
         #expect(throws: CanonicalReader.Failure.trailingBytes(1)) { try SignedBallot.decode(canonical: bytes + [0]) }
 
         // A signature by someone else, or over another ballot, is not valid.
-        let forged = SignedBallot(ballot: sb.ballot, signature: try key(4).signature(for: sb.ballotBytes))
+        let statement = SignedBallot.castStatement(electionHash: sb.ballot.electionHash, voterKey: voter.publicKey,
+                                                   trackingCode: sb.trackingCode)
+        let forged = SignedBallot(ballot: sb.ballot, voterKey: voter.publicKey, signature: try key(4).signature(for: statement))
         #expect(!forged.hasValidSignature)
-        let moved = SignedBallot(ballot: try Self.ballot(["carol"]), signature: sb.signature)
+        let otherKey = SignedBallot(ballot: sb.ballot, voterKey: try key(4).publicKey, signature: sb.signature)
+        #expect(!otherKey.hasValidSignature, "the signature names the voter key it was made for")
+        let moved = SignedBallot(ballot: try Self.ballot(["carol"]), voterKey: sb.voterKey, signature: sb.signature)
         #expect(!moved.hasValidSignature)
         // Re-encrypting the same choice gives another ballot: the signature does not carry over.
-        let reencrypted = SignedBallot(ballot: try Self.ballot(), signature: sb.signature)
+        let reencrypted = SignedBallot(ballot: try Self.ballot(), voterKey: sb.voterKey, signature: sb.signature)
         #expect(!reencrypted.hasValidSignature)
+        // v1 signed the ballot bytes; v2 signs the cast statement (eq. 2), never the ballot itself.
+        let overBallot = SignedBallot(ballot: sb.ballot, voterKey: voter.publicKey, signature: try voter.signature(for: sb.ballotBytes))
+        #expect(!overBallot.hasValidSignature)
     }
 
     @Test func trackingCodeIsDeterministic() throws {
         let voter = try key(3)
         let ballot = try Self.ballot()
-        let a = try ballot.signed(with: voter)
-        let b = try ballot.signed(with: voter)
+        let a = try ballot.cast(with: voter)
+        let b = try ballot.cast(with: voter)
         #expect(a.signature == b.signature, "Ed25519 signatures are deterministic")
         #expect(a.trackingCode == b.trackingCode)
-        #expect(a.trackingCode.digest == SHA256.hash(a.canonicalBytes))
+        // v2: the tracking code is SHA-256 of the ballot bytes (eq. 3), the same for the ballot
+        // before and after casting, and not of the signed envelope.
+        #expect(a.trackingCode.digest == SHA256.hash(a.ballotBytes))
+        #expect(a.trackingCode == ballot.trackingCode)
+        #expect(a.trackingCode.digest != SHA256.hash(a.canonicalBytes))
         #expect(a.trackingCode.hex == a.trackingCode.digest.hex)
         #expect(TrackingCode(hex: a.trackingCode.hex) == a.trackingCode)
         #expect(TrackingCode(hex: "00") == nil)
-        let other = try Self.ballot(["carol"]).signed(with: voter)
+        let other = try Self.ballot(["carol"]).cast(with: voter)
         #expect(other.trackingCode != a.trackingCode)
-        let otherVoter = try Self.ballot(voter: 4).signed(with: try key(4))
-        #expect(otherVoter.trackingCode != a.trackingCode)
+        // The ballot names no voter, so the same ballot cast with another key keeps its code;
+        // the same content under another ballot id is another ballot.
+        #expect(try ballot.cast(with: try key(4)).trackingCode == a.trackingCode)
+        let otherID = Ballot(electionHash: ballot.electionHash, ballotID: Fixture.ballotID("other id"), district: "d1", content: ballot.content)
+        #expect(otherID.trackingCode != a.trackingCode)
         // Encryption is randomized: the same choice encrypted again has another tracking code.
-        let again = try Self.ballot().signed(with: voter)
+        let again = try Self.ballot().cast(with: voter)
         #expect(again.trackingCode != a.trackingCode)
     }
 
     @Test func trackingCodeShortForm() throws {
         let alphabet = Set("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
-        // One encryption, signed by 20 voters (the short form does not depend on the proofs).
+        // One encryption under 20 ballot ids (the short form does not depend on the proofs).
         let content = try Self.ballot().content
-        for n: UInt8 in 1...20 {
-            let b = Ballot(electionHash: Fixture.manifest.electionHash, voterKey: try key(n).publicKey, district: "d1", content: content)
-            let code = try b.signed(with: try key(n)).trackingCode
+        for n in 1...20 {
+            let b = Ballot(electionHash: try Fixture.electionHash(), ballotID: Fixture.ballotID("short \(n)"), district: "d1", content: content)
+            let code = try b.cast(with: try key(UInt8(n))).trackingCode
             let short = code.short
             #expect(short.count == 19, "\(short)")
             for (i, c) in short.enumerated() {
@@ -550,10 +629,12 @@ struct BallotTests {
     }
 
     @Test func wireJSONRoundTrip() throws {
-        let sb = try Self.ballot(["x", "z"], voter: 5, district: "d2").signed(with: try key(5))
+        let sb = try Self.ballot(["x", "z"], district: "d2").cast(with: try key(5))
         let object = try json(sb.wire)
-        #expect(Set(object.keys) == ["election_hash", "voter_key", "district", "content", "signature"])
-        #expect(object["election_hash"] as? String == Fixture.manifest.electionHash.hex)
+        #expect(Set(object.keys) == ["election_hash", "ballot_id", "voter_key", "district", "content", "signature"])
+        #expect(object["election_hash"] as? String == (try Fixture.electionHash()).hex)
+        #expect(object["ballot_id"] as? String == sb.ballot.ballotID.hex)
+        #expect(object["voter_key"] as? String == sb.voterKey.hex)
         #expect(object["signature"] as? String == sb.signature.hex)
         #expect(object["district"] as? String == "d2")
         let content = try #require(object["content"] as? [String: Any])
@@ -562,17 +643,22 @@ struct BallotTests {
         #expect(ciphertexts.count == 3)
         #expect(ciphertexts.allSatisfy { Set($0.keys) == ["alpha", "beta"] })
         #expect(ciphertexts.first?["alpha"] as? String == sb.ballot.content.ciphertexts[0].alpha.hex)
+        #expect((ciphertexts.first?["alpha"] as? String)?.count == 130)
         let proofs = try #require(content["proofs"] as? [[String: Any]])
         #expect(proofs.count == 3)
-        #expect(proofs.allSatisfy { Set($0.keys) == ["c0", "c1", "z0", "z1"] })
+        #expect(proofs.allSatisfy { Set($0.keys) == ["a0", "b0", "a1", "b1", "c0", "z0", "z1"] })
         let limit = try #require(content["limit_proof"] as? [String: Any])
-        #expect(Set(limit.keys) == ["c", "z"])
+        #expect(Set(limit.keys) == ["a", "b", "z"])
         #expect(limit["z"] as? String == sb.ballot.content.limitProof.z.hex)
         let decoded = try JSONDecoder().decode(SignedBallotWire.self, from: try data(object))
         #expect(decoded == sb.wire)
         #expect(decoded.signedBallot == sb)
         #expect(decoded.signedBallot.trackingCode == sb.trackingCode)
         #expect(decoded.signedBallot.hasValidSignature)
+        // The ballot alone (inside a challenge request) has the same fields without the voter's.
+        let alone = try json(sb.ballot.wire)
+        #expect(Set(alone.keys) == ["election_hash", "ballot_id", "district", "content"])
+        #expect(try JSONDecoder().decode(BallotWire.self, from: try data(alone)).ballot == sb.ballot)
     }
 
     /// Each mutation of a valid wire object that must make decoding fail.
@@ -598,10 +684,15 @@ struct BallotTests {
         ("65-byte signature", { $0["signature"] = String(repeating: "ab", count: 65) }),
         ("non-hex signature", { $0["signature"] = String(repeating: "x", count: 128) }),
         ("signature as number", { $0["signature"] = 5 }),
+        ("missing ballot id", { $0["ballot_id"] = nil }),
+        ("31-byte ballot id", { $0["ballot_id"] = String(repeating: "ab", count: 31) }),
+        ("33-byte ballot id", { $0["ballot_id"] = String(repeating: "ab", count: 33) }),
+        ("uppercase ballot id", { $0["ballot_id"] = ($0["ballot_id"] as? String)?.uppercased() }),
+        ("missing voter key", { $0["voter_key"] = nil }),
     ]
 
     @Test func wireJSONRejects() throws {
-        let sb = try Self.ballot(["x", "z"], voter: 5, district: "d2").signed(with: try key(5))
+        let sb = try Self.ballot(["x", "z"], district: "d2", ballotID: Fixture.ballotID("mutations")).cast(with: try key(5))
         let valid = try json(sb.wire)
         #expect(throws: Never.self) { try JSONDecoder().decode(SignedBallotWire.self, from: try data(valid)) }
         for (what, mutate) in Self.wireMutations {
@@ -631,7 +722,8 @@ struct BallotTests {
         #expect(Selections.problem(["y", "w"], in: d2) == .unknownOption("w"))
         #expect(Selections.problem(["w", "w"], in: d2) == .unknownOption("w"), "an unknown option is reported before the duplicate")
         let all: [BallotProblem] = [.wrongSelectionCount(expected: 1, got: 2), .unknownOption("q"), .duplicateOption("y"),
-                                    .wrongOptionCount(expected: 3, got: 2), .badRangeProof(option: "bob"), .badLimitProof(limit: 1)]
+                                    .wrongOptionCount(expected: 3, got: 2), .wrongProofCount(expected: 3, got: 2),
+                                    .badRangeProof(option: "bob"), .badLimitProof(limit: 1)]
         for p in all {
             #expect(!p.description.isEmpty)
         }
@@ -643,20 +735,20 @@ struct BallotTests {
 
 @Suite("Log records")
 struct RecordTests {
-    static func entry(_ kind: LogEntryKind, payload: [UInt8], index: UInt64 = 7) -> LogEntry {
-        LogEntry(index: index, electionHash: Fixture.manifest.electionHash, timestamp: 1_800_000_000_123,
+    static func entry(_ kind: LogEntryKind, payload: [UInt8], index: UInt64 = 7) throws -> LogEntry {
+        LogEntry(index: index, electionHash: try Fixture.electionHash(), timestamp: 1_800_000_000_123,
                  kind: kind, payload: payload)
     }
 
     @Test func logEntryLayoutAndRoundTrip() throws {
-        let e = Self.entry(.ballot, payload: [1, 2, 3])
-        let expected = lp("evote.v1.log-entry") + be64(7) + Fixture.manifest.electionHash.bytes
+        let e = try Self.entry(.ballot, payload: [1, 2, 3])
+        let expected = lp("evote.v2.log-entry") + be64(7) + (try Fixture.electionHash()).bytes
             + be64(1_800_000_000_123) + lp("ballot") + be32(3) + [1, 2, 3]
         #expect(e.canonicalBytes == expected)
         #expect(e.leafHash == SHA256.hash([0x00] + expected))
         #expect(e.leafHash == Merkle.leafHash(expected))
         for kind in LogEntryKind.allCases {
-            let k = Self.entry(kind, payload: Array(kind.rawValue.utf8))
+            let k = try Self.entry(kind, payload: Array(kind.rawValue.utf8))
             #expect(try LogEntry.decode(canonical: k.canonicalBytes) == k)
         }
         let bytes = e.canonicalBytes
@@ -667,7 +759,7 @@ struct RecordTests {
 
         var w = CanonicalWriter(tag: .logEntry)
         w.u64(7)
-        w.fixed(Fixture.manifest.electionHash)
+        w.fixed(try Fixture.electionHash())
         w.u64(1)
         w.string("vote")
         w.bytes([])
@@ -675,17 +767,25 @@ struct RecordTests {
     }
 
     @Test func otherRecordsRoundTrip() throws {
-        let setup = ElectionSetup(manifest: Fixture.manifest, serverKey: try key(1).publicKey, commissionKey: try key(2).publicKey)
+        let setup = try Fixture.setup()
         #expect(try ElectionSetup.decode(canonical: setup.canonicalBytes) == setup)
 
-        let roll = RollImport(counts: [.init(district: "d1", voters: 1200), .init(district: "d2", voters: 0)])
-        #expect(try RollImport.decode(canonical: roll.canonicalBytes) == roll)
+        // v2: a roll import is the registrar's signed list of code commitments, not a count.
+        let hash = try Fixture.electionHash()
+        let commission = try key(2)
+        let commitments = (0..<3).map { i in
+            CodeCommitment(salt: Salt(trusted: [UInt8](repeating: UInt8(i), count: 16)), value: SHA256.hash([UInt8(i)]))
+        }
+        let roll = RollImport(districts: [.init(district: "d1", commitments: commitments), .init(district: "d2", commitments: [])])
+        let rollPayload = try roll.payload(electionHash: hash, commissionKey: commission)
+        let (rollBack, rollHash, rollSigned) = try RollImport.decode(payload: rollPayload, commissionKey: commission.publicKey)
+        #expect(rollBack == roll && rollHash == hash && rollSigned)
+        #expect(rollBack.counts.map(\.voters) == [3, 0])
 
-        let enrollment = Enrollment(voterKey: try key(3).publicKey, district: "d2")
+        let enrollment = Enrollment(voterKey: try key(3).publicKey, district: "d2", commitment: commitments[0].value,
+                                    code: "0123456789ABCDEF", signature: Ed25519Signature(trusted: [UInt8](repeating: 7, count: 64)))
         #expect(try Enrollment.decode(canonical: enrollment.canonicalBytes) == enrollment)
 
-        let hash = Fixture.manifest.electionHash
-        let commission = try key(2)
         let open = try WindowChange.sign(electionHash: hash, action: .open, issuedAt: 42, commissionKey: commission)
         #expect(open.isValid(electionHash: hash, commissionKey: commission.publicKey))
         #expect(!open.isValid(electionHash: hash, commissionKey: try key(1).publicKey))
@@ -695,12 +795,13 @@ struct RecordTests {
         #expect(try WindowChange.decode(canonical: open.canonicalBytes) == open)
 
         // Different object types never share an encoding (domain tags).
-        #expect(throws: CanonicalReader.Failure.self) { try Enrollment.decode(canonical: roll.canonicalBytes) }
+        #expect(throws: CanonicalReader.Failure.self) { try Enrollment.decode(canonical: rollPayload) }
+        #expect(throws: CanonicalReader.Failure.self) { try Enrollment.decode(canonical: setup.canonicalBytes) }
     }
 
     @Test func checkpointAndReceiptJSON() throws {
         let server = try key(1)
-        let cp = try Checkpoint(electionHash: Fixture.manifest.electionHash, treeSize: 5,
+        let cp = try Checkpoint(electionHash: try Fixture.electionHash(), treeSize: 5,
                                 rootHash: SHA256.hash(Array("root".utf8)), timestamp: 99).signed(with: server)
         #expect(cp.isValid(serverKey: server.publicKey))
         #expect(!cp.isValid(serverKey: try key(2).publicKey))
@@ -712,7 +813,7 @@ struct RecordTests {
         let extraBody = try data(extra)
         #expect(throws: DecodingError.self) { try JSONDecoder().decode(SignedCheckpoint.self, from: extraBody) }
 
-        let receipt = try Receipt.issue(kind: .ballot, electionHash: Fixture.manifest.electionHash,
+        let receipt = try Receipt.issue(kind: .ballot, electionHash: try Fixture.electionHash(),
                                         subject: SHA256.hash(Array("subject".utf8)), logIndex: 3,
                                         leafHash: SHA256.hash(Array("leaf".utf8)), checkpoint: cp, serverKey: server)
         #expect(server.publicKey.isValidSignature(receipt.signature, for: receipt.signedBytes))
@@ -746,16 +847,16 @@ struct ReceiptVerifierTests {
             server = try key(1)
             let commission = try key(2)
             voter = try key(3)
-            hash = Fixture.manifest.electionHash
-            ballot = try BallotTests.ballot(["carol"], voter: 3).signed(with: voter)
-            let setup = ElectionSetup(manifest: Fixture.manifest, serverKey: server.publicKey, commissionKey: commission.publicKey)
+            hash = try Fixture.electionHash()
+            ballot = try BallotTests.ballot(["carol"]).cast(with: voter)
+            let setup = try Fixture.setup()
             let window = try WindowChange.sign(electionHash: hash, action: .close, issuedAt: 1_800_000_100_000, commissionKey: commission)
             let payloads: [(LogEntryKind, [UInt8])] = [
                 (.election, setup.canonicalBytes),
-                (.enrollment, Enrollment(voterKey: voter.publicKey, district: "d1").canonicalBytes),
+                (.enrollment, try TestElections.enrollment(voter, district: "d1", electionHash: hash).0.canonicalBytes),
                 (.ballot, ballot.canonicalBytes),
                 (.window, window.canonicalBytes),
-                (.enrollment, Enrollment(voterKey: try key(4).publicKey, district: "d2").canonicalBytes),
+                (.enrollment, try TestElections.enrollment(try key(4), district: "d2", electionHash: hash, code: "ZZZZ-ZZZZ-ZZZZ-ZZZZ").0.canonicalBytes),
             ]
             var entries: [LogEntry] = []
             var tree = InMemoryMerkleTree()
@@ -894,8 +995,9 @@ struct ReceiptVerifierTests {
     @Test func anotherElection() throws {
         let log = try Log()
         let receipt = try log.ballotReceipt()
-        let otherHash = ElectionManifest(electionId: "other", name: "Other", districts: Fixture.manifest.districts,
-                                         trustees: Fixture.trustees).electionHash
+        let setup = try Fixture.setup()
+        let otherHash = ElectionSetup(manifest: Fixture.manifest, serverKey: setup.serverKey, commissionKey: setup.commissionKey,
+                                      nonce: .zero).electionHash
         let verifier = ReceiptVerifier(serverKey: log.server.publicKey, electionHash: otherHash)
         let r1 = verifier.verify(receipt: receipt, entryBytes: log.entries[2].canonicalBytes, inclusionProof: try log.proof(2))
         #expect(failedChecks(r1) == ["election", "entry-content"], "\(r1)")
@@ -915,7 +1017,7 @@ struct ReceiptVerifierTests {
     @Test func expectedPayloadDiffers() throws {
         let log = try Log()
         let receipt = try log.ballotReceipt()
-        let other = try BallotTests.ballot(["alice"], voter: 3).signed(with: log.voter)
+        let other = try BallotTests.ballot(["alice"]).cast(with: log.voter)
         let results = log.verifier.verify(receipt: receipt, entryBytes: log.entries[2].canonicalBytes,
                                           inclusionProof: try log.proof(2), expectedPayload: other.canonicalBytes)
         #expect(failedChecks(results) == ["entry-content"], "\(results)")
@@ -925,7 +1027,7 @@ struct ReceiptVerifierTests {
 
     @Test func subjectOrKindMismatch() throws {
         let log = try Log()
-        let other = try BallotTests.ballot(["alice"], voter: 3).signed(with: log.voter)
+        let other = try BallotTests.ballot(["alice"]).cast(with: log.voter)
         let wrongSubject = try log.ballotReceipt(subject: other.trackingCode.digest)
         let r1 = log.verifier.verify(receipt: wrongSubject, entryBytes: log.entries[2].canonicalBytes, inclusionProof: try log.proof(2))
         #expect(failedChecks(r1) == ["entry-content"], "\(r1)")

@@ -16,7 +16,7 @@ struct ElGamalTests {
             x = try C.random()
             K = .base(x)
             ctx = ProofContext(electionHash: C.digest(label: "elgamal-election"), electionKey: K,
-                               bound: Array("voter-public-key-bytes".utf8))
+                               bound: Array(repeating: 0x5a, count: 32) + Array("district-1".utf8))
         }
 
         /// beta - x*alpha = m*G
@@ -70,7 +70,7 @@ struct ElGamalTests {
         let ct = Ciphertext.encrypt(1, nonce: try C.random(), key: s.K)
         var w = CanonicalWriter(tag: .ballot)
         ct.write(to: &w)
-        #expect(w.bytes.count == CanonicalWriter(tag: .ballot).bytes.count + 66)
+        #expect(w.bytes.count == CanonicalWriter(tag: .ballot).bytes.count + 130)
         var r = try CanonicalReader(w.bytes, tag: .ballot)
         #expect(try Ciphertext.read(from: &r) == ct)
         try r.finish()
@@ -101,6 +101,7 @@ struct ElGamalTests {
         // Canonical and JSON round trips keep it valid.
         var w = CanonicalWriter(tag: .rangeProof)
         proof.write(to: &w)
+        #expect(w.bytes.count == CanonicalWriter(tag: .rangeProof).bytes.count + 356)
         var rd = try CanonicalReader(w.bytes, tag: .rangeProof)
         let back = try ZeroOrOneProof.read(from: &rd)
         try rd.finish()
@@ -147,16 +148,23 @@ struct ElGamalTests {
             #expect(!proof.verify(ciphertext: ct, context: ctx), "verified under another \(name)")
         }
 
-        // Tampered scalars.
+        // Tampered responses, challenge share and commitments: every field is bound.
+        let G = GroupElement.generator
         let tampered: [(String, ZeroOrOneProof)] = [
-            ("c0+1", ZeroOrOneProof(c0: proof.c0 + .one, c1: proof.c1, z0: proof.z0, z1: proof.z1)),
-            ("c1+1", ZeroOrOneProof(c0: proof.c0, c1: proof.c1 + .one, z0: proof.z0, z1: proof.z1)),
-            ("z0+1", ZeroOrOneProof(c0: proof.c0, c1: proof.c1, z0: proof.z0 + .one, z1: proof.z1)),
-            ("z1+1", ZeroOrOneProof(c0: proof.c0, c1: proof.c1, z0: proof.z0, z1: proof.z1 + .one)),
-            ("c0-1,c1+1", ZeroOrOneProof(c0: proof.c0 - .one, c1: proof.c1 + .one, z0: proof.z0, z1: proof.z1)),
-            ("swap c", ZeroOrOneProof(c0: proof.c1, c1: proof.c0, z0: proof.z0, z1: proof.z1)),
-            ("swap branches", ZeroOrOneProof(c0: proof.c1, c1: proof.c0, z0: proof.z1, z1: proof.z0)),
-            ("zero", ZeroOrOneProof(c0: .zero, c1: .zero, z0: .zero, z1: .zero)),
+            ("c0+1", ZeroOrOneProof(a0: proof.a0, b0: proof.b0, a1: proof.a1, b1: proof.b1, c0: proof.c0 + .one, z0: proof.z0, z1: proof.z1)),
+            ("z0+1", ZeroOrOneProof(a0: proof.a0, b0: proof.b0, a1: proof.a1, b1: proof.b1, c0: proof.c0, z0: proof.z0 + .one, z1: proof.z1)),
+            ("z1+1", ZeroOrOneProof(a0: proof.a0, b0: proof.b0, a1: proof.a1, b1: proof.b1, c0: proof.c0, z0: proof.z0, z1: proof.z1 + .one)),
+            ("a0+G", ZeroOrOneProof(a0: proof.a0 + G, b0: proof.b0, a1: proof.a1, b1: proof.b1, c0: proof.c0, z0: proof.z0, z1: proof.z1)),
+            ("b0+G", ZeroOrOneProof(a0: proof.a0, b0: proof.b0 + G, a1: proof.a1, b1: proof.b1, c0: proof.c0, z0: proof.z0, z1: proof.z1)),
+            ("a1+G", ZeroOrOneProof(a0: proof.a0, b0: proof.b0, a1: proof.a1 + G, b1: proof.b1, c0: proof.c0, z0: proof.z0, z1: proof.z1)),
+            ("b1+G", ZeroOrOneProof(a0: proof.a0, b0: proof.b0, a1: proof.a1, b1: proof.b1 + G, c0: proof.c0, z0: proof.z0, z1: proof.z1)),
+            ("c0 -> c1", ZeroOrOneProof(a0: proof.a0, b0: proof.b0, a1: proof.a1, b1: proof.b1,
+                                        c0: proof.challenge(ciphertext: ct, context: s.ctx) - proof.c0, z0: proof.z0, z1: proof.z1)),
+            ("swap branches", ZeroOrOneProof(a0: proof.a1, b0: proof.b1, a1: proof.a0, b1: proof.b0,
+                                             c0: proof.challenge(ciphertext: ct, context: s.ctx) - proof.c0, z0: proof.z1, z1: proof.z0)),
+            ("swap z", ZeroOrOneProof(a0: proof.a0, b0: proof.b0, a1: proof.a1, b1: proof.b1, c0: proof.c0, z0: proof.z1, z1: proof.z0)),
+            ("zero scalars", ZeroOrOneProof(a0: proof.a0, b0: proof.b0, a1: proof.a1, b1: proof.b1, c0: .zero, z0: .zero, z1: .zero)),
+            ("all commitments G", ZeroOrOneProof(a0: G, b0: G, a1: G, b1: G, c0: proof.c0, z0: proof.z0, z1: proof.z1)),
         ]
         for (name, t) in tampered {
             #expect(!t.verify(ciphertext: ct, context: s.ctx), "tampered proof (\(name)) verified")
@@ -179,47 +187,57 @@ struct ElGamalTests {
         let s = try Setup()
         let r = try C.random()
         let ct = Ciphertext.encrypt(1, nonce: r, key: s.K)
-        let proof = try KnownValueProof.prove(ciphertext: ct, value: 1, nonce: r, context: s.ctx)
-        #expect(proof.verify(ciphertext: ct, value: 1, context: s.ctx))
-        #expect(!proof.verify(ciphertext: ct, value: 0, context: s.ctx))
-        #expect(!proof.verify(ciphertext: ct, value: 2, context: s.ctx))
+        let proof = try KnownValueProof.prove(ciphertexts: [ct], value: 1, nonce: r, context: s.ctx)
+        #expect(proof.verify(ciphertexts: [ct], value: 1, context: s.ctx))
+        #expect(!proof.verify(ciphertexts: [ct], value: 0, context: s.ctx))
+        #expect(!proof.verify(ciphertexts: [ct], value: 2, context: s.ctx))
         let otherElection = ProofContext(electionHash: C.digest(label: "other-election"), electionKey: s.K, bound: s.ctx.bound)
         let otherKey = ProofContext(electionHash: s.ctx.electionHash, electionKey: try C.randomPoint(), bound: s.ctx.bound)
         let otherBound = ProofContext(electionHash: s.ctx.electionHash, electionKey: s.K, bound: [1, 2, 3])
         for ctx in [otherElection, otherKey, otherBound] {
-            #expect(!proof.verify(ciphertext: ct, value: 1, context: ctx))
+            #expect(!proof.verify(ciphertexts: [ct], value: 1, context: ctx))
         }
-        #expect(!KnownValueProof(c: proof.c + .one, z: proof.z).verify(ciphertext: ct, value: 1, context: s.ctx))
-        #expect(!KnownValueProof(c: proof.c, z: proof.z + .one).verify(ciphertext: ct, value: 1, context: s.ctx))
-        #expect(!proof.verify(ciphertext: Ciphertext.encrypt(1, nonce: try C.random(), key: s.K), value: 1, context: s.ctx))
+        #expect(!KnownValueProof(a: proof.a + .generator, b: proof.b, z: proof.z).verify(ciphertexts: [ct], value: 1, context: s.ctx))
+        #expect(!KnownValueProof(a: proof.a, b: proof.b + .generator, z: proof.z).verify(ciphertexts: [ct], value: 1, context: s.ctx))
+        #expect(!KnownValueProof(a: proof.a, b: proof.b, z: proof.z + .one).verify(ciphertexts: [ct], value: 1, context: s.ctx))
+        #expect(!KnownValueProof(a: proof.b, b: proof.a, z: proof.z).verify(ciphertexts: [ct], value: 1, context: s.ctx))
+        #expect(!proof.verify(ciphertexts: [Ciphertext.encrypt(1, nonce: try C.random(), key: s.K)], value: 1, context: s.ctx))
 
         // A false statement cannot be proven: Enc(1) claimed as 2 with the real nonce.
-        let lie = try KnownValueProof.prove(ciphertext: ct, value: 2, nonce: r, context: s.ctx)
-        #expect(!lie.verify(ciphertext: ct, value: 2, context: s.ctx))
+        let lie = try KnownValueProof.prove(ciphertexts: [ct], value: 2, nonce: r, context: s.ctx)
+        #expect(!lie.verify(ciphertexts: [ct], value: 2, context: s.ctx))
     }
 
-    @Test("KnownValueProof on a homomorphic sum: selection limit of a contest, including 0")
+    @Test("KnownValueProof over a ballot's ciphertexts: their sum encrypts the selection limit, including 0")
     func knownValueOnSum() throws {
         let s = try Setup()
         let votes: [UInt64] = [1, 0, 1, 0]
         let nonces = try votes.map { _ in try C.random() }
-        let sum = zip(votes, nonces).map { Ciphertext.encrypt($0, nonce: $1, key: s.K) }.reduce(nil as Ciphertext?) { acc, ct in
-            acc.map { $0 + ct } ?? ct
-        }
-        let total = try #require(sum)
+        let cts = zip(votes, nonces).map { Ciphertext.encrypt($0, nonce: $1, key: s.K) }
         let r = nonces.reduce(Scalar.zero, +)
-        let proof = try KnownValueProof.prove(ciphertext: total, value: 2, nonce: r, context: s.ctx)
-        #expect(proof.verify(ciphertext: total, value: 2, context: s.ctx))
-        #expect(!proof.verify(ciphertext: total, value: 1, context: s.ctx))
-        #expect(!proof.verify(ciphertext: total, value: 3, context: s.ctx))
+        let proof = try KnownValueProof.prove(ciphertexts: cts, value: 2, nonce: r, context: s.ctx)
+        #expect(proof.verify(ciphertexts: cts, value: 2, context: s.ctx))
+        #expect(!proof.verify(ciphertexts: cts, value: 1, context: s.ctx))
+        #expect(!proof.verify(ciphertexts: cts, value: 3, context: s.ctx))
+        // The challenge hashes the list itself (eq. 27), not the sum: the same sum given as one
+        // ciphertext, or the list in another order, is another statement.
+        #expect(!proof.verify(ciphertexts: [Ciphertext.sum(cts)], value: 2, context: s.ctx))
+        #expect(!proof.verify(ciphertexts: cts.reversed(), value: 2, context: s.ctx))
+        #expect(!proof.verify(ciphertexts: Array(cts.dropLast()), value: 2, context: s.ctx))
 
         let r0 = try C.random()
         let zero = Ciphertext.encrypt(0, nonce: r0, key: s.K)
-        let p0 = try KnownValueProof.prove(ciphertext: zero, value: 0, nonce: r0, context: s.ctx)
-        #expect(p0.verify(ciphertext: zero, value: 0, context: s.ctx))
-        #expect(!p0.verify(ciphertext: zero, value: 1, context: s.ctx))
+        let p0 = try KnownValueProof.prove(ciphertexts: [zero], value: 0, nonce: r0, context: s.ctx)
+        #expect(p0.verify(ciphertexts: [zero], value: 0, context: s.ctx))
+        #expect(!p0.verify(ciphertexts: [zero], value: 1, context: s.ctx))
 
         let json = try JSONEncoder().encode(proof)
         #expect(try JSONDecoder().decode(KnownValueProof.self, from: json) == proof)
+        var w = CanonicalWriter(tag: .sumProof)
+        proof.write(to: &w)
+        #expect(w.bytes.count == CanonicalWriter(tag: .sumProof).bytes.count + 162)
+        var rd = try CanonicalReader(w.bytes, tag: .sumProof)
+        #expect(try KnownValueProof.read(from: &rd) == proof)
+        try rd.finish()
     }
 }

@@ -31,12 +31,6 @@ private struct EcpointFile: Decodable {
     }
 }
 
-/// SEC1 compression of a 65-byte uncompressed point 04 || x || y: (02 | 03 by parity of y) || x.
-private func compress(uncompressed p: [UInt8]) -> [UInt8]? {
-    guard p.count == 65, p[0] == 0x04 else { return nil }
-    return [p[64] & 1 == 0 ? 0x02 : 0x03] + p[1...32]
-}
-
 /// A Wycheproof private key (big-endian, possibly with a leading 00 or shorter than 32 bytes) as 32 bytes.
 private func privateKey32(_ raw: [UInt8]) -> [UInt8]? {
     let trimmed = Array(raw.drop(while: { $0 == 0 }))
@@ -50,10 +44,11 @@ struct GroupElementTests {
 
     // MARK: Generator and order
 
-    @Test("the generator encodes as the SEC1 compressed P-256 base point")
+    @Test("the generator encodes as the SEC1 uncompressed P-256 base point")
     func generatorEncoding() throws {
         #expect(GroupElement.generator.hex == C.generatorHex)
         #expect(GroupElement.generator.encoding.count == GroupElement.byteCount)
+        #expect(GroupElement.byteCount == 65)
         #expect(GroupElement.base(.one) == GroupElement.generator)
         let decoded = try GroupElement(encoding: Hex.decode(C.generatorHex) ?? [])
         #expect(decoded == .generator)
@@ -67,7 +62,7 @@ struct GroupElementTests {
         let sum = nMinusOneG + .generator
         #expect(sum.isIdentity)
         #expect(sum == .identity)
-        #expect(sum.encoding == [UInt8](repeating: 0, count: 33))
+        #expect(sum.encoding == [UInt8](repeating: 0, count: 65))
         // The same through scalar multiplication of an arbitrary point: (n-1)*P + P == identity.
         let P = GroupElement.base(C.scalar(label: "order-check"))
         #expect((C.orderMinusOne * P + P).isIdentity)
@@ -87,70 +82,78 @@ struct GroupElementTests {
         #expect(P - O == P)
         #expect((-O).isIdentity)
         #expect((C.scalar(label: "k") * O).isIdentity)
-        #expect(O.hex == String(repeating: "0", count: 66))
+        #expect(O.hex == String(repeating: "0", count: 130))
     }
 
     // MARK: Decoding
 
+    /// The uncompressed encoding 04 || x || y of the point with x = 5 (y computed with Python).
+    private static let x5 = [UInt8](repeating: 0, count: 31) + [5]
+    private static let y5 = Hex.decode("459243b9aa581806fe913bce99817ade11ca503c64d9a3c533415c083248fbcc") ?? []
+
     @Test("decoding rejects a wrong length")
     func rejectsWrongLength() {
         let g = Hex.decode(C.generatorHex) ?? []
-        for bytes in [[], [0x02], Array(g.dropLast()), g + [0x00], [UInt8](repeating: 0x02, count: 32),
-                      [UInt8](repeating: 0x02, count: 34), [UInt8](repeating: 0x02, count: 64)] {
+        for bytes in [[], [0x04], Array(g.dropLast()), g + [0x00], Array(g.prefix(33)), [UInt8](repeating: 0x04, count: 64),
+                      [UInt8](repeating: 0x04, count: 66)] {
             #expect(throws: (any Error).self, "\(bytes.count) bytes accepted") { try GroupElement(encoding: bytes) }
         }
     }
 
-    @Test("decoding rejects the uncompressed (04) form of a valid point, and prefixes 00/01/05/06/07/ff")
+    @Test("decoding rejects the compressed (02/03) form of a valid point, and prefixes other than 04")
     func rejectsOtherPrefixes() throws {
-        // The 65-byte uncompressed generator is a valid point but not our encoding.
-        let uncompressedG = Hex.decode("04" +
-            "6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296" +
-            "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5") ?? []
-        #expect(compress(uncompressed: uncompressedG) == Hex.decode(C.generatorHex))
-        #expect(throws: (any Error).self) { try GroupElement(encoding: uncompressedG) }
-        // 0x04 with the 33-byte length.
-        let x = Array((Hex.decode(C.generatorHex) ?? []).dropFirst())
-        for prefix: UInt8 in [0x00, 0x01, 0x04, 0x05, 0x06, 0x07, 0xff] {
-            #expect(throws: (any Error).self, "prefix \(prefix) accepted") { try GroupElement(encoding: [prefix] + x) }
+        let g = Hex.decode(C.generatorHex) ?? []
+        let x = Array(g[1...32])
+        // The 33-byte compressed generator is a valid SEC1 point but not our encoding.
+        #expect(throws: (any Error).self) { try GroupElement(encoding: [0x03] + x) }
+        #expect(throws: (any Error).self) { try GroupElement(encoding: [0x02] + x) }
+        // The hybrid forms (06/07) and every other prefix with the 65-byte length.
+        for prefix: UInt8 in [0x00, 0x01, 0x02, 0x03, 0x05, 0x06, 0x07, 0xff] {
+            #expect(throws: (any Error).self, "prefix \(prefix) accepted") { try GroupElement(encoding: [prefix] + g.dropFirst()) }
         }
-        // Both parities of a valid x decode, to a point and its negation.
-        let even = try GroupElement(encoding: [0x02] + x)
-        let odd = try GroupElement(encoding: [0x03] + x)
-        #expect(odd == .generator)
-        #expect(even == -GroupElement.generator)
+        #expect(try GroupElement(encoding: g) == .generator)
     }
 
-    @Test("decoding rejects the identity encoding (33 zero bytes)")
-    func rejectsIdentity() {
-        #expect(throws: (any Error).self) { try GroupElement(encoding: [UInt8](repeating: 0, count: 33)) }
+    @Test("decoding rejects the identity encoding (65 zero bytes) except where the identity is allowed")
+    func rejectsIdentity() throws {
+        let zeros = [UInt8](repeating: 0, count: 65)
+        #expect(throws: (any Error).self) { try GroupElement(encoding: zeros) }
         #expect(GroupElement(hex: GroupElement.identity.hex) == nil)
-        // The identity as a 1-byte SEC1 "00" is also refused.
         #expect(throws: (any Error).self) { try GroupElement(encoding: [0x00]) }
+        #expect(try GroupElement(encodingAllowingIdentity: zeros).isIdentity)
+        #expect(try GroupElement(encodingAllowingIdentity: GroupElement.generator.encoding) == .generator)
+        #expect(throws: (any Error).self) { try GroupElement(encodingAllowingIdentity: [0x04] + [UInt8](repeating: 0, count: 64)) }
     }
 
-    @Test("decoding rejects an x with no point on the curve (x = 1, 2, 3)")
-    func rejectsXNotOnCurve() {
-        // x^3 - 3x + b is a non-residue mod p for x = 1, 2, 3 (checked with Python).
+    @Test("decoding rejects (x, y) off the curve: a changed y, a changed x, x with no point")
+    func rejectsOffCurve() throws {
+        let g = Hex.decode(C.generatorHex) ?? []
+        var badY = g
+        badY[64] ^= 1
+        #expect(throws: (any Error).self) { try GroupElement(encoding: badY) }
+        var badX = g
+        badX[1] ^= 0x80
+        #expect(throws: (any Error).self) { try GroupElement(encoding: badX) }
+        // x^3 - 3x + b is a non-residue mod p for x = 1, 2, 3: no y works.
         for xv: UInt8 in [1, 2, 3] {
             let x = [UInt8](repeating: 0, count: 31) + [xv]
-            #expect(throws: (any Error).self, "02 || \(xv)") { try GroupElement(encoding: [0x02] + x) }
-            #expect(throws: (any Error).self, "03 || \(xv)") { try GroupElement(encoding: [0x03] + x) }
+            #expect(throws: (any Error).self, "x = \(xv)") { try GroupElement(encoding: [0x04] + x + Self.y5) }
         }
+        // (x5, y5) itself and (x5, p - y5) are points.
+        let p5 = try GroupElement(encoding: [0x04] + Self.x5 + Self.y5)
+        #expect(p5.encoding == [0x04] + Self.x5 + Self.y5)
+        #expect((p5 + (-p5)).isIdentity)
     }
 
-    @Test("decoding rejects x >= p even when x - p is on the curve (non-canonical encodings)")
-    func rejectsNonCanonicalX() throws {
-        // x = 5 is on the curve; x = p + 5 is the same field element but not a canonical encoding.
-        let five = [UInt8](repeating: 0, count: 31) + [5]
-        let valid = try GroupElement(encoding: [0x02] + five)
-        #expect(valid.encoding == [0x02] + five)
+    @Test("decoding rejects x >= p or y >= p even when the reduced point is on the curve")
+    func rejectsNonCanonicalCoordinates() throws {
         let p = Hex.decode(C.fieldHex) ?? []
         let pPlus5 = addSmall(p, 5)
-        #expect(throws: (any Error).self, "02 || p+5 accepted") { try GroupElement(encoding: [0x02] + pPlus5) }
-        #expect(throws: (any Error).self, "02 || p accepted") { try GroupElement(encoding: [0x02] + p) }
-        #expect(throws: (any Error).self, "02 || ff..ff accepted") {
-            try GroupElement(encoding: [0x02] + [UInt8](repeating: 0xff, count: 32))
+        #expect(throws: (any Error).self, "x = p + 5 accepted") { try GroupElement(encoding: [0x04] + pPlus5 + Self.y5) }
+        #expect(throws: (any Error).self, "x = p accepted") { try GroupElement(encoding: [0x04] + p + Self.y5) }
+        #expect(throws: (any Error).self, "y = p accepted") { try GroupElement(encoding: [0x04] + Self.x5 + p) }
+        #expect(throws: (any Error).self, "ff..ff accepted") {
+            try GroupElement(encoding: [0x04] + [UInt8](repeating: 0xff, count: 64))
         }
     }
 
@@ -166,16 +169,6 @@ struct GroupElementTests {
         return out
     }
 
-    @Test("x = 0 is a real curve point (not the identity) and decodes")
-    func xZeroIsAPoint() throws {
-        let zeroX = [UInt8](repeating: 0, count: 32)
-        let a = try GroupElement(encoding: [0x02] + zeroX)
-        let b = try GroupElement(encoding: [0x03] + zeroX)
-        #expect(!a.isIdentity && !b.isIdentity)
-        #expect(a == -b)
-        #expect((a + b).isIdentity)
-    }
-
     @Test("hex and JSON forms: lowercase only, round trip, invalid points refused")
     func hexAndJSON() throws {
         let P = try C.randomPoint()
@@ -185,15 +178,15 @@ struct GroupElementTests {
         let json = try JSONEncoder().encode([P])
         #expect(String(decoding: json, as: UTF8.self) == "[\"\(P.hex)\"]")
         #expect(try JSONDecoder().decode([GroupElement].self, from: json) == [P])
-        for bad in [P.hex.uppercased(), String(repeating: "0", count: 66), "02" + String(repeating: "0", count: 62) + "01",
-                    String(P.hex.dropLast(2))] {
+        for bad in [P.hex.uppercased(), String(repeating: "0", count: 130), "04" + String(repeating: "0", count: 126) + "01",
+                    String(P.hex.dropLast(2)), C.generatorHexCompressed] {
             #expect(throws: (any Error).self, "\(bad)") {
                 try JSONDecoder().decode([GroupElement].self, from: Data("[\"\(bad)\"]".utf8))
             }
         }
     }
 
-    @Test("CanonicalReader.point(): reads 33 bytes, refuses invalid points and truncation")
+    @Test("CanonicalReader.point(): reads 65 bytes, refuses invalid points and truncation")
     func canonicalReaderPoint() throws {
         let P = try C.randomPoint()
         var w = CanonicalWriter(tag: .rangeProof)
@@ -204,7 +197,9 @@ struct GroupElementTests {
         #expect(try r.point() == .generator)
         try r.finish()
 
-        for bad in [[UInt8](repeating: 0, count: 33), [0x02] + [UInt8](repeating: 0, count: 31) + [1], [0x04] + Array(P.encoding.dropFirst())] {
+        var offCurve = P.encoding
+        offCurve[64] ^= 1
+        for bad in [[UInt8](repeating: 0, count: 65), offCurve, [0x03] + Array(P.encoding[1...32]) + [UInt8](repeating: 0, count: 32)] {
             var reader = CanonicalReader(bad)
             #expect(throws: (any Error).self, "\(Hex.encode(bad))") { try reader.point() }
         }
@@ -222,8 +217,8 @@ struct GroupElementTests {
         #expect(file.algorithm == "ECDH")
 
         var ran = 0
-        var compressedAccepted = 0
-        var uncompressedRefusedThenCompressedAccepted = 0
+        var uncompressedAccepted = 0
+        var compressedRefused = 0
         var invalidRejected = 0
         var sharedSecretsChecked = 0
         for group in file.testGroups {
@@ -240,28 +235,22 @@ struct GroupElementTests {
                     #expect(decoded == nil, "\(label): invalid \(pub.count)-byte public point \(test.public) was accepted")
                     if decoded == nil { invalidRejected += 1 }
                 case .valid, .acceptable:
-                    let point: GroupElement?
-                    if pub.count == 33 {
-                        #expect(decoded != nil, "\(label): compressed point \(test.public) was rejected")
-                        if decoded != nil { compressedAccepted += 1 }
-                        point = decoded
+                    if pub.count == 65 {
+                        #expect(decoded != nil, "\(label): uncompressed point \(test.public) was rejected")
+                        #expect(decoded?.encoding == pub, "\(label): decoded point re-encodes differently")
+                        if decoded != nil { uncompressedAccepted += 1 }
                     } else {
-                        // Documented behaviour: only 33-byte compressed SEC1 is accepted.
-                        #expect(decoded == nil, "\(label): \(pub.count)-byte (non-compressed) encoding was accepted")
-                        let compressed = try #require(compress(uncompressed: pub), "\(label): not a 65-byte 04 point")
-                        let c = try? GroupElement(encoding: compressed)
-                        #expect(c != nil, "\(label): compressed form \(Hex.encode(compressed)) was rejected")
-                        #expect(c?.encoding == compressed, "\(label): decoded point re-encodes differently")
-                        if decoded == nil, c != nil { uncompressedRefusedThenCompressedAccepted += 1 }
-                        point = c
+                        // Documented behaviour: only the 65-byte uncompressed SEC1 form is accepted.
+                        #expect(decoded == nil, "\(label): \(pub.count)-byte (not uncompressed) encoding was accepted")
+                        if decoded == nil { compressedRefused += 1 }
                     }
                     // The ECDH shared secret is the x-coordinate of priv * pub: an outside check of
                     // scalar multiplication on Wycheproof's edge-case points and scalars.
-                    if let point {
+                    if let point = decoded {
                         let raw = try #require(Hex.decode(test.private), "\(label): private is not hex")
                         let key = try #require(privateKey32(raw).flatMap { Scalar(bytes: $0) }, "\(label): private key is not a scalar")
                         let shared = key * point
-                        #expect(Hex.encode(shared.encoding.dropFirst()) == test.shared, "\(label): shared secret differs")
+                        #expect(Hex.encode(shared.encoding[1...32]) == test.shared, "\(label): shared secret differs")
                         sharedSecretsChecked += 1
                     }
                 }
@@ -271,10 +260,9 @@ struct GroupElementTests {
         // 355 cases in the stored file: 330 valid uncompressed, 1 acceptable compressed, 24 invalid.
         #expect(ran > 0)
         #expect(invalidRejected > 0)
-        #expect(compressedAccepted + uncompressedRefusedThenCompressedAccepted > 0)
-        print("Wycheproof ecpoint: \(ran) cases; \(invalidRejected) invalid rejected; \(compressedAccepted) compressed accepted; "
-            + "\(uncompressedRefusedThenCompressedAccepted) uncompressed refused and accepted after compression; "
-            + "\(sharedSecretsChecked) ECDH shared secrets matched")
+        #expect(uncompressedAccepted > 0)
+        print("Wycheproof ecpoint: \(ran) cases; \(invalidRejected) invalid rejected; \(uncompressedAccepted) uncompressed accepted; "
+            + "\(compressedRefused) compressed refused; \(sharedSecretsChecked) ECDH shared secrets matched")
     }
 
     // MARK: Group laws
@@ -303,9 +291,9 @@ struct GroupElementTests {
         #expect(P + P == Scalar(2) * P)
         #expect(a * (P + Q) == a * P + a * Q)
         #expect(Scalar.one * P == P)
-        // Negation flips only the parity prefix.
-        #expect((-P).encoding.dropFirst() == P.encoding.dropFirst())
-        #expect((-P).encoding[0] ^ P.encoding[0] == 1)
+        // Negation keeps x and replaces y by p − y (uncompressed encodings).
+        #expect(Array((-P).encoding.prefix(33)) == Array(P.encoding.prefix(33)))
+        #expect(addBigEndian(Array((-P).encoding.suffix(32)), Array(P.encoding.suffix(32))) == hex(C.fieldHex))
         // Every result re-decodes to itself.
         for X in [P + Q, a * P, GroupElement.linear(g, s, Q)] {
             #expect(try GroupElement(encoding: X.encoding) == X)
@@ -314,11 +302,24 @@ struct GroupElementTests {
 
     @Test("small multiples: 2G and 3G against independently computed values")
     func smallMultiples() throws {
-        // 2G, 3G computed with textbook affine arithmetic in Python, compressed SEC1.
-        let twoG = "037cf27b188d034f7e8a52380304b51ac3c08969e277f21b35a60b48fc47669978"
-        let threeG = "025ecbe4d1a6330a44c8f7ef951d4bf165e6c6b721efada985fb41661bc6e7fd6c"
+        // 2G, 3G computed with textbook Jacobian arithmetic in Python (scripts/protocol-reference.py,
+        // `enc_point(mul_g(k))`), uncompressed SEC1.
+        let twoG = "047cf27b188d034f7e8a52380304b51ac3c08969e277f21b35a60b48fc4766997807775510db8ed040293d9ac69f7430dbba7dade63ce982299e04b79d227873d1"
+        let threeG = "045ecbe4d1a6330a44c8f7ef951d4bf165e6c6b721efada985fb41661bc6e7fd6c8734640c4998ff7e374b06ce1a64a2ecd82ab036384fb83d9a79b127a27d5032"
         #expect(GroupElement.base(Scalar(2)).hex == twoG)
         #expect(GroupElement.base(Scalar(3)).hex == threeG)
         #expect((GroupElement.generator + .generator).hex == twoG)
     }
+}
+
+/// The 256-bit sum of two 32-byte big-endian integers (the carry out of the top byte dropped).
+private func addBigEndian(_ a: [UInt8], _ b: [UInt8]) -> [UInt8] {
+    var out = [UInt8](repeating: 0, count: a.count)
+    var carry = 0
+    for i in stride(from: a.count - 1, through: 0, by: -1) {
+        let sum = Int(a[i]) + Int(b[i]) + carry
+        out[i] = UInt8(sum & 0xff)
+        carry = sum >> 8
+    }
+    return out
 }

@@ -10,8 +10,11 @@ enum P256Constants {
     static let orderPlusOneHex = "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632552"
     /// The field prime p = 2^256 - 2^224 + 2^192 + 2^96 - 1.
     static let fieldHex = "ffffffff00000001000000000000000000000000ffffffffffffffffffffffff"
-    /// SEC1 compressed encoding of the standard generator G (SEC 2, §2.4.2).
-    static let generatorHex = "036b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296"
+    /// SEC1 uncompressed encoding of the standard generator G (SEC 2, §2.4.2).
+    static let generatorHex = "046b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296"
+        + "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5"
+    /// SEC1 compressed encoding of G: a valid SEC1 point that the protocol refuses.
+    static let generatorHexCompressed = "036b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296"
 
     /// n - 1 as a scalar (the largest one).
     static var orderMinusOne: Scalar { scalar(orderMinusOneHex) }

@@ -8,7 +8,7 @@ import Testing
 // The fixture is Tests/VotingCoreTests/Fixtures/group-kat.json. It is produced by
 // `GroupKAT.generate()` below. To regenerate it after an intentional change:
 //
-//   KAT_REGENERATE=1 swift test --skip-build --scratch-path .build-core --filter KnownAnswerTests/regenerate 2>/dev/null \
+//   KAT_REGENERATE=1 swift test --filter KnownAnswerTests/regenerate 2>/dev/null \
 //     | awk '/^BEGIN group-kat.json$/{on=1;next} /^END group-kat.json$/{on=0} on' > Tests/VotingCoreTests/Fixtures/group-kat.json
 
 // MARK: - Fixture schema
@@ -77,6 +77,8 @@ enum KATZeroOrOne {
         var commitments: Commitments
         var challengePreimage: HexBytes
         var challenge: Scalar
+        /// c1 = challenge − c0 (not sent in the proof).
+        var c1: Scalar
         var proof: ZeroOrOneProof
     }
     static func compute(_ i: Inputs) throws -> Outputs {
@@ -84,16 +86,16 @@ enum KATZeroOrOne {
         let ct = Ciphertext.encrypt(i.m, nonce: i.r, key: ctx.electionKey)
         let proof = try ZeroOrOneProof.prove(ciphertext: ct, vote: i.m, nonce: i.r, context: ctx,
                                              randomness: (u: i.u, cFake: i.cFake, zFake: i.zFake))
-        // The commitments as a verifier recomputes them (eq. 25).
+        // In commitment form the commitments are sent (eq. 24); the challenge is recomputed from them.
         let K = ctx.electionKey
-        let c = Commitments(a0: .linear(proof.z0, -proof.c0, ct.alpha), b0: proof.z0 * K - proof.c0 * ct.beta,
-                            a1: .linear(proof.z1, -proof.c1, ct.alpha), b1: proof.z1 * K - proof.c1 * (ct.beta - .generator))
+        let c = Commitments(a0: proof.a0, b0: proof.b0, a1: proof.a1, b1: proof.b1)
         var w = CanonicalWriter(tag: .rangeProof)
         w.fixed(ctx.electionHash); w.point(K); w.bytes(ctx.bound)
         w.point(ct.alpha); w.point(ct.beta)
         w.point(c.a0); w.point(c.b0); w.point(c.a1); w.point(c.b1)
+        let challenge = try Scalar(reducing: SHA256.hash(w.bytes).bytes)
         return Outputs(ciphertext: ct, commitments: c, challengePreimage: HexBytes(w.bytes),
-                       challenge: try Scalar(reducing: SHA256.hash(w.bytes).bytes), proof: proof)
+                       challenge: challenge, c1: challenge - proof.c0, proof: proof)
     }
 }
 
@@ -111,7 +113,10 @@ enum KATKnownValue {
         var b: GroupElement
     }
     struct Outputs: Codable, Equatable, Sendable {
-        var ciphertext: Ciphertext
+        /// Enc(votes[i]; nonces[i]), hashed into the challenge as a list (eq. 27).
+        var ciphertexts: [Ciphertext]
+        /// Their sum (A, B), whose nonce is `nonce`.
+        var sum: Ciphertext
         var nonce: Scalar
         var commitments: Commitments
         var challengePreimage: HexBytes
@@ -121,17 +126,16 @@ enum KATKnownValue {
     static func compute(_ i: Inputs) throws -> Outputs {
         let ctx = i.context.context
         let parts = zip(i.votes, i.nonces).map { Ciphertext.encrypt($0, nonce: $1, key: ctx.electionKey) }
-        let ct = try #require(parts.dropFirst().reduce(parts.first) { acc, x in acc.map { $0 + x } }, "no votes")
+        let sum = try #require(parts.dropFirst().reduce(parts.first) { acc, x in acc.map { $0 + x } }, "no votes")
         let r = i.nonces.reduce(Scalar.zero, +)
-        let proof = try KnownValueProof.prove(ciphertext: ct, value: i.value, nonce: r, context: ctx, u: i.u)
-        let c = Commitments(a: .linear(proof.z, -proof.c, ct.alpha),
-                            b: proof.z * ctx.electionKey - proof.c * (ct.beta - .base(Scalar(i.value))))
+        let proof = try KnownValueProof.prove(ciphertexts: parts, value: i.value, nonce: r, context: ctx, u: i.u)
+        let c = Commitments(a: proof.a, b: proof.b)
         var w = CanonicalWriter(tag: .sumProof)
         w.fixed(ctx.electionHash); w.point(ctx.electionKey); w.bytes(ctx.bound)
-        w.point(ct.alpha); w.point(ct.beta)
+        w.list(parts) { w, ct in w.point(ct.alpha); w.point(ct.beta) }
         w.u64(i.value)
         w.point(c.a); w.point(c.b)
-        return Outputs(ciphertext: ct, nonce: r, commitments: c, challengePreimage: HexBytes(w.bytes),
+        return Outputs(ciphertexts: parts, sum: sum, nonce: r, commitments: c, challengePreimage: HexBytes(w.bytes),
                        challenge: try Scalar(reducing: SHA256.hash(w.bytes).bytes), proof: proof)
     }
 }
@@ -153,7 +157,7 @@ enum KATSchnorr {
     static func compute(_ i: Inputs) throws -> Outputs {
         let proof = try SchnorrProof.prove(secret: i.secret, electionHash: i.electionHash, bound: i.bound.bytes, u: i.u)
         let X = GroupElement.base(i.secret)
-        let a = GroupElement.linear(proof.z, -proof.c, X)
+        let a = proof.a
         var w = CanonicalWriter(tag: .schnorrProof)
         w.fixed(i.electionHash); w.bytes(i.bound.bytes); w.point(X); w.point(a)
         return Outputs(publicValue: X, commitment: a, challengePreimage: HexBytes(w.bytes),
@@ -183,7 +187,7 @@ enum KATDecryption {
     static func compute(_ i: Inputs) throws -> Outputs {
         let (D, proof) = try DecryptionProof.prove(secret: i.secret, alpha: i.alpha, electionHash: i.electionHash, u: i.u)
         let S = GroupElement.base(i.secret)
-        let c = Commitments(a: .linear(proof.z, -proof.c, S), b: proof.z * i.alpha - proof.c * D)
+        let c = Commitments(a: proof.a, b: proof.b)
         var w = CanonicalWriter(tag: .decryptionProof)
         w.fixed(i.electionHash); w.point(S); w.point(i.alpha); w.point(D); w.point(c.a); w.point(c.b)
         return Outputs(publicShare: S, partial: D, commitments: c, challengePreimage: HexBytes(w.bytes),
@@ -279,18 +283,22 @@ struct GroupKAT: Codable, Equatable, Sendable {
         "Known-answer vectors for the evote P-256 group layer (docs/protocol.md sections 11-12), generated by",
         "Tests/VotingCoreTests/KnownAnswerTests.swift (GroupKAT.generate) from fixed inputs, so that another implementation can check itself.",
         "Encodings: every scalar is 32-byte big-endian hex (64 lowercase digits, below the group order n); every point is a",
-        "33-byte SEC1 compressed P-256 point as hex (66 lowercase digits); digests are 32-byte SHA-256 hex; byte strings are lowercase hex.",
+        "65-byte SEC1 uncompressed P-256 point (04 || x || y) as hex (130 lowercase digits); digests are 32-byte SHA-256 hex; byte strings are lowercase hex.",
         "Fixed randomness: each entry of derivedScalars is SHA-256(UTF-8 label) read as a big-endian integer and reduced mod n;",
         "each entry of derivedDigests is SHA-256(UTF-8 label). Every secret key, nonce and proof randomness below is one of these.",
         "Each vector has inputs and outputs; recompute the outputs from the inputs and compare, and verify every proof.",
         "challengePreimage is the canonical encoding (section 2: u32 big-endian length-prefixed domain tag, fixed-size values raw,",
         "byte strings u32-length-prefixed, u32/u64 big-endian) that is hashed with SHA-256 and reduced mod n to get the Fiat-Shamir challenge.",
         "elgamal: exponential ElGamal Enc(m; r) = (alpha, beta) = (r*G, m*G + r*K) with K = secretKey*G, for m = 0 and m = 1.",
-        "zeroOrOne: disjunctive Chaum-Pedersen proof that Enc(m; r) under context.electionKey encrypts 0 or 1 (eqs. 23-26); u is the",
-        "real branch's commitment nonce, cFake and zFake the simulated branch's challenge and response; the challenge equals c0 + c1 mod n.",
-        "knownValue: Chaum-Pedersen proof that the sum of Enc(votes[i]; nonces[i]) encrypts value (eqs. 27-29), nonce = sum of nonces; u is the nonce.",
-        "schnorr: Schnorr proof of knowledge of secret for publicValue = secret*G, bound to electionHash and bound (eqs. 30-31).",
-        "decryption: partial decryption partial = secret*alpha with a Chaum-Pedersen proof that log_G(publicShare) = log_alpha(partial) (eqs. 37-38).",
+        "All proofs are in commitment form (protocol version 2): the commitments are part of the proof, the challenge is recomputed from them.",
+        "context: a ballot's proof context; bound = ballot_id || UTF-8(district) (section 11.5), here SHA-256(\"kat-ballot-id\") || \"kat-district\".",
+        "zeroOrOne: disjunctive Chaum-Pedersen proof (a0, b0, a1, b1, c0, z0, z1) that Enc(m; r) under context.electionKey encrypts 0 or 1",
+        "(eqs. 23-26); u is the real branch's commitment nonce, cFake and zFake the simulated branch's challenge and response; c1 = challenge - c0.",
+        "knownValue: Chaum-Pedersen proof (a, b, z) that the sum of Enc(votes[i]; nonces[i]) encrypts value (eqs. 27-29); the challenge hashes",
+        "the list of ciphertexts, not the sum; nonce = sum of nonces; u is the proof's nonce.",
+        "schnorr: Schnorr proof (a, z) of knowledge of secret for publicValue = secret*G, bound to electionHash and bound (eqs. 30-31);",
+        "bound is proof_binding(1) = string(\"evote.v2.dealer-publication\") || u32(1), as for dealer 1's constant term (section 12.2).",
+        "decryption: partial decryption partial = secret*alpha with a Chaum-Pedersen proof (a, b, z) that log_G(publicShare) = log_alpha(partial) (eqs. 37-38).",
         "encryptedShare: hashed-ElGamal share encryption (eqs. 34-35) with a fixed ephemeral secret e: ephemeral R = e*G, sharedPoint = e*P,",
         "pad = SHA-256(padPreimage), macKey = SHA-256(macKeyPreimage), ciphertext = share XOR pad, mac = HMAC-SHA-256(key macKey, macInput).",
         "feldman: polynomial f with the given coefficients (a_0 first), commitments a_t*G, shares f(j) with images f(j)*G = sum_t C_t j^t,",
@@ -315,7 +323,8 @@ struct GroupKAT: Codable, Equatable, Sendable {
         let x = s("kat-secret")
         let K = GroupElement.base(x)
         let eh = d("kat-election")
-        let ctx = KATContext(electionHash: eh, electionKey: K, bound: HexBytes(Array("kat-voter".utf8)))
+        // A ballot's proofs are bound to ballot_id || UTF-8(district) (§11.5).
+        let ctx = KATContext(electionHash: eh, electionKey: K, bound: HexBytes(d("kat-ballot-id").bytes + Array("kat-district".utf8)))
 
         let elgamal = [UInt64(0), 1].map { m in
             let i = KATElGamal.Inputs(secretKey: x, m: m, r: s("kat-nonce-\(m)"))
@@ -338,7 +347,7 @@ struct GroupKAT: Codable, Equatable, Sendable {
         ]
 
         let schnorrInputs = KATSchnorr.Inputs(secret: s("kat-trustee-secret"), electionHash: eh,
-                                              bound: HexBytes(Array("kat-trustee-1".utf8)), u: s("kat-schnorr-u"))
+                                              bound: HexBytes(DealerPublication.proofBinding(index: 1)), u: s("kat-schnorr-u"))
         let schnorr = [KATVector(name: "SchnorrProof for a trustee's coefficient", inputs: schnorrInputs,
                                  outputs: try KATSchnorr.compute(schnorrInputs))]
 
@@ -476,12 +485,13 @@ struct KnownAnswerTests {
             #expect(out == v.outputs, "\(v.name): \(differences(v.outputs, out))")
             let p = v.outputs.proof
             #expect(p.verify(ciphertext: v.outputs.ciphertext, context: v.inputs.context.context), "\(v.name) does not verify")
-            #expect(v.outputs.challenge == p.c0 + p.c1, "\(v.name): challenge != c0 + c1")
+            #expect(v.outputs.challenge == p.c0 + v.outputs.c1, "\(v.name): challenge != c0 + c1")
+            #expect(p.challenge(ciphertext: v.outputs.ciphertext, context: v.inputs.context.context) == v.outputs.challenge, "\(v.name)")
             #expect(try Scalar(reducing: SHA256.hash(v.outputs.challengePreimage.bytes).bytes) == v.outputs.challenge, "\(v.name)")
             // The real branch's commitment is u*G, the simulated branch's challenge is cFake.
             let real = v.inputs.m == 0 ? v.outputs.commitments.a0 : v.outputs.commitments.a1
             #expect(real == .base(v.inputs.u), "\(v.name): real-branch commitment is not u*G")
-            #expect((v.inputs.m == 0 ? p.c1 : p.c0) == v.inputs.cFake, "\(v.name)")
+            #expect((v.inputs.m == 0 ? v.outputs.c1 : p.c0) == v.inputs.cFake, "\(v.name)")
             #expect((v.inputs.m == 0 ? p.z1 : p.z0) == v.inputs.zFake, "\(v.name)")
         }
     }
@@ -492,12 +502,14 @@ struct KnownAnswerTests {
             let out = try KATKnownValue.compute(v.inputs)
             #expect(out == v.outputs, "\(v.name): \(differences(v.outputs, out))")
             let ctx = v.inputs.context.context
-            let ct = v.outputs.ciphertext
-            #expect(v.outputs.proof.verify(ciphertext: ct, value: v.inputs.value, context: ctx), "\(v.name) does not verify")
-            #expect(!v.outputs.proof.verify(ciphertext: ct, value: v.inputs.value + 1, context: ctx), "\(v.name)")
-            #expect(!v.outputs.proof.verify(ciphertext: ct, value: v.inputs.value - 1, context: ctx), "\(v.name)")
-            #expect(v.outputs.challenge == v.outputs.proof.c, "\(v.name)")
-            #expect(try Scalar(reducing: SHA256.hash(v.outputs.challengePreimage.bytes).bytes) == v.outputs.proof.c, "\(v.name)")
+            let cts = v.outputs.ciphertexts
+            #expect(v.outputs.proof.verify(ciphertexts: cts, value: v.inputs.value, context: ctx), "\(v.name) does not verify")
+            #expect(!v.outputs.proof.verify(ciphertexts: cts, value: v.inputs.value + 1, context: ctx), "\(v.name)")
+            #expect(!v.outputs.proof.verify(ciphertexts: cts, value: v.inputs.value - 1, context: ctx), "\(v.name)")
+            #expect(Ciphertext.sum(cts) == v.outputs.sum, "\(v.name)")
+            #expect(try Scalar(reducing: SHA256.hash(v.outputs.challengePreimage.bytes).bytes) == v.outputs.challenge, "\(v.name)")
+            // eq. 29: z*G = a + c*A
+            #expect(GroupElement.base(v.outputs.proof.z) == v.outputs.proof.a + v.outputs.challenge * v.outputs.sum.alpha, "\(v.name)")
             #expect(v.outputs.commitments.a == .base(v.inputs.u), "\(v.name)")
         }
     }
@@ -510,8 +522,9 @@ struct KnownAnswerTests {
             #expect(v.outputs.proof.verify(publicValue: v.outputs.publicValue, electionHash: v.inputs.electionHash, bound: v.inputs.bound.bytes),
                     "\(v.name) does not verify")
             #expect(v.outputs.commitment == .base(v.inputs.u), "\(v.name)")
-            #expect(v.outputs.challenge == v.outputs.proof.c, "\(v.name)")
-            #expect(try Scalar(reducing: SHA256.hash(v.outputs.challengePreimage.bytes).bytes) == v.outputs.proof.c, "\(v.name)")
+            #expect(try Scalar(reducing: SHA256.hash(v.outputs.challengePreimage.bytes).bytes) == v.outputs.challenge, "\(v.name)")
+            // eq. 31: z*G = a + c*X
+            #expect(GroupElement.base(v.outputs.proof.z) == v.outputs.proof.a + v.outputs.challenge * v.outputs.publicValue, "\(v.name)")
         }
     }
 
@@ -526,8 +539,7 @@ struct KnownAnswerTests {
                                             electionHash: v.inputs.electionHash), "\(v.name)")
             #expect(v.outputs.commitments.a == .base(v.inputs.u), "\(v.name)")
             #expect(v.outputs.commitments.b == v.inputs.u * v.inputs.alpha, "\(v.name)")
-            #expect(v.outputs.challenge == v.outputs.proof.c, "\(v.name)")
-            #expect(try Scalar(reducing: SHA256.hash(v.outputs.challengePreimage.bytes).bytes) == v.outputs.proof.c, "\(v.name)")
+            #expect(try Scalar(reducing: SHA256.hash(v.outputs.challengePreimage.bytes).bytes) == v.outputs.challenge, "\(v.name)")
         }
     }
 

@@ -221,6 +221,13 @@ struct ThresholdTests {
             #expect(!proof.verify(publicShare: S + .generator, alpha: tally.alpha, partial: D, electionHash: eh))
             #expect(!proof.verify(publicShare: S, alpha: tally.alpha + .generator, partial: D, electionHash: eh))
             #expect(!proof.verify(publicShare: S, alpha: tally.alpha, partial: D, electionHash: C.digest(label: "other")))
+            // Commitment form (eq. 38): each of a, b, z is bound.
+            #expect(!DecryptionProof(a: proof.a + .generator, b: proof.b, z: proof.z)
+                .verify(publicShare: S, alpha: tally.alpha, partial: D, electionHash: eh))
+            #expect(!DecryptionProof(a: proof.a, b: proof.b + .generator, z: proof.z)
+                .verify(publicShare: S, alpha: tally.alpha, partial: D, electionHash: eh))
+            #expect(!DecryptionProof(a: proof.a, b: proof.b, z: proof.z + .one)
+                .verify(publicShare: S, alpha: tally.alpha, partial: D, electionHash: eh))
             partials[j] = D
         }
 
@@ -267,8 +274,9 @@ struct ThresholdTests {
         #expect(!proof.verify(publicValue: X + .generator, electionHash: eh, bound: bound))
         #expect(!proof.verify(publicValue: try C.randomPoint(), electionHash: eh, bound: bound))
         #expect(!proof.verify(publicValue: X, electionHash: C.digest(label: "other"), bound: bound))
-        #expect(!SchnorrProof(c: proof.c + .one, z: proof.z).verify(publicValue: X, electionHash: eh, bound: bound))
-        #expect(!SchnorrProof(c: proof.c, z: proof.z + .one).verify(publicValue: X, electionHash: eh, bound: bound))
+        #expect(!SchnorrProof(a: proof.a + .generator, z: proof.z).verify(publicValue: X, electionHash: eh, bound: bound))
+        #expect(!SchnorrProof(a: proof.a, z: proof.z + .one).verify(publicValue: X, electionHash: eh, bound: bound))
+        #expect(!SchnorrProof(a: X, z: proof.z).verify(publicValue: X, electionHash: eh, bound: bound))
         // Proving for another secret does not verify for X.
         let wrong = try SchnorrProof.prove(secret: x + .one, electionHash: eh, bound: bound)
         #expect(!wrong.verify(publicValue: X, electionHash: eh, bound: bound))

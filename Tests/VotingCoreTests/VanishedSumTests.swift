@@ -12,7 +12,7 @@ struct VanishedSumTests {
             District(id: "d1", name: "One", seats: 1, selectionLimit: 1,
                      options: [BallotOption(id: "a", name: "A"), BallotOption(id: "b", name: "B")]),
         ], trustees: TrusteePolicy(count: 1, quorum: 1))
-        let hash = manifest.electionHash
+        let hash = try TestElections.setup(manifest).electionHash
         let secret = try Scalar(reducing: SHA256.hash(Array("vanish-secret".utf8)).bytes)
         let key = GroupElement.base(secret)
         let r = try Scalar(reducing: SHA256.hash(Array("vanish-nonce".utf8)).bytes)
@@ -23,7 +23,7 @@ struct VanishedSumTests {
         let aggregate = TallyAggregate.sum(manifest: manifest, ballots: [("d1", ballot1), ("d1", ballot2)])
         let summed = try #require(aggregate.districts.first?.ciphertexts.first)
         #expect(summed.alpha.isIdentity)
-        #expect(summed.alpha.encoding == [UInt8](repeating: 0, count: 33))
+        #expect(summed.alpha.encoding == [UInt8](repeating: 0, count: 65))
 
         // Canonical bytes and JSON both carry the identity and read it back.
         #expect(try TallyAggregate.decode(canonical: aggregate.canonicalBytes) == aggregate)
@@ -46,21 +46,30 @@ struct VanishedSumTests {
     }
 }
 
-@Suite("reading a ballot's district without decoding it")
+@Suite("reading a ballot's header without decoding it")
 struct BallotDistrictTests {
-    @Test("SignedBallot.district(canonical:) reads the district a full decode reads, and refuses other objects")
+    @Test("SignedBallot.header(canonical:) reads the district, ballot id and voter key a full decode reads, and refuses other objects")
     func district() throws {
         let voter = try Ed25519PrivateKey()
         let key = GroupElement.base(Scalar(7))
         let district = District(id: "d-7", name: "Seven", seats: 1, selectionLimit: 1,
                                 options: [BallotOption(id: "a", name: "A"), BallotOption(id: "b", name: "B")])
         let hash = SHA256.hash(Array("e".utf8))
-        let context = BallotContent.context(electionHash: hash, electionKey: key, voterKey: voter.publicKey, district: "d-7")
+        let id = try BallotID.random()
+        let context = BallotContent.context(electionHash: hash, electionKey: key, ballotID: id, district: "d-7")
         let (content, _) = try BallotContent.encrypt(selections: ["b"], district: district, context: context)
-        let ballot = try Ballot(electionHash: hash, voterKey: voter.publicKey, district: "d-7", content: content).signed(with: voter)
-        #expect(try SignedBallot.district(canonical: ballot.canonicalBytes) == "d-7")
-        #expect(try SignedBallot.district(canonical: ballot.canonicalBytes) == SignedBallot.decode(canonical: ballot.canonicalBytes).ballot.district)
-        #expect(throws: (any Error).self) { _ = try SignedBallot.district(canonical: ballot.ballotBytes) }
-        #expect(throws: (any Error).self) { _ = try SignedBallot.district(canonical: Array(ballot.canonicalBytes.prefix(40))) }
+        let ballot = try Ballot(electionHash: hash, ballotID: id, district: "d-7", content: content).cast(with: voter)
+        let header = try SignedBallot.header(canonical: ballot.canonicalBytes)
+        #expect(header.district == "d-7")
+        #expect(header.ballotID == id)
+        #expect(header.voterKey == voter.publicKey)
+        let decoded = try SignedBallot.decode(canonical: ballot.canonicalBytes)
+        #expect(header.district == decoded.ballot.district && header.ballotID == decoded.ballot.ballotID && header.voterKey == decoded.voterKey)
+        // The ballot alone has its own header reader; each refuses the other's bytes and truncations.
+        let inner = try Ballot.header(canonical: ballot.ballotBytes)
+        #expect(inner.district == "d-7" && inner.ballotID == id)
+        #expect(throws: (any Error).self) { _ = try SignedBallot.header(canonical: ballot.ballotBytes) }
+        #expect(throws: (any Error).self) { _ = try Ballot.header(canonical: ballot.canonicalBytes) }
+        #expect(throws: (any Error).self) { _ = try SignedBallot.header(canonical: Array(ballot.canonicalBytes.prefix(40))) }
     }
 }

@@ -33,7 +33,7 @@ func buildRouter(store: ElectionStore, committer: GroupCommitter, rollSecret: [U
     // One line per request with its request id (hb.request.id) at debug level: `serve --log-level debug`.
     router.add(middleware: LogRequestsMiddleware(.debug))
     router.add(middleware: ErrorMiddleware(metrics: metrics))
-    router.add(middleware: VoterRateLimitMiddleware(limiter: limiter))
+    router.add(middleware: VoterRateLimitMiddleware(limiter: limiter, limits: limits))
     BallotAPI(store: store, committer: committer, rollSecret: rollSecret, tracker: StatusTracker(store: store),
               metrics: metrics, authenticator: RequestAuthenticator(store: store), limiter: limiter,
               requestLimits: requestLimits).register(on: router)
@@ -84,16 +84,18 @@ struct TLSFiles: Sendable {
 
 /// Builds the whole application (router plus the group-commit writer as a service).
 func buildApplication(
-    dataDirectory: DataDirectory, settings: ServerSettings, clock: Clock = .system,
+    dataDirectory: DataDirectory, database: DatabaseLocation = .sqlite, settings: ServerSettings, clock: Clock = .system,
     onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
-) throws -> some ApplicationProtocol {
-    let store = try ElectionStore.open(dataDirectory, clock: clock)
+) async throws -> some ApplicationProtocol {
+    let store = try await ElectionStore.open(dataDirectory, database: database, clock: clock)
     let rollSecret = try dataDirectory.rollSecret()
-    let committer = GroupCommitter(pool: store.pool, electionHash: store.electionHash, serverKey: store.serverKey,
-                                   clock: clock, logger: settings.logger)
+    let committer = GroupCommitter(storage: store.storage, rules: store.rules, clock: clock, logger: settings.logger)
     let router = buildRouter(store: store, committer: committer, rollSecret: rollSecret, limits: settings.limits,
                              requestLimits: settings.requestLimits)
+    let maxHeaderBytes = settings.maxHeaderBytes
     let http1 = HTTP1Channel.Configuration(
+        // One per connection: HTTP-layer errors get the API's JSON body; unread bodies end the connection.
+        additionalChannelHandlers: [HTTPErrorResponder(maxHeaderBytes: maxHeaderBytes)],
         idleTimeout: .seconds(settings.idleTimeoutSeconds),
         httpDecoderConfiguration: .init(maxHeaderFieldSize: settings.maxHeaderBytes, maxHeaderListSize: settings.maxHeaderBytes,
                                         maxHeaderFieldCount: 100))

@@ -71,6 +71,17 @@ struct RateLimits: Sendable, Equatable {
     /// Attempts per minute for one voter key (casting, spoiling) or one personal number
     /// (enrolling). 0: no limit.
     var perVoter: Double = 20
+    /// Reverse proxies (`serve --trusted-proxy`): for a request from one of these addresses
+    /// the client is the right-most address of X-Forwarded-For that is not itself a trusted
+    /// proxy; X-Forwarded-For from anyone else is ignored.
+    var trustedProxies: Set<String> = []
+
+    /// The address the per-address limits count a request against.
+    func clientAddress(peer: String, forwardedFor: String?) -> String {
+        guard trustedProxies.contains(peer), let forwardedFor else { return peer }
+        let hops = forwardedFor.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        return hops.last { !trustedProxies.contains($0) } ?? peer
+    }
 
     static let `default` = RateLimits()
     static let unlimited = RateLimits(perAddress: 0, refusalsPerAddress: 0, perVoter: 0)
@@ -93,13 +104,13 @@ struct RateLimiter: Sendable {
 
     /// Before any work on a voter request from `address`: its request rate and its refusals.
     func admit(address: String) throws {
-        if let wait = refusals?.wait(address) { throw APIError.rateLimited(wait, "too many refused requests came from this address") }
-        if let wait = addresses?.take(address) { throw APIError.rateLimited(wait, "too many requests came from this address") }
+        if let wait = refusals?.wait(address) { throw RuleError.rateLimited(wait, "too many refused requests came from this address") }
+        if let wait = addresses?.take(address) { throw RuleError.rateLimited(wait, "too many requests came from this address") }
     }
 
     /// One attempt for one voter (voter key or personal number's keyed hash).
     func admit(voter: String) throws {
-        if let wait = voters?.take(voter) { throw APIError.rateLimited(wait, "too many attempts were made for this voter") }
+        if let wait = voters?.take(voter) { throw RuleError.rateLimited(wait, "too many attempts were made for this voter") }
     }
 
     /// Counts a refused voter request against its address.
@@ -108,12 +119,10 @@ struct RateLimiter: Sendable {
     }
 }
 
-extension APIError {
-    static func rateLimited(_ seconds: Double, _ why: String) -> APIError {
+extension RuleError {
+    static func rateLimited(_ seconds: Double, _ why: String) -> RuleError {
         let wait = max(1, Int(seconds.rounded(.up)))
-        var error = APIError(status: .tooManyRequests, code: "rate-limited",
-                             message: "Slow down: \(why). Wait \(wait) s (the Retry-After header) and try again.")
-        error.retryAfter = wait
-        return error
+        return RuleError(.tooManyRequests, code: "rate-limited",
+                         message: "Slow down: \(why). Wait \(wait) s (the Retry-After header) and try again.", retryAfter: wait)
     }
 }

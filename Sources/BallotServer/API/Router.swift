@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Hummingbird
 import Logging
 import NIOCore
@@ -36,15 +35,17 @@ struct RequestLimits: Sendable, Equatable {
 struct VoterRateLimitMiddleware: RouterMiddleware {
     typealias Context = BallotRequestContext
     let limiter: RateLimiter
+    var limits: RateLimits = .default
     static let routes: Set<String> = ["/v1/enrollments", "/v1/ballots", "/v1/ballots/spoiled"]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard request.method == .post, Self.routes.contains(request.uri.path) else { return try await next(request, context) }
-        try limiter.admit(address: context.clientAddress)
+        let address = limits.clientAddress(peer: context.clientAddress, forwardedFor: request.headers.first { $0.name.canonicalName == "x-forwarded-for" }?.value)
+        try limiter.admit(address: address)
         do {
             return try await next(request, context)
-        } catch let error as APIError where (400..<500).contains(error.status.code) && error.status != .tooManyRequests {
-            limiter.refused(address: context.clientAddress)
+        } catch let error as RuleError where (400..<500).contains(error.status.code) && error.status != .tooManyRequests {
+            limiter.refused(address: address)
             throw error
         }
     }
@@ -60,7 +61,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         defer { metrics.observe(ContinuousClock.now - started) }
         do {
             return try await mapErrors(request, context, next)
-        } catch let error as APIError {
+        } catch let error as RuleError {
             metrics.recordRejection(error.code)
             throw error
         }
@@ -69,30 +70,31 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     private func mapErrors(_ request: Request, _ context: Context, _ next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
-        } catch let error as APIError {
+        } catch let error as RuleError {
             throw error
         } catch let error as HTTPError {
             switch error.status {
-            case .notFound: throw APIError.notFoundRoute
-            case .contentTooLarge: throw APIError.tooLarge
+            case .notFound: throw RuleError.notFoundRoute
+            case .contentTooLarge: throw RuleError.tooLarge
             case .methodNotAllowed:
-                throw APIError(status: .methodNotAllowed, code: "method-not-allowed", message: "This route does not take \(request.method); see docs/openapi.yaml.")
+                throw RuleError(.methodNotAllowed, code: "method-not-allowed", message: "This route does not take \(request.method); see docs/openapi.yaml.")
             default:
-                throw APIError.malformed(error.body ?? "\(error.status)")
+                throw RuleError.malformed(error.body ?? "\(error.status)")
             }
         } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
-            throw APIError.tooLarge
-        } catch let error as DatabaseError {
+            throw RuleError.tooLarge
+        } catch let error as any StorageFailure {
             context.logger.error("storage error: \(error)")
-            throw APIError.unavailable
+            throw RuleError.unavailable
         } catch {
             context.logger.error("unexpected error: \(error)")
-            throw APIError.internalError
+            throw RuleError.internalError
         }
     }
 }
 
-/// The HTTP API (docs/openapi.yaml).
+/// The HTTP API (docs/openapi.yaml): decodes and checks requests, hands the election's rules
+/// to the group committer, and answers with what was logged.
 struct BallotAPI: Sendable {
     let store: ElectionStore
     let committer: GroupCommitter
@@ -102,6 +104,8 @@ struct BallotAPI: Sendable {
     let authenticator: RequestAuthenticator
     let limiter: RateLimiter
     let requestLimits: RequestLimits
+
+    var rules: ElectionRules { store.rules }
 
     func register(on router: Router<BallotRequestContext>) {
         router.get("/health", use: health)
@@ -113,14 +117,21 @@ struct BallotAPI: Sendable {
         router.post("/v1/ballots", use: cast)
         router.post("/v1/ballots/spoiled", use: spoil)
         router.get("/v1/ballots/{tracking_code}", use: lookup)
+        router.get("/v1/receipts/{voter_key}", use: receipt)
         router.get("/v1/trustees", use: trustees)
+        router.get("/v1/stations", use: stations)
         router.post("/v1/trustees/dealings", use: publishDealing)
         router.post("/v1/trustees/verifications", use: publishVerification)
         router.get("/v1/tally", use: tally)
         router.get("/v1/record", use: record)
         router.post("/v1/tally/decryptions", use: publishDecryption)
-        router.post("/v1/commission/trustees", use: registerTrustee)
+        router.post("/v1/commission/trustees", use: appointTrustee)
+        router.post("/v1/commission/stations", use: appointStation)
         router.post("/v1/commission/window", use: changeWindow)
+        router.post("/v1/commission/roll/lookup", use: rollLookup)
+        router.post("/v1/commission/reissue", use: reissue)
+        router.post("/v1/stations/lookup", use: stationLookup)
+        router.post("/v1/stations/ballots", use: supervisedBallot)
         router.get("/v1/log/checkpoint", use: latestCheckpoint)
         router.get("/v1/log/checkpoints/{tree_size}", use: checkpointAt)
         router.get("/v1/log/inclusion", use: inclusion)
@@ -136,7 +147,7 @@ struct BallotAPI: Sendable {
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: DashboardPage.html)))
     }
 
-    /// 200 while the last write batch committed; 503 while storage fails (disk full or read-only).
+    /// 200 while the last write batch committed; 503 while storage fails (disk full, read-only, database down).
     @Sendable func health(_ request: Request, context: BallotRequestContext) async throws -> Response {
         let failing = committer.storageHealth.failing
         return try json(HealthBody(status: failing ? "degraded" : "ok", storage: failing ? "failing" : "ok"),
@@ -148,7 +159,7 @@ struct BallotAPI: Sendable {
     }
 
     @Sendable func prometheus(_ request: Request, context: BallotRequestContext) async throws -> Response {
-        let size = try await store.pool.read { db in try store.logSize(db) }
+        let size = try await store.logSize()
         var headers = HTTPFields()
         headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
         let exposition = metrics.exposition(logSize: size, storage: committer.storageHealth)
@@ -158,93 +169,107 @@ struct BallotAPI: Sendable {
     @Sendable func election(_ request: Request, context: BallotRequestContext) async throws -> Response {
         let state = try await store.currentState()
         let key = try await store.electionKey()
-        return try json(ElectionInfo(electionHash: store.electionHash, manifest: store.manifest, serverKey: store.setup.serverKey,
-                                     commissionKey: store.setup.commissionKey, state: state, electionKey: key))
+        let setup = store.setup
+        return try json(ElectionInfo(electionHash: store.electionHash, manifest: setup.manifest, serverKey: setup.serverKey,
+                                     commissionKey: setup.commissionKey, nonce: setup.nonce, state: state, electionKey: key))
     }
+
+    /// A salt for personal numbers that are not on the roll: the slow hash then costs the same.
+    private var absentSalt: Salt { Salt(trusted: Array(store.electionHash.bytes.prefix(Salt.byteCount))) }
 
     @Sendable func enroll(_ request: Request, context: BallotRequestContext) async throws -> Response {
         let body = try await decode(EnrollmentRequestBody.self, request, context)
         let number = PersonalNumber.normalize(body.personalNumber)
-        guard PersonalNumber.isValid(number) else { throw APIError.malformed(PersonalNumber.rule) }
-        guard body.code.utf8.count <= 64 else { throw APIError.malformed("the enrollment code is too long") }
-        let signed = EnrollmentRequest.signedBytes(electionHash: store.electionHash, voterKey: body.voterKey)
-        guard body.voterKey.isValidSignature(body.signature, for: signed) else { throw APIError.badSignature }
+        guard PersonalNumber.isValid(number) else { throw RuleError.malformed(PersonalNumber.rule) }
+        guard body.code.utf8.count <= 64 else { throw RuleError.malformed("the enrollment code is too long") }
+        let code = EnrollmentCode.normalize(body.code)
+        let signed = EnrollmentRequest.signedBytes(electionHash: store.electionHash, voterKey: body.voterKey, normalizedCode: code)
+        guard body.voterKey.isValidSignature(body.signature, for: signed) else { throw RuleError.badSignature }
         let voterMac = PersonalNumber.mac(number, secret: rollSecret)
-        try limiter.admit(voter: "enroll:" + voterMac.hex)
-        let codeMac = EnrollmentCode.mac(body.code, secret: rollSecret)
-        let key = body.voterKey
-        let outcome = try await committer.submit { db, log in
-            try ElectionStore.enroll(db: db, log: log, voterMac: voterMac, codeMac: codeMac, voterKey: key)
-        }
+        // The slow hash runs here, in parallel, not in the writer; the same work on or off the roll.
+        let salt = try await store.storage.read { try $0.rollRow(voterMac: voterMac)?.commitment.salt } ?? absentSalt
+        let attempt = ElectionRules.EnrollmentAttempt(
+            voterMac: voterMac, salt: salt,
+            typedCommitment: EnrollmentCode.commitment(normalizedCode: code, salt: salt, electionHash: store.electionHash),
+            normalizedCode: code, voterKey: body.voterKey, signature: body.signature)
+        let rules = self.rules
+        let outcome = try await committer.submit { batch in try rules.enroll(batch, attempt) }
         let (recorded, district) = try outcome.get()
-        let index: UInt64
-        let status: HTTPResponse.Status
-        switch recorded {
-        case .new(let i):
-            (index, status) = (i, .created)
-            metrics.enrollmentAccepted()
-        case .existing(let i): (index, status) = (i, .ok)
-        }
-        guard let subject = Digest(bytes: key.rawRepresentation) else { throw APIError.internalError }
-        let logged = try await store.loggedReceipt(kind: .enrollment, subject: subject, index: index)
-        return try json(EnrollmentResponse(district: district, logged: logged), status: status)
+        if case .new = recorded { metrics.enrollmentAccepted() }
+        guard let subject = Digest(bytes: body.voterKey.rawRepresentation) else { throw RuleError.internalError }
+        let logged = try await store.loggedReceipt(kind: .enrollment, subject: subject, index: recorded.index)
+        return try json(EnrollmentResponse(district: district, logged: logged), status: status(recorded))
     }
 
-    /// The checks that need no database: election, district, signature, and every proof of
+    /// The checks of a ballot that need no database: election, district, and every proof of
     /// the encrypted content (the expensive part, done here in parallel, not in the writer).
-    private func validate(_ ballot: SignedBallot) async throws {
-        try limiter.admit(voter: "key:" + Hex.encode(ballot.ballot.voterKey.rawRepresentation))
-        guard ballot.ballot.electionHash == store.electionHash else { throw APIError.wrongElection }
-        guard let district = store.manifest.district(ballot.ballot.district) else {
-            throw APIError.invalidChoice("district \"\(ballot.ballot.district)\" is not in this election")
+    private func validate(_ ballot: Ballot) async throws -> District {
+        guard ballot.electionHash == store.electionHash else { throw RuleError.wrongElection }
+        guard let district = store.manifest.district(ballot.district) else {
+            throw RuleError.invalidChoice("district \"\(ballot.district)\" is not in this election")
         }
-        guard ballot.hasValidSignature else { throw APIError.badSignature }
-        guard let key = try await store.electionKey() else { throw APIError.electionNotOpen }
-        let context = BallotContent.context(electionHash: store.electionHash, electionKey: key,
-                                            voterKey: ballot.ballot.voterKey, district: district.id)
-        if let problem = ballot.ballot.content.problem(in: district, context: context) { throw APIError.invalidChoice(problem.description) }
+        return district
     }
 
-    private func recordedIndex(_ outcome: Result<ElectionStore.Recorded, APIError>) throws -> (UInt64, HTTPResponse.Status) {
-        switch try outcome.get() {
-        case .new(let i): return (i, .created)
-        case .existing(let i): return (i, .ok)
+    private func validateProofs(_ ballot: Ballot, district: District) async throws -> GroupElement {
+        guard let key = try await store.electionKey() else { throw RuleError.electionNotOpen }
+        let context = BallotContent.context(electionHash: store.electionHash, electionKey: key, ballotID: ballot.ballotID, district: district.id)
+        if let problem = ballot.content.problem(in: district, context: context) { throw RuleError.invalidChoice(problem.description) }
+        return key
+    }
+
+    private func status(_ recorded: ElectionRules.Recorded) -> HTTPResponse.Status {
+        switch recorded {
+        case .new: return .created
+        case .existing: return .ok
         }
     }
 
     @Sendable func cast(_ request: Request, context: BallotRequestContext) async throws -> Response {
         let ballot = try await decode(SignedBallotWire.self, request, context).signedBallot
-        try await validate(ballot)
-        let outcome = try await committer.submit { db, log in
-            try ElectionStore.recordBallot(db: db, log: log, ballot: ballot)
-        }
-        let (index, status) = try recordedIndex(outcome)
-        if status == .created { metrics.ballotAccepted() }
-        let logged = try await store.loggedReceipt(kind: .ballot, subject: ballot.trackingCode.digest, index: index)
-        return try json(CastResponse(trackingCode: ballot.trackingCode, logged: logged), status: status)
+        let district = try await validate(ballot.ballot)
+        guard ballot.hasValidSignature else { throw RuleError.badSignature }
+        // Only a request signed by the key counts against the key's attempts: no one else can spend them.
+        try limiter.admit(voter: "key:" + ballot.voterKey.hex)
+        _ = try await validateProofs(ballot.ballot, district: district)
+        let rules = self.rules
+        let recorded = try await committer.submit { batch in try rules.recordBallot(batch, ballot) }.get()
+        if case .new = recorded { metrics.ballotAccepted() }
+        let logged = try await store.loggedReceipt(kind: .ballot, subject: ballot.trackingCode.digest, index: recorded.index)
+        return try json(CastResponse(trackingCode: ballot.trackingCode, logged: logged), status: status(recorded))
     }
 
     @Sendable func spoil(_ request: Request, context: BallotRequestContext) async throws -> Response {
         let body = try await decode(SpoilRequestBody.self, request, context)
-        let ballot = body.ballot.signedBallot
-        try await validate(ballot)
-        guard let district = store.manifest.district(ballot.ballot.district), let key = try await store.electionKey(),
-              Selections.problem(body.opening.selections, in: district) == nil,
-              body.opening.opens(ballot.ballot.content, district: district, electionKey: key) else {
-            throw APIError(status: .badRequest, code: "bad-opening",
-                           message: "The revealed choice and nonces do not open this encrypted ballot; nothing was published. Send the opening of this exact encryption.")
-        }
+        let ballot = body.ballot.ballot
+        let district = try await validate(ballot)
+        guard body.hasValidSignature else { throw RuleError.badSignature }
+        try limiter.admit(voter: "key:" + body.voterKey.hex)
+        let key = try await validateProofs(ballot, district: district)
+        guard Selections.problem(body.opening.selections, in: district) == nil,
+              body.opening.opens(ballot.content, district: district, electionKey: key) else { throw RuleError.badOpening }
         let spoiled = SpoiledBallot(ballot: ballot, opening: body.opening)
-        let outcome = try await committer.submit { db, log in
-            try ElectionStore.recordSpoiled(db: db, log: log, spoiled: spoiled)
+        let voterKey = body.voterKey
+        let rules = self.rules
+        let recorded = try await committer.submit { batch in try rules.recordSpoiled(batch, spoiled, voterKey: voterKey) }.get()
+        let logged = try await store.loggedReceipt(kind: .spoiled, subject: spoiled.trackingCode.digest, index: recorded.index)
+        return try json(CastResponse(trackingCode: spoiled.trackingCode, logged: logged), status: status(recorded))
+    }
+
+    @Sendable func receipt(_ request: Request, context: BallotRequestContext) async throws -> Response {
+        let raw = context.parameters.get("voter_key") ?? ""
+        guard let key = Hex.decode(raw).flatMap({ try? Ed25519PublicKey(rawRepresentation: $0) }), raw.count == 64 else {
+            throw RuleError.malformed("a voter key is 64 lowercase hex digits")
         }
-        let (index, status) = try recordedIndex(outcome)
-        let logged = try await store.loggedReceipt(kind: .spoiled, subject: ballot.trackingCode.digest, index: index)
-        return try json(CastResponse(trackingCode: ballot.trackingCode, logged: logged), status: status)
+        return try json(try await store.castReceipt(voterKey: key))
     }
 
     @Sendable func trustees(_ request: Request, context: BallotRequestContext) async throws -> Response {
         try json(try await store.trusteesInfo())
+    }
+
+    @Sendable func stations(_ request: Request, context: BallotRequestContext) async throws -> Response {
+        try json(StationsInfo(stations: try await store.stations()))
     }
 
     /// The whole public record as JSON Lines, streamed page by page.
@@ -262,89 +287,144 @@ struct BallotAPI: Sendable {
         try json(try await store.tallyInfo())
     }
 
+    /// Runs an authorized action in the next batch (nonce checked and recorded there).
+    private func authorizedAction<T: Sendable>(_ auth: RequestAuthorization,
+                                               _ action: @escaping @Sendable (Batch) throws -> Result<T, RuleError>) async throws -> T {
+        try await committer.submit { batch in try ElectionRules.authorized(batch, auth) { try action(batch) } }.get()
+    }
+
     @Sendable func publishDealing(_ request: Request, context: BallotRequestContext) async throws -> Response {
         let (publication, auth) = try await trusteePublication(DealerPublication.self, request, context) { $0.index }
-        let manifest = store.manifest
-        let hash = store.electionHash
-        let now = store.clock.now()
-        let outcome = try await committer.submit { db, log in
-            try ElectionStore.authorized(db: db, auth, now: now) {
-                try ElectionStore.recordDealing(db: db, log: log, publication: publication, manifest: manifest, electionHash: hash)
-            }
-        }
-        let (index, status) = try recordedIndex(outcome)
-        return try json(PublicationResponse(logIndex: index), status: status)
+        let rules = self.rules
+        let recorded = try await authorizedAction(auth) { batch in try rules.recordDealing(batch, publication) }
+        return try json(PublicationResponse(logIndex: recorded.index), status: status(recorded))
     }
 
     @Sendable func publishVerification(_ request: Request, context: BallotRequestContext) async throws -> Response {
         let (verification, auth) = try await trusteePublication(ShareVerification.self, request, context) { $0.index }
-        let manifest = store.manifest
-        let hash = store.electionHash
-        let now = store.clock.now()
-        let outcome = try await committer.submit { db, log in
-            try ElectionStore.authorized(db: db, auth, now: now) {
-                try ElectionStore.recordVerification(db: db, log: log, verification: verification, manifest: manifest, electionHash: hash)
-            }
-        }
-        let (index, status) = try recordedIndex(outcome)
-        return try json(PublicationResponse(logIndex: index), status: status)
+        let rules = self.rules
+        let recorded = try await authorizedAction(auth) { batch in try rules.recordVerification(batch, verification) }
+        return try json(PublicationResponse(logIndex: recorded.index), status: status(recorded))
     }
 
     @Sendable func publishDecryption(_ request: Request, context: BallotRequestContext) async throws -> Response {
         let (partial, auth) = try await trusteePublication(PartialDecryption.self, request, context,
                                                            limit: requestLimits.maxDecryptionBodyBytes) { $0.index }
-        let manifest = store.manifest
-        let hash = store.electionHash
-        let key = store.serverKey
-        let now = store.clock.now()
-        let outcome = try await committer.submit { db, log in
-            try ElectionStore.authorized(db: db, auth, now: now) {
-                try ElectionStore.recordDecryption(db: db, log: log, partial: partial, manifest: manifest, electionHash: hash, serverKey: key)
-            }
-        }
-        let (index, status) = try recordedIndex(outcome)
-        return try json(PublicationResponse(logIndex: index), status: status)
+        let rules = self.rules
+        let recorded = try await authorizedAction(auth) { batch in try rules.recordDecryption(batch, partial) }
+        return try json(PublicationResponse(logIndex: recorded.index), status: status(recorded))
     }
 
-    @Sendable func registerTrustee(_ request: Request, context: BallotRequestContext) async throws -> Response {
-        let (registration, auth) = try await authorized(TrusteeRegistration.self, request, context, expected: "the commission") {
-            $0 == .commission
+    private func commission<T: Decodable>(_ type: T.Type, _ request: Request, _ context: BallotRequestContext) async throws -> (T, RequestAuthorization) {
+        try await authorized(T.self, request, context, expected: "the commission") { $0 == .commission }
+    }
+
+    @Sendable func appointTrustee(_ request: Request, context: BallotRequestContext) async throws -> Response {
+        let (body, auth) = try await commission(TrusteeAppointmentBody.self, request, context)
+        let rules = self.rules
+        let recorded = try await authorizedAction(auth) { batch in
+            try rules.appointTrustee(batch, body.registration, commissionSignature: body.signature)
         }
-        let manifest = store.manifest
-        let now = store.clock.now()
-        let outcome = try await committer.submit { db, log in
-            try ElectionStore.authorized(db: db, auth, now: now) {
-                try ElectionStore.recordTrustee(db: db, log: log, registration: registration, manifest: manifest)
-            }
+        return try json(PublicationResponse(logIndex: recorded.index), status: status(recorded))
+    }
+
+    @Sendable func appointStation(_ request: Request, context: BallotRequestContext) async throws -> Response {
+        let (body, auth) = try await commission(StationAppointmentBody.self, request, context)
+        let rules = self.rules
+        let recorded = try await authorizedAction(auth) { batch in
+            try rules.appointStation(batch, body.station, commissionSignature: body.signature)
         }
-        let (index, status) = try recordedIndex(outcome)
-        return try json(PublicationResponse(logIndex: index), status: status)
+        return try json(PublicationResponse(logIndex: recorded.index), status: status(recorded))
     }
 
     @Sendable func changeWindow(_ request: Request, context: BallotRequestContext) async throws -> Response {
-        let (body, auth) = try await authorized(WindowOrderBody.self, request, context, expected: "the commission") {
-            $0 == .commission
-        }
+        let (body, auth) = try await commission(WindowOrderBody.self, request, context)
         let order = body.order
         let now = store.clock.now()
         let skew = authenticator.maxLifetime
-        guard order.issuedAt <= now + skew, order.issuedAt + skew >= now else { throw APIError.invalidOrderTime }
-        let store = self.store
-        let outcome = try await committer.submit { db, log in
-            try ElectionStore.authorized(db: db, auth, now: now) {
-                try store.applyWindow(db: db, log: log, order: order)
-            }
-        }
-        let index = try outcome.get()
+        guard order.issuedAt <= now + skew, order.issuedAt + skew >= now else { throw RuleError.invalidOrderTime }
+        let rules = self.rules
+        let index = try await authorizedAction(auth) { batch in try rules.applyWindow(batch, order: order) }
         return try json(WindowResponse(state: order.action == .open ? .open : .closed, logIndex: index), status: .created)
+    }
+
+    private func voterMac(_ personalNumber: String) throws -> Digest {
+        let number = PersonalNumber.normalize(personalNumber)
+        guard PersonalNumber.isValid(number) else { throw RuleError.malformed(PersonalNumber.rule) }
+        return PersonalNumber.mac(number, secret: rollSecret)
+    }
+
+    /// The registrar's lookup before a reissue: the roll entry's district and current commitment.
+    @Sendable func rollLookup(_ request: Request, context: BallotRequestContext) async throws -> Response {
+        let (body, _) = try await commission(PersonalNumberBody.self, request, context)
+        let mac = try voterMac(body.personalNumber)
+        let (row, voted) = try await store.storage.read { r -> (RollRow?, Bool) in
+            guard let row = try r.rollRow(voterMac: mac) else { return (nil, false) }
+            let cast = try row.voterKey.map { try r.ballot(voterKey: $0) != nil } ?? false
+            return (row, cast || row.supervised != nil)
+        }
+        guard let row else { throw RuleError.notOnRoll }
+        return try json(RollEntryResponse(district: row.district, commitment: row.commitment, enrolled: row.voterKey != nil, voted: voted))
+    }
+
+    @Sendable func reissue(_ request: Request, context: BallotRequestContext) async throws -> Response {
+        let (body, auth) = try await commission(ReissueBody.self, request, context)
+        let mac = try voterMac(body.personalNumber)
+        let order = body.order.order
+        let signature = body.signature
+        let rules = self.rules
+        let done = try await authorizedAction(auth) { batch in try rules.reissue(batch, voterMac: mac, order: order, signature: signature) }
+        return try json(ReissueResponse(logIndex: done.index, revokedKey: done.revoked), status: .created)
+    }
+
+    private func station(_ request: Request, _ context: BallotRequestContext) async throws -> ([UInt8], RequestAuthorization, UInt32) {
+        let bytes = try await body(request, context)
+        let auth = try await authenticator.verify(request, body: bytes, expected: "a registered polling station") {
+            if case .station = $0 { return true } else { return false }
+        }
+        guard case .station(let index) = auth.signer else { throw RuleError.internalError }
+        return (bytes, auth, index)
+    }
+
+    @Sendable func stationLookup(_ request: Request, context: BallotRequestContext) async throws -> Response {
+        let (bytes, _, _) = try await station(request, context)
+        let body = try decode(PersonalNumberBody.self, from: bytes)
+        let mac = try voterMac(body.personalNumber)
+        guard let row = try await store.storage.read({ try $0.rollRow(voterMac: mac) }) else { throw RuleError.notOnRoll }
+        return try json(StationLookupResponse(district: row.district))
+    }
+
+    @Sendable func supervisedBallot(_ request: Request, context: BallotRequestContext) async throws -> Response {
+        let (bytes, auth, index) = try await station(request, context)
+        let body = try decode(SupervisedBallotBody.self, from: bytes)
+        let mac = try voterMac(body.personalNumber)
+        let ballot = body.ballot.ballot
+        let district = try await validate(ballot)
+        guard let station = try await store.stations().first(where: { $0.index == index }),
+              SupervisedBallot(ballot: ballot, station: index, signature: body.signature, link: ballot.trackingCode.digest).isSigned(by: station.signingKey) else {
+            throw RuleError.badSignature
+        }
+        _ = try await validateProofs(ballot, district: district)
+        let rules = self.rules
+        let signature = body.signature
+        let outcome = try await authorizedAction(auth) { batch in
+            try rules.recordSupervised(batch, voterMac: mac, ballot: ballot, station: index, signature: signature)
+        }
+        let logged = try await store.loggedReceipt(kind: .supervised, subject: ballot.trackingCode.digest, index: outcome.recorded.index)
+        return try json(SupervisedResponse(trackingCode: ballot.trackingCode, logged: logged, superseded: outcome.superseded),
+                        status: status(outcome.recorded))
     }
 
     @Sendable func lookup(_ request: Request, context: BallotRequestContext) async throws -> Response {
         let raw = context.parameters.get("tracking_code") ?? ""
-        guard let code = TrackingCode(hex: raw) else {
-            throw APIError.malformed("a tracking code is 64 lowercase hex digits")
+        if let code = TrackingCode(hex: raw) {
+            return try json(try await store.lookup(trackingCode: code))
         }
-        return try json(try await store.lookup(trackingCode: code))
+        let text = raw.removingPercentEncoding ?? raw
+        guard let prefix = TrackingCode.shortPrefix(text) else {
+            throw RuleError.malformed("a tracking code is 64 lowercase hex digits, or the short code XXXX-XXXX-XXXX-XXXX")
+        }
+        return try json(try await store.lookup(shortCode: prefix, as: text))
     }
 
     @Sendable func latestCheckpoint(_ request: Request, context: BallotRequestContext) async throws -> Response {
@@ -353,10 +433,10 @@ struct BallotAPI: Sendable {
 
     @Sendable func checkpointAt(_ request: Request, context: BallotRequestContext) async throws -> Response {
         guard let size = context.parameters.get("tree_size").flatMap(UInt64.init) else {
-            throw APIError.malformed("tree_size must be a whole number")
+            throw RuleError.malformed("tree_size must be a whole number")
         }
         guard let checkpoint = try await store.checkpoint(size: size) else {
-            throw APIError.notFound("A signed checkpoint at tree size \(size)")
+            throw RuleError.notFound("A signed checkpoint at tree size \(size)")
         }
         return try json(checkpoint)
     }
@@ -379,7 +459,7 @@ struct BallotAPI: Sendable {
         let start = try query(request, "start", default: 0)
         let limit = try query(request, "limit", default: 100)
         guard limit >= 1, limit <= UInt64(requestLimits.maxPage) else {
-            throw APIError.malformed("limit must be between 1 and \(requestLimits.maxPage)")
+            throw RuleError.malformed("limit must be between 1 and \(requestLimits.maxPage)")
         }
         return try json(try await store.entries(start: start, limit: Int(limit)))
     }
@@ -389,10 +469,10 @@ struct BallotAPI: Sendable {
     private func query(_ request: Request, _ name: String, default value: UInt64? = nil) throws -> UInt64 {
         guard let raw = request.uri.queryParameters[name[...]] else {
             if let value { return value }
-            throw APIError.malformed("query parameter \(name) is required")
+            throw RuleError.malformed("query parameter \(name) is required")
         }
         guard let number = UInt64(String(raw)), number <= UInt64(Int64.max) else {
-            throw APIError.malformed("query parameter \(name) must be a whole number")
+            throw RuleError.malformed("query parameter \(name) must be a whole number")
         }
         return number
     }
@@ -404,10 +484,14 @@ struct BallotAPI: Sendable {
 
     private func body(_ request: Request, _ context: BallotRequestContext, limit: Int? = nil) async throws -> [UInt8] {
         var request = request
+        // Refuse an announced oversize body at once instead of waiting for bytes that would be refused.
+        if let announced = request.headers[.contentLength].flatMap(UInt64.init), announced > UInt64(limit ?? requestLimits.maxBodyBytes) {
+            throw RuleError.tooLarge(limit: limit ?? requestLimits.maxBodyBytes)
+        }
         do {
             return Array(try await request.collectBody(upTo: limit ?? requestLimits.maxBodyBytes).readableBytesView)
         } catch {
-            throw APIError.tooLarge(limit: limit ?? requestLimits.maxBodyBytes)
+            throw RuleError.tooLarge(limit: limit ?? requestLimits.maxBodyBytes)
         }
     }
 
@@ -415,9 +499,9 @@ struct BallotAPI: Sendable {
         do {
             return try JSONDecoder().decode(T.self, from: Data(bytes))
         } catch let error as DecodingError {
-            throw APIError.malformed(Self.describe(error))
+            throw RuleError.malformed(Self.describe(error))
         } catch {
-            throw APIError.malformed("the body is not valid JSON")
+            throw RuleError.malformed("the body is not valid JSON")
         }
     }
 
@@ -436,11 +520,12 @@ struct BallotAPI: Sendable {
             if case .trustee = $0 { return true } else { return false }
         }
         guard auth.signer == .trustee(index(value)) else {
-            throw APIError.wrongSigner(auth.signer, expected: "trustee-\(index(value)), the trustee the publication names")
+            throw RuleError.wrongSigner(auth.signer, expected: "trustee-\(index(value)), the trustee the publication names")
         }
         return (value, auth)
     }
 
+    /// A decoding failure as a sentence: the field's path and what is wrong, never Swift's own text.
     static func describe(_ error: DecodingError) -> String {
         func path(_ context: DecodingError.Context) -> String {
             let p = context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
@@ -454,6 +539,11 @@ struct BallotAPI: Sendable {
         @unknown default: return "the body does not match the schema"
         }
     }
+}
+
+/// `GET /v1/stations`.
+struct StationsInfo: Encodable, Sendable {
+    let stations: [StationRegistration]
 }
 
 struct HealthBody: ResponseEncodable {

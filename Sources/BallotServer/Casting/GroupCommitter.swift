@@ -1,14 +1,13 @@
 import Foundation
-import GRDB
 import Logging
 import Synchronization
 import VotingCore
 
-/// Batches concurrent log-changing operations into one write transaction with one fsync
-/// (group commit). Each operation runs in its own savepoint, so one refusal does not undo
-/// the others; callers are resumed only after the transaction has committed.
+/// Batches concurrent log-changing operations into one write transaction with one durable
+/// commit (group commit). Each operation runs in its own savepoint, so one failure does not
+/// undo the others; callers are resumed only after the transaction has committed.
 final class GroupCommitter: Sendable {
-    typealias Operation = @Sendable (Database, LogAppender) throws -> any Sendable
+    typealias Operation = @Sendable (Batch) throws -> any Sendable
 
     private struct Job: Sendable {
         let operation: Operation
@@ -21,17 +20,17 @@ final class GroupCommitter: Sendable {
         var stopped = false
     }
 
-    private let pool: DatabasePool
-    private let electionHash: Digest
-    private let serverKey: Ed25519PrivateKey
+    private let storage: any ElectionStorage
+    private let rules: ElectionRules
     private let clock: Clock
     private let maxBatch: Int
     private let logger: Logger
     private let state = Mutex(State())
     private let health = Mutex(StorageHealth())
 
-    /// Whether the last batch could be stored: a disk that is full or read-only makes every
-    /// commit fail (answered 503 `unavailable`); the next batch that commits clears it.
+    /// Whether the last batch could be stored: a disk that is full or read-only, or a database
+    /// that is down, makes every commit fail (answered 503 `unavailable`); the next batch that
+    /// commits clears it.
     struct StorageHealth: Sendable, Equatable {
         var failing = false
         /// Batches that could not be committed since the server started.
@@ -40,20 +39,18 @@ final class GroupCommitter: Sendable {
 
     var storageHealth: StorageHealth { health.withLock { $0 } }
 
-    init(pool: DatabasePool, electionHash: Digest, serverKey: Ed25519PrivateKey, clock: Clock,
-         maxBatch: Int = 512, logger: Logger) {
-        self.pool = pool
-        self.electionHash = electionHash
-        self.serverKey = serverKey
+    init(storage: any ElectionStorage, rules: ElectionRules, clock: Clock, maxBatch: Int = 512, logger: Logger) {
+        self.storage = storage
+        self.rules = rules
         self.clock = clock
         self.maxBatch = maxBatch
         self.logger = logger
     }
 
     /// Runs `operation` in the next batch; returns its value once the batch is durable.
-    func submit<T: Sendable>(_ operation: @escaping @Sendable (Database, LogAppender) throws -> T) async throws -> T {
+    func submit<T: Sendable>(_ operation: @escaping @Sendable (Batch) throws -> T) async throws -> T {
         let value = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<any Sendable, any Error>) in
-            let job = Job(operation: { db, log in try operation(db, log) }, continuation: continuation)
+            let job = Job(operation: { batch in try operation(batch) }, continuation: continuation)
             let (wake, stopped) = state.withLock { s -> (CheckedContinuation<Void, Never>?, Bool) in
                 if s.stopped { return (nil, true) }
                 s.pending.append(job)
@@ -62,12 +59,12 @@ final class GroupCommitter: Sendable {
                 return (w, false)
             }
             if stopped {
-                continuation.resume(throwing: APIError.unavailable)
+                continuation.resume(throwing: RuleError.unavailable)
                 return
             }
             wake?.resume()
         }
-        guard let typed = value as? T else { throw APIError.internalError }
+        guard let typed = value as? T else { throw RuleError.internalError }
         return typed
     }
 
@@ -88,7 +85,7 @@ final class GroupCommitter: Sendable {
             return (w, left)
         }
         wake?.resume()
-        for job in leftover { job.continuation.resume(throwing: APIError.unavailable) }
+        for job in leftover { job.continuation.resume(throwing: RuleError.unavailable) }
     }
 
     private func nextBatch() async -> [Job]? {
@@ -114,32 +111,28 @@ final class GroupCommitter: Sendable {
     }
 
     private func commit(_ jobs: [Job]) async {
-        let electionHash = self.electionHash
-        let serverKey = self.serverKey
+        let rules = self.rules
         let now = clock.now()
         do {
-            let results = try await pool.write { db -> [Result<any Sendable, any Error>] in
-                let log = try LogAppender(db: db, electionHash: electionHash, timestamp: now)
+            let results = try await storage.write { tx -> [Result<any Sendable, any Error>] in
+                let batch = try Batch(tx, electionHash: rules.electionHash, now: now)
                 var results: [Result<any Sendable, any Error>] = []
                 results.reserveCapacity(jobs.count)
                 for job in jobs {
-                    let mark = log.mark
-                    var value: (any Sendable)?
+                    let mark = batch.mark
                     do {
-                        try db.inSavepoint {
-                            value = try job.operation(db, log)
-                            return .commit
-                        }
-                        results.append(.success(value ?? ()))
+                        let value = try tx.withSavepoint { try job.operation(batch) }
+                        results.append(.success(value))
                     } catch {
-                        log.rewind(to: mark)
+                        batch.rewind(to: mark)
                         results.append(.failure(error))
                     }
                 }
-                _ = try log.seal(serverKey: serverKey)
+                try batch.flush()
+                _ = try batch.log.seal(serverKey: rules.serverKey)
                 return results
             }
-            // The transaction has committed with synchronous=FULL: only now may callers sign receipts.
+            // The transaction has committed durably: only now may callers sign receipts.
             let recovered = health.withLock { h -> Bool in
                 defer { h.failing = false }
                 return h.failing
@@ -152,7 +145,7 @@ final class GroupCommitter: Sendable {
                 $0.failedBatches += 1
             }
             logger.error("group commit of \(jobs.count) operation(s) failed, nothing of it was stored: \(error)")
-            for job in jobs { job.continuation.resume(throwing: APIError.unavailable) }
+            for job in jobs { job.continuation.resume(throwing: RuleError.unavailable) }
         }
     }
 }

@@ -116,14 +116,22 @@ enum SyntheticRecord {
         func check() -> Bool { ballot.hasValidSignature && ballot.ballot.content.problem(in: district, context: context) == nil }
     }
 
+    /// One generated voter: its code and commitment, its enrollment and its cast ballot.
+    struct Voter: Sendable {
+        let commitment: CodeCommitment
+        let enrollment: Enrollment
+        let ballot: SignedBallot
+    }
+
     static func write(ballots: Int, to path: String, parallelism: Int, progress: Bool) async throws -> (Int, Sample) {
         let example = try ExampleElection.manifest()
         guard let contest = example.district(BenchCommand.district) else { throw CommandError("bench", "no district \(BenchCommand.district)") }
         let manifest = ElectionManifest(electionId: "audit-bench", name: "Audit benchmark", districts: [contest],
                                         trustees: TrusteePolicy(count: 3, quorum: 2))
-        let hash = manifest.electionHash
         let server = try Ed25519PrivateKey()
         let commission = try Ed25519PrivateKey()
+        let setup = ElectionSetup(manifest: manifest, serverKey: server.publicKey, commissionKey: commission.publicKey, nonce: try Nonce32.random())
+        let hash = setup.electionHash
         guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
             throw CommandError("io-error", "cannot create \(path)")
         }
@@ -131,11 +139,12 @@ enum SyntheticRecord {
         var writer = RecordWriter(handle: handle, electionHash: hash, serverKey: server)
         var time: Timestamp = 1_800_000_000_000
         try writer.header(at: time)
-        try writer.append(.election, ElectionSetup(manifest: manifest, serverKey: server.publicKey, commissionKey: commission.publicKey).canonicalBytes, at: time)
-        try writer.append(.roll, RollImport(counts: [.init(district: contest.id, voters: ballots)]).canonicalBytes, at: time)
+        try writer.append(.election, setup.canonicalBytes, at: time)
         let trustees = try (1...UInt32(3)).map { try TrusteeKeyFile.generate(index: $0, name: "Trustee \($0)") }
         let registrations = try trustees.map { try $0.registration }
-        for r in registrations { try writer.append(.trustee, r.canonicalBytes, at: time) }
+        for r in registrations {
+            try writer.append(.trustee, r.payload(electionHash: hash, commissionSignature: try r.appointmentSignature(electionHash: hash, commissionKey: commission)), at: time)
+        }
         var dealings: [DealerPublication] = []
         var polynomials: [SecretPolynomial] = []
         for t in trustees {
@@ -152,49 +161,63 @@ enum SyntheticRecord {
         }
         guard let key = ElectionKeyRecord.derive(from: dealings, trustees: [1, 2, 3]) else { throw CommandError("bench", "no key") }
         try writer.append(.electionKey, key.canonicalBytes, at: time)
-        time += 1000
-        try writer.append(.window, try WindowChange.sign(electionHash: hash, action: .open, issuedAt: time, commissionKey: commission).canonicalBytes, at: time)
 
-        // Voters in chunks, encrypted in parallel; the record is written in log order.
-        let bar = ProgressBar("generate ballots", total: ballots, enabled: progress)
-        var sample: Sample?
-        let chunk = 256
+        // Every voter, generated in parallel chunks: code and commitment, enrollment, ballot.
+        let bar = ProgressBar("generate voters", total: ballots, enabled: progress)
+        var voters: [Voter] = []
+        voters.reserveCapacity(ballots)
+        let chunk = 512
         for start in stride(from: 0, to: ballots, by: chunk) {
             let count = min(chunk, ballots - start)
-            let made: [(Ed25519PublicKey, SignedBallot)] = try await withThrowingTaskGroup(of: [(Int, Ed25519PublicKey, SignedBallot)].self) { group in
+            let made: [Voter] = try await withThrowingTaskGroup(of: [(Int, Voter)].self) { group in
                 for w in 0..<parallelism {
                     group.addTask {
                         try stride(from: w, to: count, by: parallelism).map { i in
+                            let code = EnrollmentCode.normalize(try EnrollmentCode.generate())
+                            let commitment = try CodeCommitment.make(normalizedCode: code, electionHash: hash)
                             let voter = try Ed25519PrivateKey()
+                            let pop = try voter.signature(for: EnrollmentRequest.signedBytes(electionHash: hash, voterKey: voter.publicKey, normalizedCode: code))
+                            let enrollment = Enrollment(voterKey: voter.publicKey, district: contest.id, commitment: commitment.value, code: code, signature: pop)
                             let choice = contest.options[(start + i) % contest.options.count].id
-                            let context = BallotContent.context(electionHash: hash, electionKey: key.key, voterKey: voter.publicKey, district: contest.id)
+                            let id = try BallotID.random()
+                            let context = BallotContent.context(electionHash: hash, electionKey: key.key, ballotID: id, district: contest.id)
                             let (content, _) = try BallotContent.encrypt(selections: [choice], district: contest, context: context)
-                            let ballot = try Ballot(electionHash: hash, voterKey: voter.publicKey, district: contest.id, content: content).signed(with: voter)
-                            return (i, voter.publicKey, ballot)
+                            let ballot = try Ballot(electionHash: hash, ballotID: id, district: contest.id, content: content).cast(with: voter)
+                            return (i, Voter(commitment: commitment, enrollment: enrollment, ballot: ballot))
                         }
                     }
                 }
-                var all: [(Int, Ed25519PublicKey, SignedBallot)] = []
+                var all: [(Int, Voter)] = []
                 for try await part in group { all += part }
-                return all.sorted { $0.0 < $1.0 }.map { ($0.1, $0.2) }
+                return all.sorted { $0.0 < $1.0 }.map(\.1)
             }
-            time += 1
-            for (voterKey, _) in made { try writer.append(.enrollment, Enrollment(voterKey: voterKey, district: contest.id).canonicalBytes, at: time) }
-            for (_, ballot) in made { try writer.append(.ballot, ballot.canonicalBytes, at: time) }
-            if sample == nil, let first = made.first {
-                sample = Sample(ballot: first.1, district: contest,
-                                context: BallotContent.context(electionHash: hash, electionKey: key.key, voterKey: first.0, district: contest.id))
-            }
-            writer.addCounted(made.map { $0.1.ballot.content.ciphertexts })
+            voters += made
             bar.advance(by: count)
         }
         bar.finish()
+        // The registrar's signed lists, then the open, then enrollments and ballots in batches.
+        for part in voters.map(\.commitment).shuffled().chunked(RollImport.maxCommitmentsPerEntry) {
+            let list = RollImport(districts: [.init(district: contest.id, commitments: part)])
+            try writer.append(.roll, try list.payload(electionHash: hash, commissionKey: commission), at: time)
+        }
+        time += 1000
+        try writer.append(.window, try WindowChange.sign(electionHash: hash, action: .open, issuedAt: time, commissionKey: commission).canonicalBytes, at: time)
+        for batch in voters.chunked(256) {
+            time += 1
+            for v in batch { try writer.append(.enrollment, v.enrollment.canonicalBytes, at: time) }
+            for v in batch { try writer.append(.ballot, v.ballot.canonicalBytes, at: time) }
+            writer.addCounted(batch.map { $0.ballot.ballot.content.ciphertexts })
+        }
+        guard let first = voters.first else { throw CommandError("bench", "no ballots generated") }
+        let sample = Sample(ballot: first.ballot, district: contest,
+                            context: BallotContent.context(electionHash: hash, electionKey: key.key, ballotID: first.ballot.ballot.ballotID, district: contest.id))
+        voters = []
         time += 1000
         try writer.append(.window, try WindowChange.sign(electionHash: hash, action: .close, issuedAt: time, commissionKey: commission).canonicalBytes, at: time)
         let aggregate = TallyAggregate(districts: [.init(district: contest.id, ballots: UInt32(ballots), ciphertexts: writer.sums)])
         try writer.append(.aggregate, aggregate.canonicalBytes, at: time)
         var partials: [PartialDecryption] = []
-        for (t, _) in zip(trustees.prefix(2), polynomials) {
+        for t in trustees.prefix(2) {
             // s_j = Σ_i f_i(j)
             let share = polynomials.map { $0.evaluate(at: UInt64(t.index)) }.dropFirst().reduce(polynomials[0].evaluate(at: UInt64(t.index)), +)
             let partial = try PartialDecryption.make(electionHash: hash, index: t.index, secretShare: share, aggregate: aggregate, signingKey: try t.signingKey())
@@ -206,7 +229,6 @@ enum SyntheticRecord {
         }
         try writer.append(.results, SignedResults(results: results, signature: try server.signature(for: results.canonicalBytes)).payload, at: time)
         try writer.finish(at: time)
-        guard let sample else { throw CommandError("bench", "no ballots generated") }
         return (writer.bytes, sample)
     }
 

@@ -81,19 +81,20 @@ struct BenchCommand: AsyncParsableCommand {
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("ballot-bench-\(UUID().uuidString)").path
             defer { try? FileManager.default.removeItem(atPath: path) }
             let dir = DataDirectory(path: path)
-            let store = try ElectionStore.create(in: dir, manifest: try ExampleElection.manifest())
+            let store = try await ElectionStore.create(in: dir, database: .sqlite, manifest: try ExampleElection.manifest())
             guard let contest = store.manifest.district(Self.district) else { throw CommandError("bench", "the example has no district \(Self.district)") }
             let rows = ExampleElection.roll(voters: voters, districts: 1).map {
-                ElectionStore.RollRow(personalNumber: $0.personalNumber, district: Self.district, line: $0.line)
+                ElectionStore.RollLine(personalNumber: $0.personalNumber, district: Self.district, line: $0.line)
             }
-            let (_, codes) = try store.importRoll(rows, rollSecret: try dir.rollSecret())
-            let trustees = try LocalTrustees.register(in: store)
+            let commissionKey = try dir.commissionKey()
+            let (_, codes) = try await store.importRoll(rows, rollSecret: try dir.rollSecret(), commissionKey: commissionKey)
+            let trustees = try await LocalTrustees.register(in: store, commissionKey: commissionKey)
             let server = try ServerProcess(executable: currentExecutable(), dataDirectory: path)
             defer { server.stop() }
             try await BallotServerClient.withPooledHTTPClient(connections: clients) { http in
             let client = try BallotServerClient(baseURL: server.url, http: http)
             try await trustees.runCeremony(client: client)
-            _ = try store.changeWindow(.open, commissionKey: try dir.commissionKey())
+            _ = try await store.changeWindow(.open, commissionKey: commissionKey)
             let election = try await VoterActions.fetchElection(client)
 
             let enrollProgress = ProgressBar("enroll", total: codes.count, enabled: !output.json)
@@ -104,8 +105,8 @@ struct BenchCommand: AsyncParsableCommand {
 
             // Signed before timing: the load generator should spend its CPU on HTTP, not on signing.
             let ballots = try wallets.map { wallet -> SignedBallot in
-                let choice = election.manifest.district(wallet.district)?.options.first?.id ?? "against-all"
-                return try VoterActions.prepareBallot(wallet: wallet, selections: [choice], election: election).0
+                let choice = election.manifest.district(try wallet.enrolledDistrict())?.options.first?.id ?? "against-all"
+                return try VoterActions.prepareBallot(wallet: wallet, selections: [choice], election: election).0.cast(with: try wallet.signingKey())
             }
             let castProgress = ProgressBar("cast", total: ballots.count, enabled: !output.json)
             let (_, castPhase) = try await runConcurrently(ballots, clients: clients, progress: castProgress) { ballot in
@@ -120,7 +121,7 @@ struct BenchCommand: AsyncParsableCommand {
             guard let key = election.electionKey else { throw CommandError("bench", "the ceremony did not publish an election key") }
             let sample = ballots[0]
             let context = BallotContent.context(electionHash: election.electionHash, electionKey: key,
-                                                voterKey: sample.ballot.voterKey, district: Self.district)
+                                                ballotID: sample.ballot.ballotID, district: Self.district)
             let rawCheck = try Self.measure(iterations: 200) {
                 guard sample.hasValidSignature, sample.ballot.content.problem(in: contest, context: context) == nil else {
                     throw CommandError("bench", "a benchmark ballot failed its own check")
@@ -220,10 +221,11 @@ struct BenchCommand: AsyncParsableCommand {
             if b % 1000 == 999 { bar.advance(by: 1000) }
         }
         bar.finish()
-        let encoded = Ballot(electionHash: electionHash, voterKey: try Ed25519PrivateKey().publicKey, district: contest.id,
+        let g = GroupElement.generator
+        let encoded = Ballot(electionHash: electionHash, ballotID: try BallotID.random(), district: contest.id,
                              content: BallotContent(ciphertexts: rows[0].ciphertexts,
-                                                    proofs: Array(repeating: ZeroOrOneProof(c0: .one, c1: .one, z0: .one, z1: .one), count: width),
-                                                    limitProof: KnownValueProof(c: .one, z: .one))).canonicalBytes
+                                                    proofs: Array(repeating: ZeroOrOneProof(a0: g, b0: g, a1: g, b1: g, c0: .one, z0: .one, z1: .one), count: width),
+                                                    limitProof: KnownValueProof(a: g, b: g, z: .one))).canonicalBytes
         let decode = try measure(iterations: 200) { _ = try Ballot.decode(canonical: encoded) }
 
         let t0 = ContinuousClock.now

@@ -35,10 +35,14 @@ enum ExampleElection {
                 let person = "\(givenNames[(i * 3 + c * 7) % givenNames.count]) \(familyNames[(i * 5 + c * 3) % familyNames.count])"
                 return BallotOption(id: String(format: "c%02d", c + 1), name: "\(person) (\(party))")
             }
-            options.append(BallotOption(id: "against-all", name: "Against all"))
+            // Counted, shown with its share, never a seat.
+            options.append(BallotOption(id: "against-all", name: "Against all",
+                                        names: LocalizedNames(["ky": "Баарына каршы", "ru": "Против всех"]), electable: false))
             return District(id: String(format: "d%02d", i + 1), name: name, seats: 3, selectionLimit: 1, options: options)
         }
         let manifest = ElectionManifest(electionId: "parliament-2026-test", name: "Parliamentary Election 2026 (test election)",
+                                        names: LocalizedNames(["ky": "2026-жылкы парламенттик шайлоо (сыноо шайлоосу)",
+                                                               "ru": "Парламентские выборы 2026 (пробные выборы)"]),
                                         districts: districts, trustees: TrusteePolicy(count: 5, quorum: 3))
         let problems = manifest.problems()
         guard problems.isEmpty else { throw ManifestError.invalid(problems) }
@@ -47,15 +51,15 @@ enum ExampleElection {
 
     /// A roll of `voters` voters dealt round-robin over the first `districts` districts, with
     /// made-up personal numbers of the form YYMMDD-NNNNN.
-    static func roll(voters: Int, districts: Int) -> [ElectionStore.RollRow] {
+    static func roll(voters: Int, districts: Int) -> [ElectionStore.RollLine] {
         let count = max(1, min(districts, districtNames.count))
         return (0..<voters).map { serial in
             let number = String(format: "%02d%02d%02d-%05d", 50 + serial % 50, 1 + serial % 12, 1 + serial % 28, serial % 100_000)
-            return ElectionStore.RollRow(personalNumber: number, district: String(format: "d%02d", serial % count + 1), line: serial + 2)
+            return ElectionStore.RollLine(personalNumber: number, district: String(format: "d%02d", serial % count + 1), line: serial + 2)
         }
     }
 
-    static func rollCSV(_ rows: [ElectionStore.RollRow]) -> String {
+    static func rollCSV(_ rows: [ElectionStore.RollLine]) -> String {
         "personal_number,district\n" + rows.map { "\($0.personalNumber),\($0.district)\n" }.joined()
     }
 

@@ -28,7 +28,7 @@ struct ResultsCommand: AsyncParsableCommand {
     func run() async throws {
         let reporter = Reporter(json: output.json)
         try await reporter.run {
-            let store = try ElectionStore.open(DataDirectory(path: dataOption.data))
+            let store = try await dataOption.open()
             let document = try await ResultsDocument.load(store)
             let bytes = try document.render(format)
             guard let out else {
@@ -66,9 +66,10 @@ struct ResultsDocument: Sendable {
     /// trustees has decrypted.
     static func load(_ store: ElectionStore) async throws -> ResultsDocument {
         let manifest = store.manifest
-        let (signed, checkpoint, trustees, state, decrypted) = try await store.pool.read { db in
-            (try ElectionStore.results(db), try store.latestCheckpoint(db), try ElectionStore.trustees(db),
-             try ElectionStore.state(db), try ElectionStore.decryptions(db).count)
+        let rules = store.rules
+        let (signed, checkpoint, trustees, state, decrypted) = try await store.storage.read { r in
+            guard let checkpoint = try r.latestCheckpoint() else { throw RuleError.internalError }
+            return (try rules.results(r), checkpoint, try rules.trustees(r), try r.state(), try rules.decryptions(r).count)
         }
         guard let signed else {
             let quorum = manifest.trustees.quorum
@@ -127,7 +128,7 @@ struct ResultsDocument: Sendable {
 
     // MARK: CSV
 
-    static let csvHeader = "district,district_name,option,option_name,votes,elected,tied,ballots,roll,turnout"
+    static let csvHeader = "district,district_name,option,option_name,votes,elected,tied,ballots,roll,turnout,share"
 
     /// One row per district and option (manifest order), RFC 4180: CRLF line ends, a field
     /// with a comma, quote or line break in double quotes with quotes doubled.
@@ -135,9 +136,12 @@ struct ResultsDocument: Sendable {
         var lines = [Self.csvHeader]
         for (r, d) in districts {
             let turnout = Self.fraction(r.ballots, of: r.roll, digits: 4)
-            for (option, votes) in zip(d.options, r.counts) {
+            // Each option's share of the district's votes in percent (largest remainder, the
+            // district's shares add up to 100); empty when no ballot was cast.
+            let shares = r.shares(digits: 2)
+            for (i, (option, votes)) in zip(d.options, r.counts).enumerated() {
                 lines.append([d.id, d.name, option.id, option.name, String(votes), String(r.elected.contains(option.id)),
-                              String(r.tied.contains(option.id)), String(r.ballots), String(r.roll), turnout]
+                              String(r.tied.contains(option.id)), String(r.ballots), String(r.roll), turnout, shares?[i] ?? ""]
                     .map(Self.csvField).joined(separator: ","))
             }
         }
@@ -166,6 +170,13 @@ struct ResultsDocument: Sendable {
             let name: String
             let seats: Int
             let options: [BallotOption]
+            /// Computed from the signed counts: ballots over the roll, and each option's share
+            /// of the votes (percent, 2 decimals, summing to 100; absent without ballots).
+            let turnoutPercent: String?
+            let sharesPercent: [String]?
+            enum CodingKeys: String, CodingKey {
+                case district, name, seats, options, turnoutPercent = "turnout_percent", sharesPercent = "shares_percent"
+            }
         }
 
         let electionId: String
@@ -189,7 +200,9 @@ struct ResultsDocument: Sendable {
         JSONBody(electionId: manifest.electionId, electionName: manifest.name, electionHash: electionHash, serverKey: serverKey,
                  results: signed.results, signature: signed.signature, checkpoint: checkpoint,
                  districts: districts.map { JSONBody.DistrictNames(district: $0.district.id, name: $0.district.name,
-                                                                   seats: $0.district.seats, options: $0.district.options) })
+                                                                   seats: $0.district.seats, options: $0.district.options,
+                                                                   turnoutPercent: $0.result.turnout(digits: 2),
+                                                                   sharesPercent: $0.result.shares(digits: 2)) })
     }
 
     func json() throws -> [UInt8] {
@@ -281,19 +294,22 @@ struct ResultsDocument: Sendable {
         let all = districts
         for (number, (r, d)) in all.enumerated() {
             var rows = ""
-            for (option, votes) in zip(d.options, r.counts) {
+            let shares = r.shares(digits: 2)
+            for (i, (option, votes)) in zip(d.options, r.counts).enumerated() {
                 let elected = r.elected.contains(option.id)
                 let tied = r.tied.contains(option.id)
                 let mark = elected ? "&#10004; Elected" : tied ? "Tied" : ""
                 rows += """
                     <tr\(elected ? " class=\"elected\"" : "")><td>\(e(option.name))</td><td class="hex">\(e(option.id))</td>\
-                    <td class="num">\(votes)</td><td class="mark">\(mark)</td></tr>
+                    <td class="num">\(votes)</td><td class="num">\(shares.map { "\($0[i]) %" } ?? "–")</td><td class="mark">\(mark)</td></tr>
 
                     """
             }
             let remaining = d.seats - r.elected.count
             let outcome: String
-            if r.tied.isEmpty {
+            if r.ballots == 0 {
+                outcome = "No ballots were cast in this district, so nobody is elected."
+            } else if r.tied.isEmpty {
                 let names = r.elected.compactMap { id in d.option(id).map { "\(e($0.name)) (\(e(id)))" } }
                 outcome = "No tie. Elected (\(r.elected.count) of \(d.seats) seat\(d.seats == 1 ? "" : "s")): \(Self.list(names))."
             } else {
@@ -319,7 +335,7 @@ struct ResultsDocument: Sendable {
                 </header>
                 <h3>Votes</h3>
                 <table>
-                <thead><tr><th>Option</th><th>Id</th><th class="num">Votes</th><th>Result</th></tr></thead>
+                <thead><tr><th>Option</th><th>Id</th><th class="num">Votes</th><th class="num">Share</th><th>Result</th></tr></thead>
                 <tbody>
                 \(rows)</tbody>
                 </table>

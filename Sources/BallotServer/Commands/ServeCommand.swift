@@ -26,6 +26,8 @@ struct ServeCommand: AsyncParsableCommand {
     var maxDecryptionBytes = RequestLimits.default.maxDecryptionBodyBytes
     @Option(name: .customLong("max-page"), help: "Most log entries one page of GET /v1/log/entries returns.")
     var maxPage = RequestLimits.default.maxPage
+    @Option(name: .customLong("trusted-proxy"), help: "A reverse proxy's address (repeatable): from it, the per-address limits count the client named by X-Forwarded-For instead of the proxy.")
+    var trustedProxies: [String] = []
     @Option(name: .customLong("rate-per-ip"), help: "Voter requests (enroll, cast, spoil) per second from one client address; 0: no limit.")
     var ratePerIP = RateLimits.default.perAddress
     @Option(name: .customLong("refusals-per-ip"), help: "Refused voter requests (wrong codes, invalid ballots) per minute from one address before it is slowed down; 0: no limit.")
@@ -63,7 +65,8 @@ struct ServeCommand: AsyncParsableCommand {
         try await reporter.run {
             var logger = Logger(label: "ballot-server")
             logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-            let limits = RateLimits(perAddress: ratePerIP, refusalsPerAddress: refusalsPerIP, perVoter: attemptsPerVoter)
+            var limits = RateLimits(perAddress: ratePerIP, refusalsPerAddress: refusalsPerIP, perVoter: attemptsPerVoter)
+            limits.trustedProxies = Set(trustedProxies)
             let tls = tlsCert.flatMap { cert in tlsKey.map { TLSFiles(certificate: cert, key: $0) } }
             let settings = ServerSettings(host: host, port: port, logger: logger, idleTimeoutSeconds: idleTimeout,
                                           maxHeaderBytes: maxHeaderBytes, limits: limits,
@@ -71,7 +74,7 @@ struct ServeCommand: AsyncParsableCommand {
                                                                        maxPage: maxPage),
                                           tls: tls)
             let host = self.host
-            let app = try buildApplication(dataDirectory: DataDirectory(path: dataOption.data), settings: settings) { channel in
+            let app = try await buildApplication(dataDirectory: dataOption.directory, database: try dataOption.location(), settings: settings) { channel in
                 let bound = channel.localAddress?.port ?? 0
                 let url = "\(tls == nil ? "http" : "https")://\(host):\(bound)"
                 reporter.emit(Listening(host: host, port: bound, url: url)) { "ballot-server listening on \(url)" }

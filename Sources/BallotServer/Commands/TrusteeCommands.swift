@@ -50,31 +50,56 @@ struct TrusteeKeygenCommand: AsyncParsableCommand {
 
 struct TrusteeAddCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "add", abstract: "Commission: register a trustee's public keys (before voting opens; locally or over HTTP).")
+        commandName: "add",
+        abstract: "Commission: appoint a trustee (before voting opens): its self-signed registration, countersigned with the commission key, into the log (locally or over HTTP).")
 
     @OptionGroup var target: CommissionTarget
     @Option(name: .customLong("public"), help: "The trustee's public registration file from `trustee keygen`.")
     var publicFile: String
     @OptionGroup var output: OutputOptions
 
+    struct Result: Encodable {
+        let index: UInt32
+        let name: String
+        let logIndex: UInt64
+        let unchanged: Bool
+        enum CodingKeys: String, CodingKey { case index, name, logIndex = "log_index", unchanged }
+    }
+
     func run() async throws {
         let reporter = Reporter(json: output.json)
         try await reporter.run {
             guard let data = FileManager.default.contents(atPath: publicFile) else {
-                throw CommandError("file-not-found", "cannot read \(publicFile)")
+                throw CommandError("file-not-found", "cannot read \(publicFile); pass the --public-out file of `ballot-server trustee keygen`")
             }
             let registration: TrusteeRegistration
             do { registration = try JSONDecoder().decode(TrusteeRegistration.self, from: data) } catch {
-                throw CommandError("invalid-trustee", "\(publicFile) is not a trustee registration (\(error))")
+                if (try? JSONDecoder().decode(TrusteeKeyFile.self, from: data)) != nil {
+                    throw CommandError("key-file-as-public", "\(publicFile) is a trustee's private key file; pass its public registration (--public-out of keygen) and keep the key file with the trustee")
+                }
+                throw CommandError("invalid-trustee", "\(publicFile) is not a trustee registration (\(CommandOutput.plain(error))); pass the --public-out file of `ballot-server trustee keygen`")
             }
-            if let data = target.data {
-                let store = try ElectionStore.open(DataDirectory(path: data))
-                try store.registerTrustee(registration)
+            guard registration.isSelfSigned else {
+                throw CommandError("invalid-trustee", "\(publicFile) is not signed by the trustee's own key (edited, or made by an older version); ask the trustee for the file `trustee keygen` wrote")
+            }
+            let recorded: ElectionRules.Recorded
+            if target.data != nil {
+                let store = try await target.openLocal()
+                recorded = try await store.appointTrustee(registration, commissionKey: try target.key())
             } else {
-                let (client, _, _) = try await target.signingClient()
-                _ = try await client.registerTrustee(registration)
+                let (client, election, key) = try await target.signingClient()
+                // An identical registration already logged is answered with its index, not appended again.
+                let known = try await client.trustees().trustees.contains(registration)
+                let signature = try registration.appointmentSignature(electionHash: election.electionHash, commissionKey: key)
+                let answer = try await client.appointTrustee(TrusteeAppointmentBody(registration: registration, signature: signature))
+                recorded = known ? .existing(answer.logIndex) : .new(answer.logIndex)
             }
-            reporter.emit(registration) { "Registered trustee \(registration.index) (\(registration.name)) in the log." }
+            let unchanged = if case .existing = recorded { true } else { false }
+            reporter.emit(Result(index: registration.index, name: registration.name, logIndex: recorded.index, unchanged: unchanged)) {
+                unchanged
+                    ? "Trustee \(registration.index) (\(registration.name)) was already registered with exactly these keys (log entry \(recorded.index)); nothing changed."
+                    : "Appointed trustee \(registration.index) (\(registration.name)): log entry \(recorded.index), signed by the trustee and by the commission."
+            }
         }
     }
 }

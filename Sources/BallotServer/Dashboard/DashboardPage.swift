@@ -57,8 +57,8 @@ enum DashboardPage {
   </section>
   <section>
     <h2>Check my ballot</h2>
-    <p class="muted">Paste the tracking code from your receipt. Your browser fetches the inclusion proof and checks it itself (SHA-256, RFC 9162) against the signed checkpoint.</p>
-    <input id="tracking-code" placeholder="64 hex digits, e.g. 607f54e7…" autocomplete="off">
+    <p class="muted">Paste the short code from your receipt (or the full tracking code). Your browser fetches the inclusion proof and checks it itself (SHA-256, RFC 9162) against the signed checkpoint.</p>
+    <input id="tracking-code" placeholder="e.g. 7EHS-4YBS-PZCQ-K2PH, or the 64-digit code" autocomplete="off">
     <button id="check-button" type="button">Check</button>
     <p id="check-result"></p>
   </section>
@@ -125,21 +125,50 @@ function entryPayload(entry) {
   return { kind, payload: entry.subarray(o + 4, o + 4 + n) };
 }
 
+// The ballot bytes inside a signed-ballot payload (§4.5): tag, then bytes(ballot).
+function signedBallotBytes(payload) {
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  const tagLength = view.getUint32(0);
+  const o = 4 + tagLength;
+  const n = view.getUint32(o);
+  return payload.subarray(o + 4, o + 4 + n);
+}
+
+// A short code (16 Crockford base-32 characters, dashes and case free) as the hex of the
+// 10 bytes it names; null when it is not one.
+function shortCodePrefix(text) {
+  const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+  const chars = text.toUpperCase().replace(/[- ]/g, "").replace(/O/g, "0").replace(/[IL]/g, "1");
+  if (chars.length !== 16) return null;
+  let bits = 0, count = 0, hex = "";
+  for (const c of chars) {
+    const v = alphabet.indexOf(c);
+    if (v < 0) return null;
+    bits = (bits << 5) | v; count += 5;
+    if (count >= 8) { count -= 8; hex += ((bits >> count) & 255).toString(16).padStart(2, "0"); bits &= (1 << count) - 1; }
+  }
+  return hex;
+}
+
 async function checkBallot(code) {
   const out = $("check-result");
-  code = (code || "").trim().toLowerCase();
-  if (!/^[0-9a-f]{64}$/.test(code)) { out.className = "bad"; out.textContent = "A tracking code is 64 hexadecimal digits (the full code on your receipt)."; return; }
+  code = (code || "").trim();
+  const full = /^[0-9a-fA-F]{64}$/.test(code) ? code.toLowerCase() : null;
+  const prefix = full ? null : shortCodePrefix(code);
+  if (!full && !prefix) { out.className = "bad"; out.textContent = "Paste the short code from your receipt (XXXX-XXXX-XXXX-XXXX) or the full 64-digit tracking code."; return; }
+  code = full || code.toUpperCase();
   out.className = ""; out.textContent = "Checking…";
   try {
-    const response = await fetch("/v1/ballots/" + code);
+    const response = await fetch("/v1/ballots/" + encodeURIComponent(code));
     const body = await response.json();
     if (!response.ok) { out.className = "bad"; out.textContent = "✗ " + body.message; return; }
     const entry = fromHex(body.entry);
     const { kind, payload } = entryPayload(entry);
-    const ballotCode = toHex(await sha256(payload));
+    const ballotCode = kind === "ballot" ? toHex(await sha256(signedBallotBytes(payload))) : "";
     const leaf = await sha256(concat(new Uint8Array([0]), entry));
     const root = await rootFromInclusion(leaf, body.log_index, body.checkpoint.tree_size, body.inclusion_proof.map(fromHex));
-    const ok = kind === "ballot" && ballotCode === code && toHex(root) === body.checkpoint.root_hash;
+    const named = full ? ballotCode === full : ballotCode.startsWith(prefix);
+    const ok = kind === "ballot" && named && toHex(root) === body.checkpoint.root_hash;
     out.className = ok ? "ok" : "bad";
     out.textContent = ok
       ? "✓ Your ballot is log entry " + body.log_index + ". Its inclusion proof leads to the signed root " + body.checkpoint.root_hash.slice(0, 16) + "… of the " + body.checkpoint.tree_size + "-entry log (checked in this browser)."
@@ -151,6 +180,18 @@ async function checkBallot(code) {
   }
 }
 
+// Each option's share of the votes in percent with one decimal, largest remainder so the
+// shares add up to exactly 100 (the same rule as `voter results` and the exports).
+function shares(counts) {
+  const total = counts.reduce((a, b) => a + b, 0);
+  if (total === 0) return null;
+  const units = counts.map((c) => Math.floor(c * 1000 / total));
+  const order = counts.map((c, i) => [(c * 1000) % total, i]).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+  let left = 1000 - units.reduce((a, b) => a + b, 0);
+  for (const [, i] of order) { if (left <= 0) break; units[i] += 1; left -= 1; }
+  return units.map((u) => (u / 10).toFixed(1));
+}
+
 function renderResults(status) {
   const signed = status.results;
   if (!signed) return;
@@ -160,21 +201,32 @@ function renderResults(status) {
   container.textContent = "";
   for (const d of signed.results.districts) {
     const info = status.districts.find((x) => x.district === d.district);
-    if (!info) continue;
+    if (!info || d.roll === 0) continue;  // districts with an empty roll are left out
+    const name = (id) => (info.options.find((o) => o.id === id) || { name: id }).name;
     const block = document.createElement("div");
     block.className = "district-results";
     const title = document.createElement("h3");
-    title.textContent = info.name + " (" + d.district + ") — " + d.ballots + " of " + d.roll + " voted; elected: " + (d.elected.join(", ") || "—") + (d.tied.length ? "; tied for the last seat(s): " + d.tied.join(", ") : "");
+    const turnout = (100 * d.ballots / d.roll).toFixed(1);
+    let outcome;
+    if (d.ballots === 0) {
+      outcome = "no ballots were cast, so nobody is elected";
+    } else {
+      outcome = "elected: " + (d.elected.map(name).join(", ") || "—") + (d.tied.length ? "; tied for the last seat(s): " + d.tied.map(name).join(", ") : "");
+    }
+    title.textContent = info.name + " — " + d.ballots + " of " + d.roll + " voted (" + turnout + "%); " + outcome;
+    title.title = info.district + ": elected " + (d.elected.join(", ") || "none") + (d.tied.length ? "; tied " + d.tied.join(", ") : "");
     block.appendChild(title);
     const table = document.createElement("table");
     const max = Math.max(1, ...d.counts);
+    const share = shares(d.counts);
     info.options.forEach((option, i) => {
       const row = table.insertRow();
       if (d.elected.includes(option.id)) row.className = "elected";
-      row.insertCell().textContent = option.name;
+      const label = row.insertCell(); label.textContent = option.name; label.title = option.id;
       const votes = row.insertCell(); votes.className = "n"; votes.textContent = d.counts[i];
       votes.dataset.option = d.district + "/" + option.id;
-      const barCell = row.insertCell(); barCell.style.width = "40%";
+      const pct = row.insertCell(); pct.className = "n"; pct.textContent = share ? share[i] + "%" : "–";
+      const barCell = row.insertCell(); barCell.style.width = "30%";
       const bar = document.createElement("div"); bar.className = "bar"; bar.style.width = (100 * d.counts[i] / max) + "%";
       barCell.appendChild(bar);
     });

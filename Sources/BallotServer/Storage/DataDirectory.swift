@@ -16,6 +16,8 @@ struct DataDirectory: Sendable {
     var rollSecretPath: String { url.appendingPathComponent("roll-secret.key").path }
 
     var isInitialized: Bool { FileManager.default.fileExists(atPath: databasePath) }
+    /// Whether an election's keys are already here (init never overwrites them).
+    var hasKeys: Bool { FileManager.default.fileExists(atPath: serverKeyPath) }
 
     func create() throws {
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true,
@@ -69,6 +71,26 @@ enum SecretFile {
             throw CommandError("io-error", "cannot read \(path)")
         }
         return [UInt8](data)
+    }
+}
+
+/// The database and SQLite's files beside it: 0600 like the keys (they hold the roll's MACs).
+enum DatabaseFile {
+    /// Creates `path` 0600 if it is missing and tightens it, and a -wal, -shm or -journal left
+    /// beside it, if others can read them; SQLite then creates its own files 0600 too.
+    static func restrictToOwner(_ path: String) throws {
+        let fd = Glibc.open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw CommandError("io-error", "cannot create \(path) (\(String(cString: strerror(errno)))); check --data")
+        }
+        close(fd)
+        for file in [path, path + "-wal", path + "-shm", path + "-journal"] {
+            var info = stat()
+            guard stat(file, &info) == 0, info.st_mode & 0o077 != 0 else { continue }
+            guard chmod(file, info.st_mode & 0o700) == 0 else {
+                throw CommandError("data-file-permissions", "\(file) is readable by other users and cannot be changed; run `chmod 600 \(file)`")
+            }
+        }
     }
 }
 

@@ -6,6 +6,9 @@ import VotingCore
 /// connection and runs the named migrations once.
 enum ElectionDatabase {
     static func open(path: String) throws -> DatabasePool {
+        // "On unix, try to create the *-wal and *-shm files with the same permissions as the
+        // associated database file" (sqlite.org/src check-in e5d180ee): so the database goes first, 0600.
+        try DatabaseFile.restrictToOwner(path)
         var config = Configuration()
         // "When a writer cannot get the lock, wait": commission commands run in other processes.
         config.busyMode = .timeout(10)
@@ -21,13 +24,19 @@ enum ElectionDatabase {
         try pool.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
+        let applied = try pool.read { db in try migrator.appliedIdentifiers(db) }
+        guard !applied.contains("v1-election-log-roll-ballots") else {
+            throw CommandError("protocol-v1-data", "\(path) holds an election of protocol version 1, which this server no longer runs; keep it for its record and create a new election with `ballot-server init`")
+        }
         try migrator.migrate(pool)
         return pool
     }
 
+    /// Protocol version 2's schema (docs/protocol.md §8). A data directory made by protocol
+    /// version 1 has none of these migrations and is refused when opened.
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
-        m.registerMigration("v1-election-log-roll-ballots") { db in
+        m.registerMigration("p2-election-log-roll-ballots") { db in
             try db.execute(sql: """
                 CREATE TABLE election (
                     id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -40,6 +49,7 @@ enum ElectionDatabase {
                     kind TEXT NOT NULL,
                     data BLOB NOT NULL
                 );
+                CREATE INDEX log_entries_by_kind ON log_entries(kind, idx);
                 -- Perfect subtrees of the Merkle tree: hash of leaves [idx*2^level, (idx+1)*2^level).
                 CREATE TABLE log_nodes (
                     level INTEGER NOT NULL,
@@ -54,41 +64,62 @@ enum ElectionDatabase {
                     signature BLOB NOT NULL
                 );
                 -- voter_mac = HMAC-SHA-256(roll secret, personal number); the number itself is never stored.
+                -- salt/commitment: the current code commitment; pseudonym: the first one (public).
                 CREATE TABLE roll (
                     voter_mac BLOB PRIMARY KEY,
                     district TEXT NOT NULL,
-                    code_mac BLOB NOT NULL,
-                    failed_attempts INTEGER NOT NULL DEFAULT 0,
-                    voter_key BLOB UNIQUE
+                    salt BLOB NOT NULL,
+                    commitment BLOB NOT NULL UNIQUE,
+                    pseudonym BLOB NOT NULL UNIQUE,
+                    voter_key BLOB UNIQUE,
+                    supervised BLOB UNIQUE
+                ) WITHOUT ROWID;
+                CREATE INDEX roll_by_district ON roll(district);
+                -- Every commitment ever published (a reissue never reuses one).
+                CREATE TABLE commitments (value BLOB PRIMARY KEY) WITHOUT ROWID;
+                -- Wrong-code backoff per personal number, on the roll or not.
+                CREATE TABLE code_backoff (
+                    voter_mac BLOB PRIMARY KEY,
+                    failures INTEGER NOT NULL,
+                    blocked_until INTEGER NOT NULL
                 ) WITHOUT ROWID;
                 CREATE TABLE enrollments (
                     voter_key BLOB PRIMARY KEY,
                     district TEXT NOT NULL,
-                    log_index INTEGER NOT NULL
+                    log_index INTEGER NOT NULL,
+                    voter_mac BLOB NOT NULL,
+                    revoked_at INTEGER
                 ) WITHOUT ROWID;
                 -- One row per voter key: the primary key is the one-vote-per-voter rule.
                 CREATE TABLE ballots (
                     voter_key BLOB PRIMARY KEY REFERENCES enrollments(voter_key),
                     tracking_code BLOB NOT NULL UNIQUE,
                     district TEXT NOT NULL,
-                    log_index INTEGER NOT NULL
+                    log_index INTEGER NOT NULL,
+                    superseded INTEGER NOT NULL DEFAULT 0
                 ) WITHOUT ROWID;
-                """)
-        }
-        m.registerMigration("v2-ceremony-spoiled-tally") { db in
-            try db.execute(sql: """
-                CREATE INDEX log_entries_by_kind ON log_entries(kind, idx);
+                CREATE INDEX ballots_by_district ON ballots(district, superseded);
+                -- Ballot ids of cast, challenged and supervised ballots: none twice in the log.
+                CREATE TABLE ballot_ids (ballot_id BLOB PRIMARY KEY) WITHOUT ROWID;
                 CREATE TABLE spoiled (
                     tracking_code BLOB PRIMARY KEY,
-                    voter_key BLOB NOT NULL,
                     log_index INTEGER NOT NULL
                 ) WITHOUT ROWID;
-                """)
-        }
-        m.registerMigration("v3-request-nonces") { db in
-            try db.execute(sql: """
-                -- Nonces of accepted commission and trustee requests, kept until they expire
-                -- (an expired request is refused before its nonce is looked up).
+                CREATE TABLE supervised (
+                    tracking_code BLOB PRIMARY KEY,
+                    voter_mac BLOB NOT NULL UNIQUE,
+                    district TEXT NOT NULL,
+                    station INTEGER NOT NULL,
+                    log_index INTEGER NOT NULL,
+                    blinding BLOB NOT NULL
+                ) WITHOUT ROWID;
+                -- The running sum of the counted ballots per district (close never re-reads the ballots).
+                CREATE TABLE tally_sums (
+                    district TEXT PRIMARY KEY,
+                    ballots INTEGER NOT NULL,
+                    data BLOB NOT NULL
+                ) WITHOUT ROWID;
+                -- Nonces of accepted commission, trustee and station requests, kept until they expire.
                 CREATE TABLE request_nonces (
                     nonce BLOB PRIMARY KEY,
                     expires_at INTEGER NOT NULL

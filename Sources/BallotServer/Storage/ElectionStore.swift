@@ -1,441 +1,370 @@
 import Foundation
-import GRDB
 import Synchronization
 import VotingCore
 
-/// The election's storage and the rules that need it: roll, enrollment, one ballot per
-/// voter, the log and its proofs. Stateless beyond its database, so several processes
-/// (the server and commission commands) can share one data directory.
+/// One election as the API and the commission commands see it: its storage, its rules, its
+/// keys, and the reads that answer the public API. Stateless beyond its storage, so several
+/// processes (server instances and commission commands) can share one database.
 final class ElectionStore: Sendable {
-    let pool: DatabasePool
-    let setup: ElectionSetup
-    let electionHash: Digest
-    let serverKey: Ed25519PrivateKey
+    let storage: any ElectionStorage
+    let rules: ElectionRules
     let clock: Clock
-    let keyCache = Mutex<GroupElement?>(nil)
+    private let keyCache = Mutex<GroupElement?>(nil)
 
-    private init(pool: DatabasePool, setup: ElectionSetup, serverKey: Ed25519PrivateKey, clock: Clock) {
-        self.pool = pool
-        self.setup = setup
-        self.electionHash = setup.manifest.electionHash
-        self.serverKey = serverKey
+    private init(storage: any ElectionStorage, rules: ElectionRules, clock: Clock) {
+        self.storage = storage
+        self.rules = rules
         self.clock = clock
     }
 
-    var manifest: ElectionManifest { setup.manifest }
+    var setup: ElectionSetup { rules.setup }
+    var electionHash: Digest { rules.electionHash }
+    var manifest: ElectionManifest { rules.setup.manifest }
+    var serverKey: Ed25519PrivateKey { rules.serverKey }
 
     // MARK: creating and opening
 
-    /// `ballot-server init`: keys (0600), database, and log entry 0 (the election setup).
-    static func create(in dir: DataDirectory, manifest: ElectionManifest, clock: Clock = .system) throws -> ElectionStore {
-        guard !dir.isInitialized else {
-            throw CommandError("already-initialized", "\(dir.url.path) already holds an election; choose an empty directory")
+    /// `ballot-server init`: keys (0600), the election nonce, the database, and log entry 0.
+    static func create(in dir: DataDirectory, database: DatabaseLocation, manifest: ElectionManifest, clock: Clock = .system) async throws -> ElectionStore {
+        guard !dir.hasKeys else {
+            throw CommandError("already-initialized", "\(dir.url.path) already holds an election's keys; choose an empty directory")
         }
         let problems = manifest.problems()
         guard problems.isEmpty else { throw CommandError("invalid-manifest", problems.joined(separator: "; ")) }
+        let storage = try await database.storage(dir: dir, creating: true)
+        if try await storage.read({ try $0.setupBytes() }) != nil {
+            throw CommandError("already-initialized", "\(storage.location) already holds an election; use an empty database")
+        }
         try dir.create()
         let serverKey = try Ed25519PrivateKey()
         let commissionKey = try Ed25519PrivateKey()
         try SecretFile.write(dir.serverKeyPath, Array(try serverKey.pemRepresentation.utf8))
         try SecretFile.write(dir.commissionKeyPath, Array(try commissionKey.pemRepresentation.utf8))
         try SecretFile.write(dir.rollSecretPath, Array(Hex.encode(try SecureRandom.bytes(32)).utf8))
-
-        let setup = ElectionSetup(manifest: manifest, serverKey: serverKey.publicKey, commissionKey: commissionKey.publicKey)
-        let pool = try ElectionDatabase.open(path: dir.databasePath)
-        let hash = manifest.electionHash
-        try pool.write { db in
-            try db.execute(sql: "INSERT INTO election (id, election_hash, setup, state) VALUES (1, ?, ?, 'setup')",
-                           arguments: [Data(hash.bytes), Data(setup.canonicalBytes)])
-            let log = try LogAppender(db: db, electionHash: hash, timestamp: clock.now())
-            _ = try log.append(kind: .election, payload: setup.canonicalBytes)
-            _ = try log.seal(serverKey: serverKey)
-        }
-        return ElectionStore(pool: pool, setup: setup, serverKey: serverKey, clock: clock)
+        let setup = ElectionSetup(manifest: manifest, serverKey: serverKey.publicKey, commissionKey: commissionKey.publicKey,
+                                  nonce: try Nonce32.random())
+        let rules = ElectionRules(setup: setup, serverKey: serverKey)
+        let now = clock.now()
+        try await storage.write { tx in try rules.create(tx, now: now) }
+        return ElectionStore(storage: storage, rules: rules, clock: clock)
     }
 
-    static func open(_ dir: DataDirectory, clock: Clock = .system) throws -> ElectionStore {
-        guard dir.isInitialized else {
-            throw CommandError("not-initialized", "\(dir.url.path) holds no election; run `ballot-server init --data \(dir.url.path)` first")
-        }
+    static func open(_ dir: DataDirectory, database: DatabaseLocation, clock: Clock = .system) async throws -> ElectionStore {
         let serverKey = try dir.serverKey()
-        let pool = try ElectionDatabase.open(path: dir.databasePath)
-        let setupBytes = try pool.read { db in try Data.fetchOne(db, sql: "SELECT setup FROM election WHERE id = 1") }
-        guard let setupBytes else { throw CommandError("corrupt-database", "the election row is missing; restore the database from backup") }
-        let setup = try ElectionSetup.decode(canonical: [UInt8](setupBytes))
+        let storage = try await database.storage(dir: dir, creating: false)
+        guard let setupBytes = try await storage.read({ try $0.setupBytes() }) else {
+            throw CommandError("not-initialized", "\(storage.location) holds no election; run `ballot-server init --data \(dir.url.path)` first")
+        }
+        let setup: ElectionSetup
+        do { setup = try ElectionSetup.decode(canonical: setupBytes) } catch {
+            throw CommandError("protocol-v1-data", "\(storage.location) holds an election of another protocol version; keep it for its record and create a new election with `ballot-server init`")
+        }
         guard setup.serverKey == serverKey.publicKey else {
             throw CommandError("key-mismatch", "server.key does not match the key published for this election; restore the right key file")
         }
-        return ElectionStore(pool: pool, setup: setup, serverKey: serverKey, clock: clock)
+        return ElectionStore(storage: storage, rules: ElectionRules(setup: setup, serverKey: serverKey), clock: clock)
     }
 
-    // MARK: commission actions (run in their own transaction)
+    // MARK: commission actions run locally (their own transaction and checkpoint)
 
-    struct RollRow {
+    /// Runs one commission action in its own transaction: refused actions roll back whole.
+    func commissionWrite<T: Sendable>(_ body: @escaping @Sendable (Batch) throws -> Result<T, RuleError>) async throws -> T {
+        let rules = self.rules
+        let now = clock.now()
+        return try await storage.write { tx in
+            let batch = try Batch(tx, electionHash: rules.electionHash, now: now)
+            let value = try body(batch).get()
+            try batch.flush()
+            _ = try batch.log.seal(serverKey: rules.serverKey)
+            return value
+        }
+    }
+
+    private func requireCommissionKey(_ key: Ed25519PrivateKey) throws {
+        guard key.publicKey == setup.commissionKey else {
+            throw CommandError("key-mismatch", "the commission key given is not the commission key published for this election")
+        }
+    }
+
+    struct RollLine: Sendable {
         let personalNumber: String
         let district: String
         let line: Int
     }
 
-    struct IssuedCode {
+    struct IssuedCode: Sendable {
         let personalNumber: String
         let district: String
         let code: String
+        let commitment: Digest
     }
 
-    /// Adds voters to the roll (only before voting opens). Stores keyed hashes, never the
-    /// numbers; returns one fresh single-use code per voter for the registration office.
-    func importRoll(_ rows: [RollRow], rollSecret: [UInt8]) throws -> (RollImport, [IssuedCode]) {
+    /// The registrar's roll import (before voting opens): one fresh 80-bit code per voter, its
+    /// commitment (the slow hash, computed on every core), the signed per-district lists in
+    /// entries of at most 10,000, and the rows with keyed hashes of the numbers, never the
+    /// numbers. Returns the codes for the registration office.
+    func importRoll(_ lines: [RollLine], rollSecret: [UInt8], commissionKey: Ed25519PrivateKey,
+                    progress: (@Sendable (Int) -> Void)? = nil) async throws -> (counts: [(district: String, voters: Int)], codes: [IssuedCode]) {
+        try requireCommissionKey(commissionKey)
         var problems: [String] = []
         var seen = Set<String>()
-        for row in rows {
-            if !PersonalNumber.isValid(row.personalNumber) { problems.append("line \(row.line): \(PersonalNumber.rule)") }
-            if manifest.district(row.district) == nil { problems.append("line \(row.line): district \"\(row.district)\" is not in the manifest") }
-            if !seen.insert(row.personalNumber).inserted { problems.append("line \(row.line): personal number appears twice") }
+        for line in lines {
+            if !PersonalNumber.isValid(line.personalNumber) { problems.append("line \(line.line): \(PersonalNumber.rule)") }
+            if manifest.district(line.district) == nil { problems.append("line \(line.line): district \"\(line.district)\" is not in the manifest") }
+            if !seen.insert(line.personalNumber).inserted { problems.append("line \(line.line): personal number appears twice") }
         }
         guard problems.isEmpty else { throw CommandError("invalid-roll", problems.prefix(20).joined(separator: "; ")) }
-        guard !rows.isEmpty else { throw CommandError("invalid-roll", "the roll has no voters") }
-
-        var codes: [IssuedCode] = []
-        var counts: [String: Int] = [:]
-        for row in rows {
-            codes.append(IssuedCode(personalNumber: row.personalNumber, district: row.district, code: try EnrollmentCode.generate()))
-            counts[row.district, default: 0] += 1
+        guard !lines.isEmpty else { throw CommandError("invalid-roll", "the roll has no voters") }
+        guard try await currentState() == .setup else {
+            throw CommandError("election-not-in-setup", "the roll can only be imported before voting opens")
         }
-        let summary = RollImport(counts: manifest.districts.compactMap { d in
-            counts[d.id].map { RollImport.DistrictCount(district: d.id, voters: $0) }
-        })
         let hash = electionHash
-        let key = serverKey
-        let now = clock.now()
-        try pool.write { db in
-            let state = try Self.state(db)
-            guard state == .setup else {
-                throw CommandError("election-not-in-setup", "the roll can only be imported before voting opens")
-            }
-            let insert = try db.cachedStatement(sql: "INSERT INTO roll (voter_mac, district, code_mac) VALUES (?, ?, ?)")
-            for issued in codes {
-                let mac = PersonalNumber.mac(issued.personalNumber, secret: rollSecret)
-                do {
-                    try insert.execute(arguments: [Data(mac.bytes), issued.district,
-                                                   Data(EnrollmentCode.mac(issued.code, secret: rollSecret).bytes)])
-                } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
-                    throw CommandError("duplicate-voter", "a personal number in this roll is already on the election's roll; remove it and import again")
+        let codes = try lines.map { _ in try EnrollmentCode.generate() }
+        let commitments = try Parallel.map(codes.indices, progress: progress) { i in
+            try CodeCommitment.make(normalizedCode: EnrollmentCode.normalize(codes[i]), electionHash: hash)
+        }
+        var rows: [RollRow] = []
+        var issued: [IssuedCode] = []
+        var byDistrict: [String: [CodeCommitment]] = [:]
+        for (i, line) in lines.enumerated() {
+            let c = commitments[i]
+            rows.append(RollRow(voterMac: PersonalNumber.mac(line.personalNumber, secret: rollSecret), district: line.district,
+                                commitment: c, pseudonym: c.value, voterKey: nil, supervised: nil))
+            issued.append(IssuedCode(personalNumber: line.personalNumber, district: line.district, code: codes[i], commitment: c.value))
+            byDistrict[line.district, default: []].append(c)
+        }
+        // Manifest district order; each district's list shuffled so its order says nothing.
+        var flat: [(String, CodeCommitment)] = []
+        for d in manifest.districts { for c in (byDistrict[d.id] ?? []).shuffled() { flat.append((d.id, c)) } }
+        var payloads: [[UInt8]] = []
+        for chunk in flat.chunked(RollImport.maxCommitmentsPerEntry) {
+            var lists: [RollImport.DistrictCommitments] = []
+            for (district, c) in chunk {
+                if lists.last?.district == district {
+                    lists[lists.count - 1] = RollImport.DistrictCommitments(district: district, commitments: lists[lists.count - 1].commitments + [c])
+                } else {
+                    lists.append(RollImport.DistrictCommitments(district: district, commitments: [c]))
                 }
             }
-            let log = try LogAppender(db: db, electionHash: hash, timestamp: now)
-            _ = try log.append(kind: .roll, payload: summary.canonicalBytes)
-            _ = try log.seal(serverKey: key)
+            payloads.append(try RollImport(districts: lists).payload(electionHash: hash, commissionKey: commissionKey))
         }
-        return (summary, codes)
+        let rules = self.rules
+        let signed = payloads
+        let newRows = rows
+        _ = try await commissionWrite { batch in try rules.importRoll(batch, rows: newRows, signedLists: signed) }
+        let counts = manifest.districts.compactMap { d in byDistrict[d.id].map { (district: d.id, voters: $0.count) } }
+        return (counts, issued)
     }
 
-    /// Opens or closes voting with a commission-signed order recorded in the log (the local
-    /// command, with the commission key file at hand).
-    func changeWindow(_ action: WindowChange.Action, commissionKey: Ed25519PrivateKey) throws -> WindowChange {
-        guard commissionKey.publicKey == setup.commissionKey else {
-            throw CommandError("key-mismatch", "commission.key is not the commission key published for this election")
-        }
+    /// What the registrar needs to reissue a voter's code: the roll entry's district and current commitment.
+    func rollEntry(personalNumber: String, rollSecret: [UInt8]) async throws -> RollRow {
+        let number = PersonalNumber.normalize(personalNumber)
+        guard PersonalNumber.isValid(number) else { throw RuleError.malformed(PersonalNumber.rule) }
+        let mac = PersonalNumber.mac(number, secret: rollSecret)
+        guard let row = try await storage.read({ try $0.rollRow(voterMac: mac) }) else { throw RuleError.notOnRoll }
+        return row
+    }
+
+    struct ReissuedCode: Sendable {
+        let code: String
+        let district: String
+        let commitment: Digest
+        let logIndex: UInt64
+        let revoked: Ed25519PublicKey?
+    }
+
+    /// A new code for one voter (lost letter, lost wallet before casting), locally.
+    func reissue(personalNumber: String, rollSecret: [UInt8], commissionKey: Ed25519PrivateKey) async throws -> ReissuedCode {
+        try requireCommissionKey(commissionKey)
+        let row = try await rollEntry(personalNumber: personalNumber, rollSecret: rollSecret)
+        let code = try EnrollmentCode.generate()
+        let commitment = try CodeCommitment.make(normalizedCode: EnrollmentCode.normalize(code), electionHash: electionHash)
+        let order = CodeReissue(district: row.district, replaces: row.commitment.value, commitment: commitment, issuedAt: clock.now())
+        let signature = try ReissueEntry.sign(order, electionHash: electionHash, commissionKey: commissionKey)
+        let done = try await applyReissue(voterMac: row.voterMac, order: order, signature: signature)
+        return ReissuedCode(code: code, district: row.district, commitment: commitment.value, logIndex: done.index, revoked: done.revoked)
+    }
+
+    func applyReissue(voterMac: Digest, order: CodeReissue, signature: Ed25519Signature) async throws -> ElectionRules.Reissued {
+        let rules = self.rules
+        return try await commissionWrite { batch in try rules.reissue(batch, voterMac: voterMac, order: order, signature: signature) }
+    }
+
+    /// Opens or closes voting with a commission-signed order recorded in the log.
+    func changeWindow(_ action: WindowChange.Action, commissionKey: Ed25519PrivateKey) async throws -> (WindowChange, UInt64) {
+        try requireCommissionKey(commissionKey)
         let order = try WindowChange.sign(electionHash: electionHash, action: action, issuedAt: clock.now(), commissionKey: commissionKey)
-        let hash = electionHash
-        let key = serverKey
-        let now = clock.now()
-        try pool.write { db in
-            let log = try LogAppender(db: db, electionHash: hash, timestamp: now)
-            _ = try self.applyWindow(db: db, log: log, order: order).mapError(CommandError.init).get()
-            _ = try log.seal(serverKey: key)
-        }
-        return order
+        let rules = self.rules
+        let index = try await commissionWrite { batch in try rules.applyWindow(batch, order: order) }
+        return (order, index)
     }
 
-    /// The window rules, inside a transaction (the local command's or a group-commit batch):
-    /// the new state, then the order and, with a close, the aggregate in the same transaction.
-    /// Returns the order's log index.
-    func applyWindow(db: Database, log: LogAppender, order: WindowChange) throws -> Result<UInt64, APIError> {
-        guard order.isValid(electionHash: electionHash, commissionKey: setup.commissionKey) else {
-            return .failure(.badOrderSignature)
-        }
-        let state = try Self.state(db)
-        switch (order.action, state) {
-        case (.open, .setup):
-            let voters = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM roll") ?? 0
-            guard voters > 0 else { return .failure(.emptyRoll) }
-            guard try Self.electionKey(db) != nil else { return .failure(.ceremonyIncomplete) }
-        case (.close, .open): break
-        case (.open, _), (.close, _): return .failure(.invalidState(state, for: order.action))
-        }
-        let newState: ElectionState = order.action == .open ? .open : .closed
-        try db.execute(sql: "UPDATE election SET state = ? WHERE id = 1", arguments: [newState.rawValue])
-        let index = try log.append(kind: .window, payload: order.canonicalBytes).index
-        if order.action == .close {
-            // The aggregate is published with the close, in the same transaction.
-            _ = try log.append(kind: .aggregate, payload: try self.aggregate(db).canonicalBytes)
-        }
-        return .success(index)
+    func appointTrustee(_ registration: TrusteeRegistration, commissionKey: Ed25519PrivateKey) async throws -> ElectionRules.Recorded {
+        try requireCommissionKey(commissionKey)
+        let signature = try registration.appointmentSignature(electionHash: electionHash, commissionKey: commissionKey)
+        let rules = self.rules
+        return try await commissionWrite { batch in try rules.appointTrustee(batch, registration, commissionSignature: signature) }
     }
 
-    // MARK: voter operations (run inside a group-commit batch)
-
-    enum Recorded: Sendable {
-        /// Newly logged at this index.
-        case new(UInt64)
-        /// The identical request was already logged at this index.
-        case existing(UInt64)
-    }
-
-    /// The enrollment rules, inside the batch transaction. A wrong code is counted (and that
-    /// count committed) before the refusal is returned.
-    static func enroll(db: Database, log: LogAppender, voterMac: Digest, codeMac: Digest,
-                       voterKey: Ed25519PublicKey) throws -> Result<(Recorded, String), APIError> {
-        switch try state(db) {
-        case .closed: return .failure(.electionClosed)
-        case .setup, .open: break
-        }
-        let row = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT district, code_mac, failed_attempts, voter_key FROM roll WHERE voter_mac = ?"),
-            arguments: [Data(voterMac.bytes)])
-        guard let row else { return .failure(.invalidCredentials) }
-        let district: String = row["district"]
-        let failed: Int = row["failed_attempts"]
-        guard failed < EnrollmentCode.maxAttempts else { return .failure(.enrollmentLocked) }
-        let storedCode: Data = row["code_mac"]
-        guard constantTimeEquals([UInt8](storedCode), codeMac.bytes) else {
-            try db.execute(sql: "UPDATE roll SET failed_attempts = failed_attempts + 1 WHERE voter_mac = ?",
-                           arguments: [Data(voterMac.bytes)])
-            return .failure(.invalidCredentials)
-        }
-        let keyData = Data(voterKey.rawRepresentation)
-        if let bound: Data = row["voter_key"] {
-            guard bound == keyData else { return .failure(.alreadyEnrolled) }
-            let index = try Int64.fetchOne(db, sql: "SELECT log_index FROM enrollments WHERE voter_key = ?", arguments: [keyData]) ?? -1
-            guard index >= 0 else { throw APIError.internalError }
-            return .success((.existing(UInt64(index)), district))
-        }
-        if try Int.fetchOne(db, sql: "SELECT 1 FROM enrollments WHERE voter_key = ?", arguments: [keyData]) != nil {
-            return .failure(.keyInUse)
-        }
-        let appended = try log.append(kind: .enrollment, payload: Enrollment(voterKey: voterKey, district: district).canonicalBytes)
-        try db.execute(sql: "UPDATE roll SET voter_key = ? WHERE voter_mac = ?", arguments: [keyData, Data(voterMac.bytes)])
-        try db.execute(sql: "INSERT INTO enrollments (voter_key, district, log_index) VALUES (?, ?, ?)",
-                       arguments: [keyData, district, Int64(appended.index)])
-        return .success((.new(appended.index), district))
-    }
-
-    /// A challenged ballot from an enrolled voter of its district, published with its opening.
-    static func recordSpoiled(db: Database, log: LogAppender, spoiled: SpoiledBallot) throws -> Result<Recorded, APIError> {
-        switch try state(db) {
-        case .setup: return .failure(.electionNotOpen)
-        case .closed: return .failure(.electionClosed)
-        case .open: break
-        }
-        let ballot = spoiled.ballot.ballot
-        let enrolled = try String.fetchOne(
-            db.cachedStatement(sql: "SELECT district FROM enrollments WHERE voter_key = ?"), arguments: [Data(ballot.voterKey.rawRepresentation)])
-        guard let enrolled else { return .failure(.notEnrolled) }
-        guard enrolled == ballot.district else { return .failure(.wrongDistrict(enrolled)) }
-        let code = Data(spoiled.ballot.trackingCode.digest.bytes)
-        if let index = try Int64.fetchOne(db, sql: "SELECT log_index FROM spoiled WHERE tracking_code = ?", arguments: [code]) {
-            return .success(.existing(UInt64(index)))
-        }
-        if try Int.fetchOne(db, sql: "SELECT 1 FROM ballots WHERE tracking_code = ?", arguments: [code]) != nil {
-            return .failure(APIError(status: .conflict, code: "ballot-cast",
-                                     message: "This exact ballot was cast; a cast ballot can never be opened. Challenge a fresh encryption instead."))
-        }
-        let appended = try log.append(kind: .spoiled, payload: spoiled.canonicalBytes)
-        try db.execute(sql: "INSERT INTO spoiled (tracking_code, voter_key, log_index) VALUES (?, ?, ?)",
-                       arguments: [code, Data(ballot.voterKey.rawRepresentation), Int64(appended.index)])
-        return .success(.new(appended.index))
-    }
-
-    /// One ballot per voter key, inside the batch transaction. The caller has already checked
-    /// the signature, the election and the content against the district.
-    static func recordBallot(db: Database, log: LogAppender, ballot: SignedBallot) throws -> Result<Recorded, APIError> {
-        switch try state(db) {
-        case .setup: return .failure(.electionNotOpen)
-        case .closed: return .failure(.electionClosed)
-        case .open: break
-        }
-        let keyData = Data(ballot.ballot.voterKey.rawRepresentation)
-        let enrolled = try String.fetchOne(
-            db.cachedStatement(sql: "SELECT district FROM enrollments WHERE voter_key = ?"), arguments: [keyData])
-        guard let enrolled else { return .failure(.notEnrolled) }
-        guard enrolled == ballot.ballot.district else { return .failure(.wrongDistrict(enrolled)) }
-        if try Int.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM spoiled WHERE tracking_code = ?"),
-                            arguments: [Data(ballot.trackingCode.digest.bytes)]) != nil {
-            return .failure(APIError(status: .conflict, code: "ballot-spoiled",
-                                     message: "This exact ballot was challenged and opened, so it can no longer be secret; cast a fresh encryption."))
-        }
-        if let row = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT tracking_code, log_index FROM ballots WHERE voter_key = ?"), arguments: [keyData]) {
-            let code: Data = row["tracking_code"]
-            let stored = TrackingCode(digest: Digest(trusted: [UInt8](code)))
-            guard stored == ballot.trackingCode else { return .failure(.alreadyVoted(stored)) }
-            let index: Int64 = row["log_index"]
-            return .success(.existing(UInt64(index)))
-        }
-        let appended = try log.append(kind: .ballot, payload: ballot.canonicalBytes)
-        try db.cachedStatement(sql: "INSERT INTO ballots (voter_key, tracking_code, district, log_index) VALUES (?, ?, ?, ?)")
-            .execute(arguments: [keyData, Data(ballot.trackingCode.digest.bytes), ballot.ballot.district, Int64(appended.index)])
-        return .success(.new(appended.index))
-    }
-
-    static func state(_ db: Database) throws -> ElectionState {
-        let raw = try String.fetchOne(db.cachedStatement(sql: "SELECT state FROM election WHERE id = 1"))
-        guard let raw, let state = ElectionState(rawValue: raw) else { throw APIError.internalError }
-        return state
+    func appointStation(_ station: StationRegistration, commissionKey: Ed25519PrivateKey) async throws -> ElectionRules.Recorded {
+        try requireCommissionKey(commissionKey)
+        let signature = try commissionKey.signature(for: station.appointmentBytes(electionHash: electionHash))
+        let rules = self.rules
+        return try await commissionWrite { batch in try rules.appointStation(batch, station, commissionSignature: signature) }
     }
 
     // MARK: reads
 
     func currentState() async throws -> ElectionState {
-        try await pool.read { db in try Self.state(db) }
+        try await storage.read { try $0.state() }
+    }
+
+    /// The joint key, cached once published (it never changes afterwards).
+    func electionKey() async throws -> GroupElement? {
+        if let cached = keyCache.withLock({ $0 }) { return cached }
+        let rules = self.rules
+        let record = try await storage.read { try rules.electionKey($0) }
+        if let key = record?.key { keyCache.withLock { $0 = key } }
+        return record?.key
     }
 
     func latestCheckpoint() async throws -> SignedCheckpoint {
-        try await pool.read { db in try self.latestCheckpoint(db) }
+        guard let cp = try await storage.read({ try $0.latestCheckpoint() }) else { throw RuleError.internalError }
+        return cp
     }
 
-    func latestCheckpoint(_ db: Database) throws -> SignedCheckpoint {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM checkpoints ORDER BY tree_size DESC LIMIT 1") else {
-            throw APIError.internalError
-        }
-        return try checkpoint(row)
-    }
-
-    /// The signed checkpoint at exactly `size`, if the server signed one there.
     func checkpoint(size: UInt64) async throws -> SignedCheckpoint? {
-        try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM checkpoints WHERE tree_size = ?", arguments: [Int64(clamping: size)])
-                .map { try self.checkpoint($0) }
-        }
-    }
-
-    func checkpointRow(_ row: Row) throws -> SignedCheckpoint { try checkpoint(row) }
-
-    private func checkpoint(_ row: Row) throws -> SignedCheckpoint {
-        let size: Int64 = row["tree_size"]
-        let root: Data = row["root_hash"]
-        let time: Int64 = row["timestamp"]
-        let sig: Data = row["signature"]
-        guard let rootHash = Digest(bytes: [UInt8](root)), let signature = Ed25519Signature(bytes: [UInt8](sig)) else {
-            throw APIError.internalError
-        }
-        return SignedCheckpoint(
-            checkpoint: Checkpoint(electionHash: electionHash, treeSize: UInt64(size), rootHash: rootHash, timestamp: UInt64(time)),
-            signature: signature)
+        try await storage.read { try $0.checkpoint(size: size) }
     }
 
     /// A receipt for the entry at `index`, against the first checkpoint that covers it, with
     /// the entry and its inclusion proof. Signed here, after the entry's commit.
     func loggedReceipt(kind: Receipt.Kind, subject: Digest, index: UInt64) async throws -> LoggedReceipt {
-        let (entry, checkpoint, proof) = try await pool.read { db -> ([UInt8], SignedCheckpoint, [Digest]) in
-            guard let row = try Row.fetchOne(
-                db, sql: "SELECT * FROM checkpoints WHERE tree_size > ? ORDER BY tree_size LIMIT 1", arguments: [Int64(index)]) else {
-                throw APIError.internalError
-            }
-            let checkpoint = try self.checkpoint(row)
-            let entry = try self.entryBytes(db, index: index)
-            let proof = try Merkle.inclusionProof(index: index, size: checkpoint.checkpoint.treeSize, in: DatabaseNodeSource(db: db))
-            return (entry, checkpoint, proof)
+        let (entry, checkpoint, proof) = try await storage.read { r -> ([UInt8], SignedCheckpoint, [Digest]) in
+            guard let checkpoint = try r.checkpoint(covering: index), let entry = try r.entryBytes(at: index) else { throw RuleError.internalError }
+            return (entry, checkpoint, try Merkle.inclusionProof(index: index, size: checkpoint.checkpoint.treeSize, in: r))
         }
         let receipt = try Receipt.issue(kind: kind, electionHash: electionHash, subject: subject, logIndex: index,
                                         leafHash: Merkle.leafHash(entry), checkpoint: checkpoint, serverKey: serverKey)
         return LoggedReceipt(receipt: receipt, entry: HexBytes(entry), inclusionProof: proof)
     }
 
-    private func entryBytes(_ db: Database, index: UInt64) throws -> [UInt8] {
-        guard let data = try Data.fetchOne(
-            db.cachedStatement(sql: "SELECT data FROM log_entries WHERE idx = ?"), arguments: [Int64(clamping: index)]) else {
-            throw APIError.notFound("Log entry \(index)")
+    /// The receipt of the ballot cast by `voterKey` (`GET /v1/receipts/{voter_key}`).
+    func castReceipt(voterKey: Ed25519PublicKey) async throws -> CastResponse {
+        guard let row = try await storage.read({ try $0.ballot(voterKey: voterKey) }) else {
+            throw RuleError.notFound("A ballot cast by this voter key")
         }
-        return [UInt8](data)
+        return CastResponse(trackingCode: row.trackingCode,
+                            logged: try await loggedReceipt(kind: .ballot, subject: row.trackingCode.digest, index: row.logIndex))
+    }
+
+    /// A cast ballot by its short code (the first 80 bits of the tracking code, as the voter's
+    /// receipt prints it first): 404 when none, 409 `ambiguous` when two ballots share it.
+    func lookup(shortCode prefix: [UInt8], as text: String) async throws -> BallotLookup {
+        let rows = try await storage.read { try $0.ballots(trackingCodePrefix: prefix, limit: 2) }
+        guard let row = rows.first else { throw RuleError.notFound("A ballot with tracking code \(text)") }
+        guard rows.count == 1 else {
+            throw RuleError(.conflict, code: "ambiguous",
+                            message: "Two or more ballots share the short code \(text); look it up with the full 64-digit tracking code from the receipt.")
+        }
+        return try await lookup(trackingCode: row.trackingCode)
     }
 
     func lookup(trackingCode: TrackingCode) async throws -> BallotLookup {
-        try await pool.read { db in
-            guard let index = try Int64.fetchOne(
-                db, sql: "SELECT log_index FROM ballots WHERE tracking_code = ?", arguments: [Data(trackingCode.digest.bytes)]) else {
-                throw APIError.notFound("A ballot with tracking code \(trackingCode.short)")
+        try await storage.read { r in
+            guard let row = try r.ballot(trackingCode: trackingCode) else {
+                throw RuleError.notFound("A ballot with tracking code \(trackingCode.short)")
             }
-            let checkpoint = try self.latestCheckpoint(db)
-            let entry = try self.entryBytes(db, index: UInt64(index))
-            let proof = try Merkle.inclusionProof(index: UInt64(index), size: checkpoint.checkpoint.treeSize, in: DatabaseNodeSource(db: db))
-            return BallotLookup(trackingCode: trackingCode, logIndex: UInt64(index), entry: HexBytes(entry),
+            guard let checkpoint = try r.latestCheckpoint(), let entry = try r.entryBytes(at: row.logIndex) else { throw RuleError.internalError }
+            let proof = try Merkle.inclusionProof(index: row.logIndex, size: checkpoint.checkpoint.treeSize, in: r)
+            return BallotLookup(trackingCode: trackingCode, logIndex: row.logIndex, entry: HexBytes(entry),
                                 checkpoint: checkpoint, inclusionProof: proof)
         }
     }
 
-    func logSize(_ db: Database) throws -> UInt64 {
-        UInt64(try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries") ?? 0)
-    }
+    func logSize() async throws -> UInt64 { try await storage.read { try $0.logSize() } }
 
     func inclusionProof(index: UInt64, treeSize: UInt64) async throws -> [Digest] {
-        try await pool.read { db in
-            let size = try self.logSize(db)
+        try await storage.read { r in
+            let size = try r.logSize()
             guard treeSize <= size else {
-                throw APIError(status: .badRequest, code: "beyond-log",
-                               message: "tree_size \(treeSize) is larger than the log (\(size) entries); fetch the latest checkpoint first.")
+                throw RuleError(.badRequest, code: "beyond-log",
+                                message: "tree_size \(treeSize) is larger than the log (\(size) entries); fetch the latest checkpoint first.")
             }
             guard index < treeSize else {
-                throw APIError(status: .badRequest, code: "index-out-of-range",
-                               message: "index \(index) is not below tree_size \(treeSize); ask for an entry inside the tree.")
+                throw RuleError(.badRequest, code: "index-out-of-range",
+                                message: "index \(index) is not below tree_size \(treeSize); ask for an entry inside the tree.")
             }
-            return try Merkle.inclusionProof(index: index, size: treeSize, in: DatabaseNodeSource(db: db))
+            return try Merkle.inclusionProof(index: index, size: treeSize, in: r)
         }
     }
 
     func consistencyProof(first: UInt64, second: UInt64) async throws -> [Digest] {
-        try await pool.read { db in
-            let size = try self.logSize(db)
+        try await storage.read { r in
+            let size = try r.logSize()
             guard second <= size else {
-                throw APIError(status: .badRequest, code: "beyond-log",
-                               message: "second \(second) is larger than the log (\(size) entries); fetch the latest checkpoint first.")
+                throw RuleError(.badRequest, code: "beyond-log",
+                                message: "second \(second) is larger than the log (\(size) entries); fetch the latest checkpoint first.")
             }
             guard first >= 1, first <= second else {
-                throw APIError(status: .badRequest, code: "invalid-range",
-                               message: "first must be at least 1 and at most second; a proof from the empty tree proves nothing.")
+                throw RuleError(.badRequest, code: "invalid-range",
+                                message: "first must be at least 1 and at most second; a proof from the empty tree proves nothing.")
             }
-            return try Merkle.consistencyProof(size1: first, size2: second, in: DatabaseNodeSource(db: db))
+            return try Merkle.consistencyProof(size1: first, size2: second, in: r)
         }
     }
 
     func entries(start: UInt64, limit: Int) async throws -> LogEntriesPage {
-        try await pool.read { db in
-            let rows = try Row.fetchAll(db, sql: "SELECT idx, kind, data FROM log_entries WHERE idx >= ? ORDER BY idx LIMIT ?",
-                                        arguments: [Int64(clamping: start), limit + 1])
-            var entries: [LogEntryBody] = []
-            for row in rows.prefix(limit) {
-                let idx: Int64 = row["idx"]
-                let kindRaw: String = row["kind"]
-                let data: Data = row["data"]
-                guard let kind = LogEntryKind(rawValue: kindRaw) else { throw APIError.internalError }
-                entries.append(LogEntryBody(index: UInt64(idx), kind: kind, data: HexBytes([UInt8](data))))
-            }
-            let next: UInt64? = rows.count > limit ? entries.last.map { $0.index + 1 } : nil
-            return LogEntriesPage(entries: entries, next: next)
+        try await storage.read { r in
+            let size = try r.logSize()
+            guard start < size else { return LogEntriesPage(entries: [], next: nil) }
+            let end = min(size, start + UInt64(limit))
+            let entries = try r.entries(in: start..<end).map { LogEntryBody(index: $0.0, kind: $0.1, data: HexBytes($0.2)) }
+            return LogEntriesPage(entries: entries, next: end < size ? end : nil)
         }
     }
 
     struct Counts: Sendable {
         var rollByDistrict: [String: Int] = [:]
         var enrolledByDistrict: [String: Int] = [:]
+        var revokedByDistrict: [String: Int] = [:]
         var ballotsByDistrict: [String: Int] = [:]
+        var supersededByDistrict: [String: Int] = [:]
+        var supervisedByDistrict: [String: Int] = [:]
         var logSize: UInt64 = 0
     }
 
     func counts() async throws -> Counts {
-        try await pool.read { db in
+        try await storage.read { r in
             var c = Counts()
-            for row in try Row.fetchAll(db, sql: "SELECT district, COUNT(*) AS n FROM roll GROUP BY district") {
-                c.rollByDistrict[row["district"]] = row["n"]
-            }
-            for row in try Row.fetchAll(db, sql: "SELECT district, COUNT(*) AS n FROM enrollments GROUP BY district") {
-                c.enrolledByDistrict[row["district"]] = row["n"]
-            }
-            for row in try Row.fetchAll(db, sql: "SELECT district, COUNT(*) AS n FROM ballots GROUP BY district") {
-                c.ballotsByDistrict[row["district"]] = row["n"]
-            }
-            c.logSize = try self.logSize(db)
+            c.rollByDistrict = try r.rollSizes()
+            (c.enrolledByDistrict, c.revokedByDistrict) = try r.enrollmentCounts()
+            (c.ballotsByDistrict, c.supersededByDistrict) = try r.ballotCounts()
+            for s in try r.supervisedRows() { c.supervisedByDistrict[s.district, default: 0] += 1 }
+            c.logSize = try r.logSize()
             return c
+        }
+    }
+
+    func trusteesInfo() async throws -> TrusteesInfo {
+        let rules = self.rules
+        return try await storage.read { r in
+            TrusteesInfo(policy: rules.manifest.trustees, trustees: try rules.trustees(r), dealings: try rules.dealings(r),
+                         verifications: try rules.verifications(r), electionKey: try rules.electionKey(r))
+        }
+    }
+
+    func stations() async throws -> [StationRegistration] {
+        let rules = self.rules
+        return try await storage.read { try rules.stations($0) }
+    }
+
+    func tallyInfo() async throws -> TallyInfo {
+        let rules = self.rules
+        return try await storage.read { r in
+            let aggregate = try rules.storedAggregate(r)
+            return TallyInfo(aggregate: aggregate?.0, aggregateIndex: aggregate?.1, decryptions: try rules.decryptions(r),
+                             results: try rules.results(r))
         }
     }
 }
@@ -454,40 +383,32 @@ enum PersonalNumber {
     }
 
     static func mac(_ s: String, secret: [UInt8]) -> Digest {
-        HMACSHA256.authenticate(Array("evote.v1.personal-number\u{0}".utf8) + Array(s.utf8), key: secret)
+        HMACSHA256.authenticate(Array("evote.v2.personal-number\u{0}".utf8) + Array(s.utf8), key: secret)
     }
 }
 
-/// Single-use enrollment codes: 60 random bits as 12 Crockford base32 characters, shown as
-/// XXXX-XXXX-XXXX. Stored only as an HMAC; compared in constant time.
-enum EnrollmentCode {
-    static let maxAttempts = 5
-    private static let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
-
-    static func generate() throws -> String {
-        let random = try SecureRandom.bytes(12)
-        let chars = random.map { alphabet[Int($0 & 31)] }
-        let text = String(decoding: chars, as: UTF8.self)
-        return stride(from: 0, to: 12, by: 4).map { i in
-            String(text[text.index(text.startIndex, offsetBy: i)..<text.index(text.startIndex, offsetBy: i + 4)])
-        }.joined(separator: "-")
-    }
-
-    /// Upper-cases, drops '-' and spaces, and maps the Crockford look-alikes (O→0, I/L→1).
-    static func normalize(_ s: String) -> String {
-        var out = ""
-        for ch in s.uppercased() {
-            switch ch {
-            case "-", " ": continue
-            case "O": out.append("0")
-            case "I", "L": out.append("1")
-            default: out.append(ch)
+/// Work spread over every core (the registrar's slow hashes).
+enum Parallel {
+    static func map<T: Sendable>(_ indices: Range<Int>, progress: (@Sendable (Int) -> Void)? = nil,
+                                 _ body: @Sendable (Int) throws -> T) throws -> [T] {
+        let count = indices.count
+        let results = Mutex<[T?]>(Array(repeating: nil, count: count))
+        let failure = Mutex<(any Error)?>(nil)
+        let done = Atomic<Int>(0)
+        let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            var local: [(Int, T)] = []
+            for i in stride(from: w, to: count, by: workers) {
+                do { local.append((i, try body(indices.lowerBound + i))) } catch {
+                    failure.withLock { $0 = $0 ?? error }
+                    return
+                }
+                let n = done.add(1, ordering: .relaxed).newValue
+                if n % 1000 == 0 { progress?(n) }
             }
+            results.withLock { r in for (i, v) in local { r[i] = v } }
         }
-        return out
-    }
-
-    static func mac(_ code: String, secret: [UInt8]) -> Digest {
-        HMACSHA256.authenticate(Array("evote.v1.enrollment-code\u{0}".utf8) + Array(normalize(code).utf8), key: secret)
+        if let error = failure.withLock({ $0 }) { throw error }
+        return try results.withLock { r in try r.map { guard let v = $0 else { throw RuleError.internalError }; return v } }
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Prometheus
 import Synchronization
 import VotingCore
@@ -11,41 +10,61 @@ actor StatusTracker {
     struct DistrictCounts: Sendable {
         var roll = 0
         var enrolled = 0
+        var revoked = 0
         var ballots = 0
         var spoiled = 0
+        var supervised = 0
     }
 
     private let store: ElectionStore
     private var next: UInt64 = 0
     private var counts: [String: DistrictCounts] = [:]
+    private var enrolledKeys: [Ed25519PublicKey: String] = [:]
     private var openedAt: Timestamp?
     private var closedAt: Timestamp?
+    private var superseded: [String: Int] = [:]
     private var results: SignedResults?
+
+    static let kinds: Set<LogEntryKind> = [.roll, .reissue, .enrollment, .ballot, .spoiled, .supervised, .reveal, .window, .results]
 
     init(store: ElectionStore) { self.store = store }
 
     func status(rejections: [String: Int]) async throws -> StatusBody {
         let start = next
-        let (rows, state, checkpoint) = try await store.pool.read { db -> ([(Int64, Data)], ElectionState, SignedCheckpoint) in
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT idx, data FROM log_entries WHERE idx >= ? AND kind IN ('roll', 'enrollment', 'ballot', 'spoiled', 'window', 'results')
-                ORDER BY idx
-                """, arguments: [Int64(start)]).map { row -> (Int64, Data) in (row["idx"], row["data"]) }
-            return (rows, try ElectionStore.state(db), try self.store.latestCheckpoint(db))
+        let (rows, state, checkpoint) = try await store.storage.read { r in
+            guard let checkpoint = try r.latestCheckpoint() else { throw RuleError.internalError }
+            return (try r.entries(kinds: Self.kinds, from: start, limit: 50_000), try r.state(), checkpoint)
         }
         // Another request may have advanced meanwhile; apply only entries not yet counted.
-        for (idx, data) in rows where UInt64(idx) >= next {
-            let entry = try LogEntry.decode(canonical: [UInt8](data))
+        for (idx, _, data) in rows where idx >= next {
+            let entry = try LogEntry.decode(canonical: data)
             switch entry.kind {
             case .roll:
-                for c in try RollImport.decode(canonical: entry.payload).counts { counts[c.district, default: .init()].roll += c.voters }
+                let (list, _, _) = try RollImport.decode(payload: entry.payload, commissionKey: store.setup.commissionKey)
+                for d in list.districts { counts[d.district, default: .init()].roll += d.commitments.count }
+            case .reissue:
+                let (reissue, _) = try ReissueEntry.decode(canonical: entry.payload)
+                for key in reissue.revoked {
+                    if let district = enrolledKeys[key] {
+                        counts[district, default: .init()].enrolled -= 1
+                        counts[district, default: .init()].revoked += 1
+                    }
+                }
             case .enrollment:
-                counts[try Enrollment.decode(canonical: entry.payload).district, default: .init()].enrolled += 1
+                let e = try Enrollment.decode(canonical: entry.payload)
+                counts[e.district, default: .init()].enrolled += 1
+                enrolledKeys[e.voterKey] = e.district
             case .ballot:
-                counts[try SignedBallot.district(canonical: entry.payload), default: .init()].ballots += 1
+                counts[try SignedBallot.header(canonical: entry.payload).district, default: .init()].ballots += 1
             case .spoiled:
                 var r = try CanonicalReader(entry.payload, tag: .spoiledBallot)
-                counts[try SignedBallot.district(canonical: try r.bytes()), default: .init()].spoiled += 1
+                counts[try Ballot.header(canonical: try r.bytes()).district, default: .init()].spoiled += 1
+            case .supervised:
+                counts[try SupervisedBallot.header(canonical: entry.payload).district, default: .init()].supervised += 1
+            case .reveal:
+                for item in try SupersessionReveal.decode(canonical: entry.payload).items where !item.supersededBallot.isEmpty {
+                    superseded[try Ballot.header(canonical: item.supersededBallot).district, default: 0] += 1
+                }
             case .window:
                 let w = try WindowChange.decode(canonical: entry.payload)
                 if w.action == .open { openedAt = entry.timestamp } else { closedAt = entry.timestamp }
@@ -54,16 +73,18 @@ actor StatusTracker {
             default:
                 break
             }
-            next = UInt64(idx) + 1
+            next = idx + 1
         }
         let manifest = store.manifest
         return StatusBody(
-            electionId: manifest.electionId, name: manifest.name, electionHash: store.electionHash, state: state,
+            electionId: manifest.electionId, name: manifest.name, names: manifest.names, electionHash: store.electionHash, state: state,
             openedAt: openedAt, closedAt: closedAt, checkpoint: checkpoint,
             districts: manifest.districts.map { d in
                 let c = counts[d.id] ?? .init()
-                return StatusBody.District(district: d.id, name: d.name, seats: d.seats, roll: c.roll, enrolled: c.enrolled,
-                                           ballots: c.ballots, spoiled: c.spoiled, options: d.options)
+                return StatusBody.District(district: d.id, name: d.name, names: d.names, seats: d.seats, roll: c.roll,
+                                           enrolled: c.enrolled, revoked: c.revoked, ballots: c.ballots, spoiled: c.spoiled,
+                                           supervised: c.supervised, superseded: closedAt == nil ? nil : superseded[d.id] ?? 0,
+                                           options: d.options)
             },
             rejections: rejections, results: results)
     }
@@ -74,16 +95,25 @@ struct StatusBody: Encodable, Sendable {
     struct District: Encodable, Sendable {
         let district: String
         let name: String
+        let names: LocalizedNames
         let seats: Int
         let roll: Int
+        /// Active enrollments (revoked keys not included).
         let enrolled: Int
+        let revoked: Int
+        /// Remote ballots logged.
         let ballots: Int
         let spoiled: Int
+        /// Supervised (in-person) ballots logged.
+        let supervised: Int
+        /// Remote ballots left out of the sum because their voter voted in person: known only after the close.
+        let superseded: Int?
         let options: [BallotOption]
     }
 
     let electionId: String
     let name: String
+    let names: LocalizedNames
     let electionHash: Digest
     let state: ElectionState
     let openedAt: Timestamp?
@@ -95,7 +125,7 @@ struct StatusBody: Encodable, Sendable {
     let results: SignedResults?
 
     enum CodingKeys: String, CodingKey {
-        case electionId = "election_id", name, electionHash = "election_hash", state
+        case electionId = "election_id", name, names, electionHash = "election_hash", state
         case openedAt = "opened_at", closedAt = "closed_at", checkpoint, districts, rejections, results
     }
 }
@@ -114,21 +144,25 @@ final class ServerMetrics: Sendable {
     private let failedBatches: Gauge
 
     init() {
-        ballots = registry.makeCounter(name: "evote_ballots_accepted_total", help: "Ballots newly logged (identical re-sends not counted)")
-        enrollments = registry.makeCounter(name: "evote_enrollments_accepted_total", help: "Voter keys newly enrolled")
+        ballots = registry.makeCounter(descriptor: Self.name("ballots_accepted", "total", "Ballots newly logged (identical re-sends not counted)"))
+        enrollments = registry.makeCounter(descriptor: Self.name("enrollments_accepted", "total", "Voter keys newly enrolled"))
         latency = registry.makeDurationHistogram(
-            name: "evote_request_duration_seconds",
+            descriptor: Self.name("request_duration", "seconds", "Time to answer an API request, refusals included"),
             buckets: [.milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
-                      .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5)],
-            help: "Time to answer an API request, refusals included")
-        logEntries = registry.makeGauge(name: "evote_log_entries", help: "Entries in the transparency log")
-        storageWritable = registry.makeGauge(name: "evote_storage_writable", help: "1 when the last batch committed, 0 while storage fails (disk full, read-only)")
-        failedBatches = registry.makeGauge(name: "evote_storage_failed_batches", help: "Write batches that could not be committed since start")
+                      .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5)])
+        logEntries = registry.makeGauge(descriptor: Self.name("log", "entries", "Entries in the transparency log"))
+        storageWritable = registry.makeGauge(descriptor: Self.name("storage", "writable", "1 when the last batch committed, 0 while storage fails (disk full, read-only, database down)"))
+        failedBatches = registry.makeGauge(descriptor: Self.name("storage_failed", "batches", "Write batches that could not be committed since start"))
+    }
+
+    /// `evote_<metric>_<unit>`, the names the metrics had before the descriptor API.
+    private static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "evote", metricName: metric, unitName: unit, helpText: help)
     }
 
     func recordRejection(_ code: String) {
         counts.withLock { $0[code, default: 0] += 1 }
-        registry.makeCounter(name: "evote_rejections_total", labels: [("code", code)], help: "Refused requests by error code").increment()
+        registry.makeCounter(descriptor: Self.name("rejections", "total", "Refused requests by error code"), labels: [("code", code)]).increment()
     }
 
     func ballotAccepted() { ballots.increment() }

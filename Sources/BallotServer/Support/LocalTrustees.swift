@@ -8,13 +8,13 @@ struct LocalTrustees: Sendable {
     let keys: [TrusteeKeyFile]
 
     /// Generates `manifest.trustees.count` trustees and registers them with the commission.
-    static func register(in store: ElectionStore) throws -> LocalTrustees {
+    static func register(in store: ElectionStore, commissionKey: Ed25519PrivateKey) async throws -> LocalTrustees {
         let names = ["Commission chair", "Opposition delegate", "Civil society observer", "Judge of the electoral court",
                      "University cryptographer", "Ombudsman", "Bar association delegate", "Press council delegate"]
         let keys = try (1...UInt32(store.manifest.trustees.count)).map { i in
             try TrusteeKeyFile.generate(index: i, name: names[Int(i - 1) % names.count])
         }
-        for key in keys { try store.registerTrustee(try key.registration) }
+        for key in keys { _ = try await store.appointTrustee(try key.registration, commissionKey: commissionKey) }
         return LocalTrustees(keys: keys)
     }
 

@@ -4,26 +4,32 @@
 /// unsigned, signed by another key, expired, valid for too long, or a replay of a nonce it
 /// has already accepted.
 public struct RequestAuthorization: Sendable, Hashable {
-    /// Who signs: the commission, or trustee `i` with the signing key it registered.
+    /// Who signs: the commission, trustee `i` with the signing key it registered, or polling
+    /// station `i` with the key the commission registered for it.
     public enum Signer: Sendable, Hashable, CustomStringConvertible {
         case commission
         case trustee(UInt32)
+        case station(UInt32)
 
-        /// The header text: `commission` or `trustee-<i>` (i in decimal, no leading zeros).
+        /// The header text: `commission`, `trustee-<i>` or `station-<i>` (i in decimal, no leading zeros).
         public var description: String {
             switch self {
             case .commission: return "commission"
             case .trustee(let i): return "trustee-\(i)"
+            case .station(let i): return "station-\(i)"
             }
         }
 
         public init?(_ text: String) {
             if text == "commission" { self = .commission; return }
-            guard text.hasPrefix("trustee-") else { return nil }
-            let digits = text.dropFirst("trustee-".count)
-            guard !digits.isEmpty, digits.count <= 10, digits.allSatisfy({ $0.isASCII && $0.isNumber }),
-                  digits == "0" || !digits.hasPrefix("0"), let i = UInt32(digits), i > 0 else { return nil }
-            self = .trustee(i)
+            for (prefix, make) in [("trustee-", Signer.trustee), ("station-", Signer.station)] where text.hasPrefix(prefix) {
+                let digits = text.dropFirst(prefix.count)
+                guard !digits.isEmpty, digits.count <= 10, digits.allSatisfy({ $0.isASCII && $0.isNumber }),
+                      !digits.hasPrefix("0"), let i = UInt32(digits), i > 0 else { return nil }
+                self = make(i)
+                return
+            }
+            return nil
         }
     }
 
@@ -111,7 +117,7 @@ public struct RequestAuthorization: Sendable, Hashable {
             return .failure(.malformed(v.isEmpty ? "header \(name) is missing" : "header \(name) is repeated"))
         }
         guard let signer = Signer(found[0][0]) else {
-            return .failure(.malformed("\(Header.signer) must be `commission` or `trustee-<number>`"))
+            return .failure(.malformed("\(Header.signer) must be `commission`, `trustee-<number>` or `station-<number>`"))
         }
         guard let nonce = Nonce(hex: found[1][0]) else {
             return .failure(.malformed("\(Header.nonce) must be 32 lowercase hex digits"))

@@ -9,39 +9,6 @@ extension Ciphertext {
     }
 }
 
-extension ZeroOrOneProof {
-    enum CodingKeys: String, CodingKey, CaseIterable { case c0, c1, z0, z1 }
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.strictContainer(keyedBy: CodingKeys.self)
-        self.init(c0: try c.decode(Scalar.self, forKey: .c0), c1: try c.decode(Scalar.self, forKey: .c1),
-                  z0: try c.decode(Scalar.self, forKey: .z0), z1: try c.decode(Scalar.self, forKey: .z1))
-    }
-}
-
-/// The two-scalar proofs share one JSON shape {c, z}.
-enum ChallengeResponseKeys: String, CodingKey, CaseIterable { case c, z }
-
-extension KnownValueProof {
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.strictContainer(keyedBy: ChallengeResponseKeys.self)
-        self.init(c: try c.decode(Scalar.self, forKey: .c), z: try c.decode(Scalar.self, forKey: .z))
-    }
-}
-
-extension SchnorrProof {
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.strictContainer(keyedBy: ChallengeResponseKeys.self)
-        self.init(c: try c.decode(Scalar.self, forKey: .c), z: try c.decode(Scalar.self, forKey: .z))
-    }
-}
-
-extension DecryptionProof {
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.strictContainer(keyedBy: ChallengeResponseKeys.self)
-        self.init(c: try c.decode(Scalar.self, forKey: .c), z: try c.decode(Scalar.self, forKey: .z))
-    }
-}
-
 extension EncryptedShare {
     enum CodingKeys: String, CodingKey, CaseIterable { case recipient, ephemeral, ciphertext, mac }
     public init(from decoder: any Decoder) throws {

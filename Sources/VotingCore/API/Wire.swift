@@ -97,6 +97,8 @@ public struct ElectionInfo: Codable, Sendable {
     public let manifest: ElectionManifest
     public let serverKey: Ed25519PublicKey
     public let commissionKey: Ed25519PublicKey
+    /// The 32 random bytes drawn at `init` (entry 0).
+    public let nonce: Nonce32
     public let state: ElectionState
     /// The joint election key, once the trustees' ceremony has completed.
     public let electionKey: GroupElement?
@@ -106,18 +108,25 @@ public struct ElectionInfo: Codable, Sendable {
         case manifest
         case serverKey = "server_key"
         case commissionKey = "commission_key"
+        case nonce
         case state
         case electionKey = "election_key"
     }
 
     public init(electionHash: Digest, manifest: ElectionManifest, serverKey: Ed25519PublicKey,
-                commissionKey: Ed25519PublicKey, state: ElectionState, electionKey: GroupElement?) {
+                commissionKey: Ed25519PublicKey, nonce: Nonce32, state: ElectionState, electionKey: GroupElement?) {
         self.electionHash = electionHash
         self.manifest = manifest
         self.serverKey = serverKey
         self.commissionKey = commissionKey
+        self.nonce = nonce
         self.state = state
         self.electionKey = electionKey
+    }
+
+    /// Entry 0 as this answer describes it; its hash must be `electionHash` (eq. 1).
+    public var setup: ElectionSetup {
+        ElectionSetup(manifest: manifest, serverKey: serverKey, commissionKey: commissionKey, nonce: nonce)
     }
 }
 
@@ -289,22 +298,55 @@ public struct TallyInfo: Codable, Sendable {
     }
 }
 
-/// `POST /v1/ballots/spoiled`: a challenged ballot and what opens it.
+/// `POST /v1/ballots/spoiled`: a challenged ballot, what opens it, and the enrolled voter
+/// asking for it (the voter's key signs the challenge request; neither is logged).
 public struct SpoilRequestBody: Codable, Sendable {
-    public let ballot: SignedBallotWire
+    public let ballot: BallotWire
     public let opening: BallotOpening
+    public let voterKey: Ed25519PublicKey
+    public let signature: Ed25519Signature
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case ballot, opening }
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case ballot, opening
+        case voterKey = "voter_key"
+        case signature
+    }
 
-    public init(ballot: SignedBallotWire, opening: BallotOpening) {
+    public init(ballot: BallotWire, opening: BallotOpening, voterKey: Ed25519PublicKey, signature: Ed25519Signature) {
         self.ballot = ballot
         self.opening = opening
+        self.voterKey = voterKey
+        self.signature = signature
     }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.strictContainer(keyedBy: CodingKeys.self)
-        ballot = try c.decode(SignedBallotWire.self, forKey: .ballot)
+        ballot = try c.decode(BallotWire.self, forKey: .ballot)
         opening = try c.decode(BallotOpening.self, forKey: .opening)
+        voterKey = try c.decode(Ed25519PublicKey.self, forKey: .voterKey)
+        signature = try c.decode(Ed25519Signature.self, forKey: .signature)
+    }
+
+    /// What the voter's key signs to ask for a challenge: `evote.v2.challenge-request`
+    /// {election_hash, voter_key, tracking_code}. Transport only: never logged.
+    public static func signedBytes(electionHash: Digest, voterKey: Ed25519PublicKey, trackingCode: TrackingCode) -> [UInt8] {
+        var w = CanonicalWriter(tag: .challengeRequest)
+        w.fixed(electionHash)
+        w.key(voterKey)
+        w.fixed(trackingCode.digest)
+        return w.bytes
+    }
+
+    public static func make(ballot: Ballot, opening: BallotOpening, voterKey: Ed25519PrivateKey) throws -> SpoilRequestBody {
+        let bytes = signedBytes(electionHash: ballot.electionHash, voterKey: voterKey.publicKey, trackingCode: ballot.trackingCode)
+        return SpoilRequestBody(ballot: ballot.wire, opening: opening, voterKey: voterKey.publicKey,
+                                signature: try voterKey.signature(for: bytes))
+    }
+
+    public var hasValidSignature: Bool {
+        let b = ballot.ballot
+        return voterKey.isValidSignature(signature, for: Self.signedBytes(electionHash: b.electionHash, voterKey: voterKey,
+                                                                        trackingCode: b.trackingCode))
     }
 }
 

@@ -1,95 +1,7 @@
-/// The numbered checks of docs/verification.md.
-public enum AuditCheck: Int, CaseIterable, Sendable, Codable {
-    case manifest = 1
-    case entries
-    case checkpointSignatures
-    case logRoot
-    case checkpointConsistency
-    case trusteeCeremony
-    case enrollments
-    case ballotEligibility
-    case ballotProofs
-    case spoiledBallots
-    case aggregate
-    case partialDecryptions
-    case counts
-    case winners
-    case resultsSignature
-
-    public var name: String {
-        switch self {
-        case .manifest: return "manifest and election hash"
-        case .entries: return "log entries well formed"
-        case .checkpointSignatures: return "checkpoint signatures"
-        case .logRoot: return "log root equals every checkpoint"
-        case .checkpointConsistency: return "checkpoints consistent and complete"
-        case .trusteeCeremony: return "trustee ceremony and election key"
-        case .enrollments: return "enrollments unique and within the roll"
-        case .ballotEligibility: return "ballots signed by enrolled voters, one each, while open"
-        case .ballotProofs: return "ballot proofs"
-        case .spoiledBallots: return "spoiled ballots open and are not counted"
-        case .aggregate: return "aggregate equals the sum of counted ballots"
-        case .partialDecryptions: return "partial decryption proofs"
-        case .counts: return "counts follow from the decryptions"
-        case .winners: return "winners follow from the counts"
-        case .resultsSignature: return "results signed by the server"
-        }
-    }
-}
-
-/// One check's outcome: how many items it examined and the first failures it found.
-public struct AuditCheckResult: Sendable, Codable, Hashable {
-    public let number: Int
-    public let name: String
-    public let passed: Bool
-    public let examined: Int
-    public let failures: [String]
-    /// Failures beyond the listed ones.
-    public let moreFailures: Int
-
-    enum CodingKeys: String, CodingKey {
-        case number, name, passed, examined, failures
-        case moreFailures = "more_failures"
-    }
-}
-
-public struct AuditReport: Sendable, Codable {
-    public let electionHash: Digest?
-    public let entries: UInt64
-    public let ballots: Int
-    public let checks: [AuditCheckResult]
-    public var passed: Bool { checks.allSatisfy(\.passed) }
-
-    enum CodingKeys: String, CodingKey { case electionHash = "election_hash", entries, ballots, checks, passed }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(electionHash, forKey: .electionHash)
-        try c.encode(entries, forKey: .entries)
-        try c.encode(ballots, forKey: .ballots)
-        try c.encode(checks, forKey: .checks)
-        try c.encode(passed, forKey: .passed)
-    }
-
-    public init(electionHash: Digest?, entries: UInt64, ballots: Int, checks: [AuditCheckResult]) {
-        self.electionHash = electionHash
-        self.entries = entries
-        self.ballots = ballots
-        self.checks = checks
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        electionHash = try c.decodeIfPresent(Digest.self, forKey: .electionHash)
-        entries = try c.decode(UInt64.self, forKey: .entries)
-        ballots = try c.decode(Int.self, forKey: .ballots)
-        checks = try c.decode([AuditCheckResult].self, forKey: .checks)
-    }
-}
-
-/// Verifies an election record streamed in order (docs/verification.md). Memory holds the
-/// per-voter sets and per-option sums, never the ballots; ballot proofs are checked in
-/// parallel batches. Uses only VotingCore and the record: no server code.
+/// Verifies an election record streamed in order (docs/verification.md, protocol version 2).
+/// Memory holds compact per-voter tables and per-option sums, never the ballots; ballot
+/// proofs and enrollment openings are checked in parallel batches. Uses only VotingCore and
+/// the record: no server code.
 public final class ElectionAudit {
     private struct Tally {
         var examined = 0
@@ -102,6 +14,27 @@ public final class ElectionAudit {
         }
     }
 
+    /// A counted supervised ballot, until the close reveals what it was for.
+    private struct SupervisedInfo {
+        let district: Int32
+        let link: Digest
+        var revealed = false
+    }
+
+    /// A ballot entry waiting for its batch (its id was claimed when it was read).
+    private struct PendingBallot: Sendable {
+        let index: UInt64
+        let payload: [UInt8]
+        let idClaimedBefore: Bool
+    }
+
+    /// An enrollment whose expensive checks (code opening, proof of possession) wait for a batch.
+    private struct PendingEnrollment: Sendable {
+        let index: UInt64
+        let enrollment: Enrollment
+        let salt: Salt
+    }
+
     private var tallies: [AuditCheck: Tally] = [:]
     private var setup: ElectionSetup?
     private var electionHash: Digest?
@@ -111,27 +44,39 @@ public final class ElectionAudit {
     private var checkpointCount: UInt64 = 0
     private var expectedEnd: RecordEnd?
     private var state: ElectionState = .setup
+    private var openedAt: UInt64?
+    private var closedAt: UInt64?
+    private var districtIndex: [String: Int32] = [:]
 
-    private var roll: [String: Int] = [:]
+    // Check 7: the registrar's lists, enrollments, reissues.
+    private var roll: [Int] = []
+    private var commitments: [Key32: CommitmentInfo] = [:]
+    private var voters: [Key32: VoterRecord] = [:]
+    private var active: [Int] = []
+    private var pendingEnrollments: [PendingEnrollment] = []
+
+    // Check 6: the ceremony.
     private var trustees: [UInt32: TrusteeRegistration] = [:]
     private var dealings: [UInt32: DealerPublication] = [:]
     private var verifications: [UInt32: ShareVerification] = [:]
     private var electionKey: ElectionKeyRecord?
-    private var enrolled: [[UInt8]: String] = [:]
-    private var enrolledPerDistrict: [String: Int] = [:]
-    private var voted: Set<[UInt8]> = []
-    private var castCodes: Set<Digest> = []
-    private var spoiledCodes: Set<Digest> = []
-    private var sums: [String: [Ciphertext]] = [:]
-    private var ballotsPerDistrict: [String: Int] = [:]
+
+    // Checks 8-12: ballots.
+    private var stations: [UInt32: StationRegistration] = [:]
+    private var ballotIDs: Set<Key32> = []
+    private var ballotByRoot: [Key32: Key32] = [:]
+    private var supervised: [Key32: SupervisedInfo] = [:]
+    private var revealedPseudonyms: Set<Key32> = []
+    private var pendingBallots: [PendingBallot] = []
+    private var sums: [[Ciphertext]?] = []
+    private var counted: [Int] = []
+
+    // Checks 12-16: the tally.
     private var publishedAggregate: TallyAggregate?
     private var decryptions: [UInt32: PartialDecryption] = [:]
     private var decryptionOrder: [UInt32] = []
     private var results: SignedResults?
-    private var pendingBallots: [(index: UInt64, payload: [UInt8])] = []
-    private var enrolledAt: [[UInt8]: UInt64] = [:]
-    private var openedAt: UInt64?
-    private var closedAt: UInt64?
+
     public private(set) var ballotCount = 0
     private let batchSize: Int
     private let parallelism: Int
@@ -149,8 +94,16 @@ public final class ElectionAudit {
 
     // MARK: streaming
 
-    /// A record line that is not valid JSON of a known item.
+    /// A record line that is not a well-formed line of a known type (verification.md §1.1):
+    /// it fails check 2 and is then ignored (no entry, no checkpoint, no leaf). `number`
+    /// counts every line of the record from 1, malformed ones included.
+    public func malformedLine(_ number: Int, _ error: RecordLineError) {
+        fail(.entries, "record line \(number) is malformed: \(error.description)")
+    }
+
+    /// A record line that could not be read for another reason than the grammar.
     public func malformedLine(_ number: Int, _ error: any Error) {
+        if let error = error as? RecordLineError { return malformedLine(number, error) }
         fail(.entries, "record line \(number) is malformed: \(error)")
     }
 
@@ -238,138 +191,434 @@ public final class ElectionAudit {
             fail(.manifest, "entry 0 is not the election setup")
             return
         }
-        let hash = setup.manifest.electionHash
+        let hash = setup.electionHash
         let problems = setup.manifest.problems()
-        if entry.electionHash != hash { fail(.manifest, "entry 0 names election \(entry.electionHash.hex.prefix(16))…, its manifest hashes to \(hash.hex.prefix(16))…") }
-        else if let header = headerHash, header != hash { fail(.manifest, "the record header names another election than its manifest") }
+        if entry.electionHash != hash { fail(.manifest, "entry 0 names election \(entry.electionHash.hex.prefix(16))…, its setup hashes to \(hash.hex.prefix(16))…") }
+        else if let header = headerHash, header != hash { fail(.manifest, "the record header names another election than its entry 0") }
         else if !problems.isEmpty { fail(.manifest, "the manifest is invalid: \(problems.joined(separator: "; "))") }
         else { pass(.manifest) }
         self.setup = setup
         electionHash = hash
+        let districts = setup.manifest.districts
+        for (i, d) in districts.enumerated() where districtIndex[d.id] == nil { districtIndex[d.id] = Int32(i) }
+        roll = Array(repeating: 0, count: districts.count)
+        active = roll
+        counted = roll
+        sums = Array(repeating: nil, count: districts.count)
         pass(.entries)
     }
 
+    /// Whether the entry at `index` lies inside the voting window (after the accepted open,
+    /// before the accepted close).
+    private func insideWindow(_ index: UInt64) -> Bool {
+        guard let openedAt, openedAt < index else { return false }
+        return closedAt.map { index < $0 } ?? true
+    }
+
+    /// Claims a ballot id in log order; false when an earlier entry claimed it.
+    private func claim(_ id: BallotID) -> Bool { ballotIDs.insert(Key32(id.bytes)).inserted }
+
     private func apply(_ entry: LogEntry, setup: ElectionSetup, electionHash: Digest) async throws {
         let manifest = setup.manifest
+        let at = "entry \(entry.index)"
         switch entry.kind {
         case .election:
-            fail(.entries, "entry \(entry.index) is a second election setup")
+            fail(.entries, "\(at) is a second election setup")
+
         case .roll:
-            let counts = try RollImport.decode(canonical: entry.payload).counts
-            if state != .setup { fail(.enrollments, "entry \(entry.index): voters added to the roll after voting opened") }
-            for c in counts { roll[c.district, default: 0] += c.voters }
-        case .trustee:
-            let r = try TrusteeRegistration.decode(canonical: entry.payload)
-            if trustees[r.index] != nil || r.index < 1 || Int(r.index) > manifest.trustees.count || state != .setup {
-                fail(.trusteeCeremony, "entry \(entry.index) registers trustee \(r.index) twice, out of range or after opening")
+            let (list, hash, signed) = try RollImport.decode(payload: entry.payload, commissionKey: setup.commissionKey)
+            if !signed || hash != electionHash {
+                fail(.enrollments, "\(at): the roll list is not signed by the commission's registrar key for this election")
+            } else if state != .setup {
+                fail(.enrollments, "\(at): voters added to the roll after voting opened")
+            } else if let unknown = list.districts.first(where: { districtIndex[$0.district] == nil }) {
+                fail(.enrollments, "\(at): the roll list names district \(unknown.district), which is not in the manifest")
+            } else if list.districts.contains(where: { d in d.commitments.contains { commitments[Key32($0.value)] != nil } })
+                        || Set(list.districts.flatMap { $0.commitments.map { Key32($0.value) } }).count != list.districts.reduce(0, { $0 + $1.commitments.count }) {
+                fail(.enrollments, "\(at): the roll list repeats a code commitment")
+            } else {
+                pass(.enrollments)
+                for d in list.districts {
+                    guard let di = districtIndex[d.district] else { continue }
+                    roll[Int(di)] += d.commitments.count
+                    for c in d.commitments {
+                        let key = Key32(c.value)
+                        commitments[key] = CommitmentInfo(district: di, salt: Salt16(c.salt), root: key, status: .fresh, opener: nil)
+                    }
+                }
             }
-            trustees[r.index] = r
+
+        case .reissue:
+            let (reissue, hash) = try ReissueEntry.decode(canonical: entry.payload)
+            await flushBallots()  // the rule on cast keys needs every ballot before this entry judged
+            applyReissue(reissue, hash: hash, setup: setup, at: at, index: entry.index)
+
+        case .trustee:
+            let (r, hash, commissionSignature) = try TrusteeRegistration.decode(payload: entry.payload)
+            if hash != electionHash || !setup.commissionKey.isValidSignature(commissionSignature, for: r.appointmentBytes(electionHash: electionHash)) {
+                fail(.trusteeCeremony, "\(at): trustee \(r.index)'s registration is not appointed by the commission key for this election")
+            } else if !r.isSelfSigned {
+                fail(.trusteeCeremony, "\(at): trustee \(r.index)'s registration is not signed by the trustee's own signing key")
+            } else if trustees[r.index] != nil || r.index < 1 || Int(r.index) > manifest.trustees.count {
+                fail(.trusteeCeremony, "\(at): trustee \(r.index) registered twice or outside 1…\(manifest.trustees.count)")
+            } else if state != .setup || !dealings.isEmpty {
+                fail(.trusteeCeremony, "\(at): trustee \(r.index) registered after the ceremony started or after voting opened")
+            } else {
+                pass(.trusteeCeremony)
+                trustees[r.index] = r
+            }
+
         case .dealing:
             let (d, hash) = try DealerPublication.decode(payload: entry.payload)
             let registered = trustees.values.sorted { $0.index < $1.index }
             if hash != electionHash || dealings[d.index] != nil {
-                fail(.trusteeCeremony, "entry \(entry.index): dealing of trustee \(d.index) is repeated or for another election")
+                fail(.trusteeCeremony, "\(at): dealing of trustee \(d.index) is repeated or for another election")
+            } else if registered.count != manifest.trustees.count || !verifications.isEmpty || state != .setup {
+                fail(.trusteeCeremony, "\(at): dealing of trustee \(d.index) before every trustee was registered, after a verification, or after voting opened")
             } else if let problem = d.problem(electionHash: electionHash, quorum: manifest.trustees.quorum, trustees: registered) {
-                fail(.trusteeCeremony, "entry \(entry.index): \(problem)")
-            } else { pass(.trusteeCeremony) }
-            dealings[d.index] = d
+                fail(.trusteeCeremony, "\(at): \(problem)")
+            } else {
+                pass(.trusteeCeremony)
+                dealings[d.index] = d
+            }
+
         case .verification:
             let (v, hash) = try ShareVerification.decode(payload: entry.payload)
             if hash != electionHash || trustees[v.index].map({ !$0.signingKey.isValidSignature(v.signature, for: v.signedBytes(electionHash: electionHash)) }) ?? true {
-                fail(.trusteeCeremony, "entry \(entry.index): verification of trustee \(v.index) is not signed by its registered key")
+                fail(.trusteeCeremony, "\(at): verification of trustee \(v.index) is not signed by its registered key")
+            } else if verifications[v.index] != nil {
+                fail(.trusteeCeremony, "\(at): trustee \(v.index) published a second verification")
+            } else if dealings.count != manifest.trustees.count || state != .setup {
+                fail(.trusteeCeremony, "\(at): verification of trustee \(v.index) before every dealing was logged, or after voting opened")
             } else if !v.complaints.isEmpty {
-                fail(.trusteeCeremony, "entry \(entry.index): trustee \(v.index) complained about trustee(s) \(v.complaints)")
-            } else { pass(.trusteeCeremony) }
-            verifications[v.index] = v
+                fail(.trusteeCeremony, "\(at): trustee \(v.index) complained about trustee(s) \(v.complaints)")
+                verifications[v.index] = v
+            } else {
+                pass(.trusteeCeremony)
+                verifications[v.index] = v
+            }
+
         case .electionKey:
             let record = try ElectionKeyRecord.decode(canonical: entry.payload)
             let expected = ElectionKeyRecord.derive(from: dealings.values.sorted { $0.index < $1.index }, trustees: trustees.keys.sorted())
-            if dealings.count != manifest.trustees.count || verifications.count != manifest.trustees.count || expected != record || electionKey != nil {
-                fail(.trusteeCeremony, "entry \(entry.index): the election key is not the one derived from all \(manifest.trustees.count) accepted dealings")
-            } else { pass(.trusteeCeremony) }
-            electionKey = record
+            let accepted = verifications.count == manifest.trustees.count && verifications.values.allSatisfy { $0.complaints.isEmpty }
+            if electionKey != nil || dealings.count != manifest.trustees.count || !accepted || expected != record || state != .setup {
+                fail(.trusteeCeremony, "\(at): the election key is not the one derived from all \(manifest.trustees.count) dealings after every trustee accepted them")
+            } else {
+                pass(.trusteeCeremony)
+                electionKey = record
+            }
+
+        case .station:
+            let (s, hash, signature) = try StationRegistration.decode(payload: entry.payload)
+            if hash != electionHash || !setup.commissionKey.isValidSignature(signature, for: s.appointmentBytes(electionHash: electionHash)) {
+                fail(.supervisedBallots, "\(at): station \(s.index) is not appointed by the commission key for this election")
+            } else if s.index < 1 || stations[s.index] != nil || state == .closed {
+                fail(.supervisedBallots, "\(at): station \(s.index) registered twice, with index 0, or after the close")
+            } else {
+                pass(.supervisedBallots)
+                stations[s.index] = s
+            }
+
         case .window:
             let w = try WindowChange.decode(canonical: entry.payload)
             let ok = w.isValid(electionHash: electionHash, commissionKey: setup.commissionKey)
             switch (w.action, state) {
-            case (.open, .setup) where ok && electionKey != nil:
+            case (.open, .setup) where ok && electionKey != nil && roll.reduce(0, +) > 0:
                 state = .open
                 openedAt = entry.index
             case (.close, .open) where ok:
                 state = .closed
                 closedAt = entry.index
-            default: fail(.ballotEligibility, "entry \(entry.index): window order \(w.action.rawValue) is unsigned, out of order or before the election key")
+            default: fail(.ballotEligibility, "\(at): window order \(w.action.rawValue) is unsigned, out of order, or opens before the election key or with an empty roll")
             }
+
         case .enrollment:
             let e = try Enrollment.decode(canonical: entry.payload)
-            let key = e.voterKey.rawRepresentation
-            if enrolled[key] != nil { fail(.enrollments, "entry \(entry.index): key \(e.voterKey.hex.prefix(16))… enrolled twice") }
-            else if manifest.district(e.district) == nil { fail(.enrollments, "entry \(entry.index): district \(e.district) is not in the manifest") }
-            else if state == .closed { fail(.enrollments, "entry \(entry.index): enrollment after the close") }
-            else {
-                enrolledPerDistrict[e.district, default: 0] += 1
-                if enrolledPerDistrict[e.district, default: 0] > roll[e.district, default: 0] {
-                    fail(.enrollments, "entry \(entry.index): district \(e.district) now has \(enrolledPerDistrict[e.district, default: 0]) enrolled keys but \(roll[e.district, default: 0]) voters on the roll")
-                } else { pass(.enrollments) }
-            }
-            if enrolled[key] == nil {
-                enrolled[key] = e.district
-                enrolledAt[key] = entry.index
-            }
+            applyEnrollment(e, index: entry.index, at: at)
+            if pendingEnrollments.count >= batchSize { await flushEnrollments() }
+
         case .ballot:
             // Decoded and checked in parallel batches; eligibility uses log positions, so
-            // deferring does not change the outcome (enrollments are never removed).
+            // deferring does not change the outcome. The ballot id is claimed now, in log order.
             ballotCount += 1
-            pendingBallots.append((entry.index, entry.payload))
+            let claimedBefore = (try? SignedBallot.header(canonical: entry.payload)).map { !claim($0.ballotID) } ?? false
+            pendingBallots.append(PendingBallot(index: entry.index, payload: entry.payload, idClaimedBefore: claimedBefore))
             if pendingBallots.count >= batchSize { await flushBallots() }
+
         case .spoiled:
             let spoiled = try SpoiledBallot.decode(canonical: entry.payload)
-            let b = spoiled.ballot.ballot
-            guard let district = manifest.district(b.district), let key = electionKey?.key else {
-                fail(.spoiledBallots, "entry \(entry.index): spoiled ballot for an unknown district or before the election key")
-                return
-            }
-            let context = BallotContent.context(electionHash: electionHash, electionKey: key, voterKey: b.voterKey, district: b.district)
-            if state != .open {
-                fail(.spoiledBallots, "entry \(entry.index): spoiled ballot \(spoiled.ballot.trackingCode.short) logged while the election was \(state.rawValue)")
-            } else if !spoiled.ballot.hasValidSignature || b.electionHash != electionHash || enrolled[b.voterKey.rawRepresentation] != b.district {
-                fail(.spoiledBallots, "entry \(entry.index): spoiled ballot \(spoiled.ballot.trackingCode.short) is not from an enrolled voter of its district")
-            } else if b.content.problem(in: district, context: context) != nil {
-                fail(.spoiledBallots, "entry \(entry.index): spoiled ballot \(spoiled.ballot.trackingCode.short) has proofs that do not verify")
-            } else if Selections.problem(spoiled.opening.selections, in: district) != nil || !spoiled.opening.opens(b.content, district: district, electionKey: key) {
-                fail(.spoiledBallots, "entry \(entry.index): spoiled ballot \(spoiled.ballot.trackingCode.short) does not open to the choice it claims")
-            } else { pass(.spoiledBallots) }
-            spoiledCodes.insert(spoiled.ballot.trackingCode.digest)
+            applySpoiled(spoiled, manifest: manifest, electionHash: electionHash, at: at, index: entry.index)
+
+        case .supervised:
+            let ballot = try SupervisedBallot.decode(canonical: entry.payload)
+            applySupervised(ballot, manifest: manifest, electionHash: electionHash, at: at, index: entry.index)
+
+        case .reveal:
+            let reveal = try SupersessionReveal.decode(canonical: entry.payload)
+            await flushBallots()
+            for item in reveal.items { applyReveal(item, at: at) }
+
         case .aggregate:
             await flushBallots()
-            if publishedAggregate != nil { fail(.aggregate, "entry \(entry.index): a second aggregate") }
+            if publishedAggregate != nil { fail(.aggregate, "\(at): a second aggregate") }
             publishedAggregate = try TallyAggregate.decode(canonical: entry.payload)
-            if state != .closed { fail(.aggregate, "entry \(entry.index): the aggregate was published before the close") }
+            if state != .closed { fail(.aggregate, "\(at): the aggregate was published before the close") }
+            for (code, info) in supervised where !info.revealed {
+                fail(.supervisedBallots, "\(at): supervised ballot \(Self.short(code)) was never revealed before the aggregate")
+            }
+
         case .decryption:
             let (p, hash) = try PartialDecryption.decode(payload: entry.payload)
             guard let aggregate = publishedAggregate, let record = electionKey, let trustee = trustees[p.index],
                   Int(p.index) >= 1, Int(p.index) <= record.publicShares.count, hash == electionHash else {
-                fail(.partialDecryptions, "entry \(entry.index): partial decryption of trustee \(p.index) before the aggregate or from an unknown trustee")
+                fail(.partialDecryptions, "\(at): partial decryption of trustee \(p.index) before the aggregate or from an unknown trustee")
                 return
             }
-            if decryptions[p.index] != nil { fail(.partialDecryptions, "entry \(entry.index): trustee \(p.index) decrypted twice") }
+            if decryptions[p.index] != nil { fail(.partialDecryptions, "\(at): trustee \(p.index) decrypted twice") }
             else if let problem = p.problem(electionHash: electionHash, aggregate: aggregate, publicShare: record.publicShares[Int(p.index) - 1], signingKey: trustee.signingKey) {
-                fail(.partialDecryptions, "entry \(entry.index): \(problem)")
+                fail(.partialDecryptions, "\(at): \(problem)")
             } else {
                 pass(.partialDecryptions)
                 // Only valid decryptions count, in log order (protocol §13.3).
                 decryptions[p.index] = p
                 decryptionOrder.append(p.index)
             }
+
         case .results:
             let signed = try SignedResults.decode(payload: entry.payload)
-            if results != nil { fail(.counts, "entry \(entry.index): a second results entry") }
-            else if publishedAggregate == nil { fail(.counts, "entry \(entry.index): results published without an aggregate") }
-            else if decryptionOrder.count < setup.manifest.trustees.quorum {
-                fail(.counts, "entry \(entry.index): results published after \(decryptionOrder.count) valid partial decryptions; the quorum is \(setup.manifest.trustees.quorum)")
+            if results != nil { fail(.counts, "\(at): a second results entry") }
+            else if publishedAggregate == nil { fail(.counts, "\(at): results published without an aggregate") }
+            else if decryptionOrder.count < manifest.trustees.quorum {
+                fail(.counts, "\(at): results published after \(decryptionOrder.count) valid partial decryptions; the quorum is \(manifest.trustees.quorum)")
             }
             if results == nil { results = signed }
         }
+    }
+
+    // MARK: check 7
+
+    private func applyEnrollment(_ e: Enrollment, index: UInt64, at: String) {
+        let key = Key32(e.voterKey)
+        let commitmentKey = Key32(e.commitment)
+        let info = commitments[commitmentKey]
+        let firstTime = voters[key] == nil
+        if !firstTime {
+            fail(.enrollments, "\(at): key \(e.voterKey.hex.prefix(16))… enrolled twice")
+        } else if districtIndex[e.district] == nil {
+            fail(.enrollments, "\(at): district \(e.district) is not in the manifest")
+        } else if state == .closed {
+            fail(.enrollments, "\(at): enrollment after the close")
+        } else if info == nil || info?.district != districtIndex[e.district] {
+            fail(.enrollments, "\(at): the enrollment opens no commitment of district \(e.district)'s signed roll lists")
+        } else if info?.status == .used {
+            fail(.enrollments, "\(at): the code commitment \(e.commitment.hex.prefix(16))… was already used by another enrollment")
+        } else if info?.status == .retired {
+            fail(.enrollments, "\(at): the code commitment \(e.commitment.hex.prefix(16))… was retired by a reissue")
+        } else if let info, let di = districtIndex[e.district] {
+            active[Int(di)] += 1
+            commitments[commitmentKey]?.status = .used
+            commitments[commitmentKey]?.opener = key
+            if active[Int(di)] > roll[Int(di)] {
+                fail(.enrollments, "\(at): district \(e.district) now has \(active[Int(di)]) active enrollments but \(roll[Int(di)]) voters on the roll")
+            } else {
+                // The code opening and the proof of possession are judged in a batch.
+                pendingEnrollments.append(PendingEnrollment(index: index, enrollment: e, salt: info.salt.salt))
+            }
+            voters[key] = VoterRecord(district: di, enrolledAt: index, root: info.root)
+            return
+        }
+        if firstTime, let di = districtIndex[e.district] {
+            // A key's first enrollment entry enrolls it for check 8 whatever its verdict here.
+            voters[key] = VoterRecord(district: di, enrolledAt: index, root: nil)
+        }
+    }
+
+    private func applyReissue(_ r: ReissueEntry, hash: Digest, setup: ElectionSetup, at: String, index: UInt64) {
+        let order = r.order
+        let old = Key32(order.replaces)
+        let info = commitments[old]
+        if hash != electionHash || !r.isSigned(by: setup.commissionKey) {
+            fail(.enrollments, "\(at): the code reissue is not signed by the commission's registrar key for this election")
+        } else if state == .closed {
+            fail(.enrollments, "\(at): a code reissued after the close")
+        } else if info == nil || info?.district != districtIndex[order.district] {
+            fail(.enrollments, "\(at): the reissue replaces \(order.replaces.hex.prefix(16))…, which is no commitment of district \(order.district)")
+        } else if info?.status == .retired {
+            fail(.enrollments, "\(at): the reissue replaces a commitment already retired")
+        } else if commitments[Key32(order.commitment.value)] != nil {
+            fail(.enrollments, "\(at): the reissue's new commitment is already on the roll")
+        } else if r.revoked.map(Key32.init) != (info?.opener.map { [$0] } ?? []) {
+            fail(.enrollments, "\(at): the reissue revokes \(r.revoked.map { String($0.hex.prefix(16)) }) but the retired code enrolled \(info?.opener == nil ? "no key" : "another key")")
+        } else if let opener = info?.opener, voters[opener]?.hasBallot == true {
+            fail(.enrollments, "\(at): the reissue revokes a key that has already cast a ballot")
+        } else if let info {
+            pass(.enrollments)
+            commitments[old]?.status = .retired
+            commitments[Key32(order.commitment.value)] = CommitmentInfo(district: info.district, salt: Salt16(order.commitment.salt),
+                                                                         root: info.root, status: .fresh, opener: nil)
+            if let opener = info.opener, voters[opener]?.revokedAt == nil {
+                voters[opener]?.revokedAt = index
+                active[Int(info.district)] -= 1
+            }
+        }
+    }
+
+    /// Checks the code openings and proofs of possession of the pending enrollments in parallel.
+    private func flushEnrollments() async {
+        guard !pendingEnrollments.isEmpty, let electionHash else { return }
+        let batch = pendingEnrollments
+        pendingEnrollments = []
+        let workers = parallelism
+        let verdicts: [(opens: Bool, signed: Bool)] = await withTaskGroup(of: [(Int, Bool, Bool)].self) { group in
+            for w in 0..<workers {
+                group.addTask {
+                    stride(from: w, to: batch.count, by: workers).map { i in
+                        let e = batch[i].enrollment
+                        let commitment = CodeCommitment(salt: batch[i].salt, value: e.commitment)
+                        return (i, commitment.isOpened(by: e.code, electionHash: electionHash), e.hasValidSignature(electionHash: electionHash))
+                    }
+                }
+            }
+            var all = [(opens: Bool, signed: Bool)](repeating: (false, false), count: batch.count)
+            for await part in group { for (i, o, s) in part { all[i] = (o, s) } }
+            return all
+        }
+        for (item, verdict) in zip(batch, verdicts) {
+            if !verdict.opens {
+                fail(.enrollments, "entry \(item.index): the code \(item.enrollment.code) does not open commitment \(item.enrollment.commitment.hex.prefix(16))…")
+            } else if !verdict.signed {
+                fail(.enrollments, "entry \(item.index): the enrollment's proof of possession does not verify under key \(item.enrollment.voterKey.hex.prefix(16))…")
+            } else {
+                pass(.enrollments)
+            }
+        }
+    }
+
+    // MARK: checks 8-11
+
+    private func applySpoiled(_ spoiled: SpoiledBallot, manifest: ElectionManifest, electionHash: Digest, at: String, index: UInt64) {
+        let b = spoiled.ballot
+        let code = spoiled.trackingCode.short
+        let claimed = claim(b.ballotID)
+        guard let district = manifest.district(b.district), let key = electionKey?.key else {
+            fail(.spoiledBallots, "\(at): spoiled ballot for an unknown district or before the election key")
+            return
+        }
+        let context = BallotContent.context(electionHash: electionHash, electionKey: key, ballotID: b.ballotID, district: b.district)
+        if !insideWindow(index) {
+            fail(.spoiledBallots, "\(at): spoiled ballot \(code) logged outside the voting window")
+        } else if b.electionHash != electionHash {
+            fail(.spoiledBallots, "\(at): spoiled ballot \(code) names another election")
+        } else if !claimed {
+            fail(.spoiledBallots, "\(at): spoiled ballot \(code) reuses a ballot id already in the log")
+        } else if b.content.problem(in: district, context: context) != nil {
+            fail(.spoiledBallots, "\(at): spoiled ballot \(code) has proofs that do not verify")
+        } else if Selections.problem(spoiled.opening.selections, in: district) != nil || !spoiled.opening.opens(b.content, district: district, electionKey: key) {
+            fail(.spoiledBallots, "\(at): spoiled ballot \(code) does not open to the choice it claims")
+        } else { pass(.spoiledBallots) }
+    }
+
+    private func applySupervised(_ s: SupervisedBallot, manifest: ElectionManifest, electionHash: Digest, at: String, index: UInt64) {
+        let b = s.ballot
+        let code = s.trackingCode
+        let claimed = claim(b.ballotID)
+        guard insideWindow(index) else {
+            fail(.supervisedBallots, "\(at): supervised ballot \(code.short) logged outside the voting window")
+            return
+        }
+        guard let station = stations[s.station] else {
+            fail(.supervisedBallots, "\(at): supervised ballot \(code.short) names station \(s.station), which is not registered before it")
+            return
+        }
+        guard b.electionHash == electionHash, s.isSigned(by: station.signingKey) else {
+            fail(.supervisedBallots, "\(at): supervised ballot \(code.short) is not signed by station \(s.station) for this election")
+            return
+        }
+        guard let district = manifest.district(b.district), let di = districtIndex[b.district] else {
+            fail(.supervisedBallots, "\(at): supervised ballot \(code.short) is for district \(b.district), which is not in the manifest")
+            return
+        }
+        guard claimed else {
+            fail(.supervisedBallots, "\(at): supervised ballot \(code.short) reuses a ballot id already in the log")
+            return
+        }
+        pass(.supervisedBallots)
+        guard let key = electionKey?.key else {
+            fail(.ballotProofs, "\(at): a supervised ballot before the election key was published")
+            return
+        }
+        let context = BallotContent.context(electionHash: electionHash, electionKey: key, ballotID: b.ballotID, district: b.district)
+        guard b.content.problem(in: district, context: context) == nil else {
+            fail(.ballotProofs, "\(at): supervised ballot \(code.short) has a proof that does not verify or the wrong shape")
+            return
+        }
+        pass(.ballotProofs)
+        add(b.content.ciphertexts, district: di)
+        supervised[Key32(code.digest)] = SupervisedInfo(district: di, link: s.link)
+    }
+
+    private func applyReveal(_ item: SupersessionReveal.Item, at: String) {
+        let code = Key32(item.supervised.digest)
+        guard state == .closed, publishedAggregate == nil else {
+            fail(.supervisedBallots, "\(at): a supersession reveal outside the close (it must come after the close entry, before the aggregate)")
+            return
+        }
+        guard let info = supervised[code], !info.revealed else {
+            fail(.supervisedBallots, "\(at): the reveal names \(item.supervised.short), which is no counted supervised ballot or was revealed already")
+            return
+        }
+        guard SupervisedBallot.link(pseudonym: item.pseudonym, blinding: item.blinding) == info.link else {
+            fail(.supervisedBallots, "\(at): the reveal of \(item.supervised.short) does not open its link commitment")
+            return
+        }
+        let pseudonym = Key32(item.pseudonym)
+        guard let root = commitments[pseudonym], root.root == pseudonym, root.district == info.district else {
+            fail(.supervisedBallots, "\(at): supervised ballot \(item.supervised.short) is for \(item.pseudonym.hex.prefix(16))…, which is no roll entry of its district")
+            return
+        }
+        guard revealedPseudonyms.insert(pseudonym).inserted else {
+            fail(.supervisedBallots, "\(at): a second supervised ballot (\(item.supervised.short)) for the same roll entry")
+            return
+        }
+        let expected = ballotByRoot[pseudonym]
+        let stated = item.superseded.map { Key32($0.digest) }
+        guard expected == stated else {
+            fail(.supervisedBallots, expected == nil
+                 ? "\(at): the reveal of \(item.supervised.short) supersedes a ballot that is not its voter's counted remote ballot"
+                 : "\(at): supervised ballot \(item.supervised.short) leaves its voter's remote ballot \(expected.map(Self.short) ?? "") counted")
+            return
+        }
+        if stated != nil {
+            // The superseded ballot leaves the sum (its bytes hash to the tracking code checked above).
+            guard let ballot = try? Ballot.decode(canonical: item.supersededBallot) else {
+                fail(.supervisedBallots, "\(at): the superseded ballot's bytes do not decode")
+                return
+            }
+            subtract(ballot.content.ciphertexts, district: info.district)
+            ballotByRoot[pseudonym] = nil
+        }
+        supervised[code]?.revealed = true
+        pass(.supervisedBallots)
+    }
+
+    private func add(_ ciphertexts: [Ciphertext], district: Int32) {
+        let i = Int(district)
+        sums[i] = sums[i].map { zip($0, ciphertexts).map { $0 + $1 } } ?? ciphertexts
+        counted[i] += 1
+    }
+
+    private func subtract(_ ciphertexts: [Ciphertext], district: Int32) {
+        let i = Int(district)
+        guard let current = sums[i], current.count == ciphertexts.count else { return }
+        sums[i] = zip(current, ciphertexts).map { Ciphertext(alpha: $0.alpha - $1.alpha, beta: $0.beta - $1.beta) }
+        counted[i] -= 1
+    }
+
+    private static func short(_ code: Key32) -> String {
+        var bytes: [UInt8] = []
+        for w in [code.a, code.b, code.c, code.d] { for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: w >> UInt64(shift))) } }
+        return TrackingCode(digest: Digest(trusted: bytes)).short
     }
 
     private struct BallotCheck: Sendable {
@@ -381,6 +630,7 @@ public final class ElectionAudit {
     /// Decodes the pending ballots and checks their signatures and proofs in parallel, then
     /// applies the eligibility rules in log order and adds the counted ones to the sums.
     private func flushBallots() async {
+        await flushEnrollments()
         guard !pendingBallots.isEmpty, let setup, let electionHash else { return }
         let batch = pendingBallots
         pendingBallots = []
@@ -399,7 +649,7 @@ public final class ElectionAudit {
                         guard signed, let key, let district = manifest.district(b.district) else {
                             return (i, BallotCheck(ballot: ballot, signed: signed, proofs: false))
                         }
-                        let context = BallotContent.context(electionHash: electionHash, electionKey: key, voterKey: b.voterKey, district: b.district)
+                        let context = BallotContent.context(electionHash: electionHash, electionKey: key, ballotID: b.ballotID, district: b.district)
                         return (i, BallotCheck(ballot: ballot, signed: true, proofs: b.content.problem(in: district, context: context) == nil))
                     }
                 }
@@ -408,7 +658,6 @@ public final class ElectionAudit {
             for await part in group { for (i, c) in part { all[i] = c } }
             return all.map { $0 ?? BallotCheck(ballot: nil, signed: false, proofs: false) }
         }
-        var byDistrict: [String: [[Ciphertext]]] = [:]
         for (position, check) in checked.enumerated() {
             let index = batch[position].index
             guard let ballot = check.ballot else {
@@ -416,37 +665,34 @@ public final class ElectionAudit {
                 continue
             }
             let b = ballot.ballot
-            let voter = b.voterKey.rawRepresentation
-            let open = openedAt.map { $0 < index } ?? false
-            let notClosed = closedAt.map { index < $0 } ?? true
-            if !open || !notClosed {
-                fail(.ballotEligibility, "entry \(index): ballot \(ballot.trackingCode.short) logged outside the voting window")
+            let voter = Key32(ballot.voterKey)
+            let record = voters[voter]
+            let code = ballot.trackingCode.short
+            if !insideWindow(index) {
+                fail(.ballotEligibility, "entry \(index): ballot \(code) logged outside the voting window")
             } else if !check.signed {
-                fail(.ballotEligibility, "entry \(index): ballot \(ballot.trackingCode.short) is not validly signed for this election")
-            } else if enrolled[voter] != b.district || (enrolledAt[voter].map { $0 > index } ?? true) {
-                fail(.ballotEligibility, "entry \(index): ballot \(ballot.trackingCode.short) is not from a key enrolled in district \(b.district) before it")
-            } else if voted.contains(voter) {
-                fail(.ballotEligibility, "entry \(index): a second ballot from key \(b.voterKey.hex.prefix(16))…")
-            } else {
+                fail(.ballotEligibility, "entry \(index): ballot \(code) is not validly signed for this election")
+            } else if record == nil || record?.district != districtIndex[b.district] || (record?.enrolledAt ?? .max) > index {
+                fail(.ballotEligibility, "entry \(index): ballot \(code) is not from a key enrolled in district \(b.district) before it")
+            } else if let revoked = record?.revokedAt, revoked < index {
+                fail(.ballotEligibility, "entry \(index): ballot \(code) is from key \(ballot.voterKey.hex.prefix(16))…, revoked by a reissue at entry \(revoked)")
+            } else if record?.hasBallot == true {
+                fail(.ballotEligibility, "entry \(index): a second ballot from key \(ballot.voterKey.hex.prefix(16))…")
+            } else if batch[position].idClaimedBefore {
+                fail(.ballotEligibility, "entry \(index): ballot \(code) reuses a ballot id already in the log")
+            } else if let record {
                 pass(.ballotEligibility)
-                voted.insert(voter)
-                castCodes.insert(ballot.trackingCode.digest)
+                voters[voter]?.hasBallot = true
                 if key == nil {
                     fail(.ballotProofs, "entry \(index): a ballot before the election key was published")
                 } else if check.proofs {
                     pass(.ballotProofs)
-                    byDistrict[b.district, default: []].append(b.content.ciphertexts)
+                    add(b.content.ciphertexts, district: record.district)
+                    if let root = record.root { ballotByRoot[root] = Key32(ballot.trackingCode.digest) }
                 } else {
-                    fail(.ballotProofs, "entry \(index): ballot \(ballot.trackingCode.short) has a proof that does not verify or the wrong shape")
+                    fail(.ballotProofs, "entry \(index): ballot \(code) has a proof that does not verify or the wrong shape")
                 }
             }
-        }
-        for (district, rows) in byDistrict {
-            ballotsPerDistrict[district, default: 0] += rows.count
-            let width = rows[0].count
-            guard rows.allSatisfy({ $0.count == width }) else { continue }
-            let partial = (0..<width).map { o in Ciphertext.sum(rows.lazy.map { $0[o] }) }
-            sums[district] = sums[district].map { zip($0, partial).map { $0 + $1 } } ?? partial
         }
         onProgress?(ballotCount)
     }
@@ -455,6 +701,7 @@ public final class ElectionAudit {
 
     public func finish() async -> AuditReport {
         await flushBallots()
+        await flushEnrollments()
         if headerHash == nil { fail(.entries, "the record has no header line") }
         if let end = expectedEnd {
             if end.entries != frontier.size || end.checkpoints != checkpointCount {
@@ -470,9 +717,6 @@ public final class ElectionAudit {
         if let manifest = setup?.manifest {
             if electionKey == nil { fail(.trusteeCeremony, "no election key was published") }
             if trustees.count != manifest.trustees.count { fail(.trusteeCeremony, "\(trustees.count) trustees registered, the manifest needs \(manifest.trustees.count)") }
-            for code in spoiledCodes where castCodes.contains(code) {
-                fail(.spoiledBallots, "a spoiled (opened) ballot was also counted")
-            }
             concludeTally(manifest)
         }
         let checks = AuditCheck.allCases.map { check -> AuditCheckResult in
@@ -489,12 +733,15 @@ public final class ElectionAudit {
             if results != nil { fail(.counts, "results were published but no aggregate") }
             return
         }
-        let recomputed = TallyAggregate(districts: manifest.districts.map { d in
-            TallyAggregate.District(district: d.id, ballots: UInt32(ballotsPerDistrict[d.id] ?? 0), ciphertexts: sums[d.id] ?? [])
+        let recomputed = TallyAggregate(districts: manifest.districts.enumerated().map { i, d in
+            TallyAggregate.District(district: d.id, ballots: UInt32(counted[i]), ciphertexts: counted[i] > 0 ? (sums[i] ?? []) : [])
         })
         if recomputed == published { pass(.aggregate) } else {
             let wrong = zip(recomputed.districts, published.districts).filter { $0 != $1 }.map(\.0.district)
             fail(.aggregate, "the published aggregate differs from the sum of the counted ballots in district(s) \(wrong.isEmpty ? ["(shape)"] : wrong)")
+        }
+        for (i, d) in manifest.districts.enumerated() where counted[i] > roll[i] {
+            fail(.aggregate, "district \(d.id) counts \(counted[i]) ballots but has \(roll[i]) voters on the roll")
         }
         guard let signed = results else {
             if decryptionOrder.count >= manifest.trustees.quorum {
@@ -511,7 +758,8 @@ public final class ElectionAudit {
             fail(.counts, "the results name trustees \(signed.results.quorum); the first \(manifest.trustees.quorum) valid partial decryptions in the log are from \(firstValid)")
             return
         }
-        guard let combined = ElectionResults.combine(manifest: manifest, aggregate: published, partials: quorum, roll: roll.mapValues { UInt32($0) }) else {
+        let rollSizes = Dictionary(manifest.districts.enumerated().map { ($1.id, UInt32(clamping: roll[$0])) }, uniquingKeysWith: { a, _ in a })
+        guard let combined = ElectionResults.combine(manifest: manifest, aggregate: published, partials: quorum, roll: rollSizes) else {
             fail(.counts, "the quorum's partial decryptions do not combine into counts")
             return
         }
@@ -522,7 +770,11 @@ public final class ElectionAudit {
                 fail(.counts, "district \(theirs.district): published counts \(theirs.counts) (ballots \(theirs.ballots), roll \(theirs.roll)), the decryptions give \(mine.counts) (ballots \(mine.ballots), roll \(mine.roll))")
             }
             guard let district = manifest.district(theirs.district) else { continue }
-            let (elected, tied) = ElectionResults.winners(options: district.options.map(\.id), counts: theirs.counts, seats: district.seats)
+            guard theirs.counts.count == district.options.count else {
+                fail(.winners, "district \(theirs.district): \(theirs.counts.count) counts for \(district.options.count) options; no winners can follow from them")
+                continue
+            }
+            let (elected, tied) = ElectionResults.winners(district: district, counts: theirs.counts, ballots: theirs.ballots)
             if elected == theirs.elected && tied == theirs.tied { pass(.winners) } else {
                 fail(.winners, "district \(theirs.district): published elected \(theirs.elected), tied \(theirs.tied); the counts give elected \(elected), tied \(tied)")
             }

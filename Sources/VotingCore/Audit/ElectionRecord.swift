@@ -4,48 +4,108 @@ public import Foundation
 /// this order: a header; every log entry in index order, each signed checkpoint placed right
 /// after the entry that completes its tree; an end line with the counts. Everything in it is
 /// public; it carries no personal data.
-public enum RecordItem: Codable, Sendable, Hashable {
+///
+/// Reading and writing share one grammar, `RecordLine` (Record §1.1): `parse` accepts exactly
+/// the canonical lines that `line()` writes (sorted keys, no whitespace, no escapes) with
+/// exactly the keys of Record §1.2 for the line's type, and nothing else.
+public enum RecordItem: Sendable, Hashable {
     case header(RecordHeader)
     case entry(LogEntryBody)
     case checkpoint(SignedCheckpoint)
     case end(RecordEnd)
 
-    public static let format = "evote-election-record/1"
+    public static let format = "evote-election-record/2"
 
-    enum CodingKeys: String, CodingKey { case type }
+    /// The keys of each line type (Record §1.2).
+    static let headerKeys = ["election_hash", "exported_at", "format", "type"]
+    static let entryKeys = ["data", "index", "kind", "type"]
+    static let checkpointKeys = ["election_hash", "root_hash", "signature", "timestamp", "tree_size", "type"]
+    static let endKeys = ["checkpoints", "entries", "type"]
 
-    public init(from decoder: any Decoder) throws {
-        let type = try decoder.container(keyedBy: CodingKeys.self).decode(String.self, forKey: .type)
-        switch type {
-        case "header": self = .header(try RecordHeader(from: decoder))
-        case "entry": self = .entry(try TypedEntry(from: decoder).body)
-        case "checkpoint": self = .checkpoint(try TypedCheckpoint(from: decoder).checkpoint)
-        case "end": self = .end(try RecordEnd(from: decoder))
-        default:
-            throw DecodingError.dataCorrupted(.init(codingPath: [CodingKeys.type], debugDescription: "unknown record line type \"\(type)\""))
-        }
-    }
+    // MARK: Writing
 
-    public func encode(to encoder: any Encoder) throws {
+    /// The members of this item's line.
+    public var recordLine: RecordLine {
+        let members: [(String, RecordValue)]
         switch self {
-        case .header(let h): try h.encode(to: encoder)
-        case .entry(let e): try TypedEntry(body: e).encode(to: encoder)
-        case .checkpoint(let c): try TypedCheckpoint(checkpoint: c).encode(to: encoder)
-        case .end(let e): try e.encode(to: encoder)
+        case .header(let h):
+            members = [("type", .string("header")), ("format", .string(h.format)),
+                       ("election_hash", .string(FastHex.encode(h.electionHash.bytes))), ("exported_at", .integer(h.exportedAt))]
+        case .entry(let e):
+            members = [("type", .string("entry")), ("index", .integer(e.index)), ("kind", .string(e.kind.rawValue)),
+                       ("data", .string(FastHex.encode(e.data.bytes)))]
+        case .checkpoint(let signed):
+            let cp = signed.checkpoint
+            members = [("type", .string("checkpoint")), ("election_hash", .string(FastHex.encode(cp.electionHash.bytes))),
+                       ("tree_size", .integer(cp.treeSize)), ("root_hash", .string(FastHex.encode(cp.rootHash.bytes))),
+                       ("timestamp", .integer(cp.timestamp)), ("signature", .string(FastHex.encode(signed.signature.bytes)))]
+        case .end(let e):
+            members = [("type", .string("end")), ("entries", .integer(e.entries)), ("checkpoints", .integer(e.checkpoints))]
+        }
+        do {
+            return try RecordLine(members)
+        } catch {
+            // Keys are fixed, hex and kinds are printable ASCII; only a header format read
+            // from elsewhere could hold a byte the grammar cannot carry, and none is built so.
+            preconditionFailure("record item cannot be written: \(error)")
         }
     }
 
-    /// One line of the record file.
-    public func line() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var data = try encoder.encode(self)
-        data.append(0x0a)
-        return data
+    /// The canonical bytes of this item's line, LF included (`RecordLine.serialized`).
+    public func serializedLine() -> [UInt8] {
+        recordLine.serialized()
     }
 
-    public static func parse(line: Data) throws -> RecordItem {
-        try JSONDecoder().decode(RecordItem.self, from: line)
+    /// One line of the record file, LF included.
+    public func line() throws -> Data {
+        Data(serializedLine())
+    }
+
+    // MARK: Reading
+
+    /// Reads one line given without its LF: malformed (Record §1.1) unless it is canonical
+    /// and has exactly the keys of its type, hex of the right length and a known entry kind.
+    public static func parse(line: some Collection<UInt8>, maxLength: Int = RecordLine.defaultMaxLength) throws(RecordLineError) -> RecordItem {
+        try parse(try RecordLine.parse(line, maxLength: maxLength))
+    }
+
+    /// Reads one line given without its LF from raw bytes (the audit's splitter output).
+    public static func parse(_ line: UnsafeRawBufferPointer, maxLength: Int = RecordLine.defaultMaxLength) throws(RecordLineError) -> RecordItem {
+        try parse(try RecordLine.parse(line, maxLength: maxLength))
+    }
+
+    /// Reads a line that the grammar accepted as the record line type it names (Record §1.1 rule 9).
+    public static func parse(_ line: RecordLine) throws(RecordLineError) -> RecordItem {
+        let type = try line.string("type")
+        switch type {
+        case "header":
+            try line.readObject(expecting: headerKeys)
+            // Any format string is a well-formed header; the audit fails check 2 for another one.
+            return .header(RecordHeader(format: try line.string("format"),
+                                        electionHash: Digest(trusted: try line.hexBytes("election_hash", byteCount: Digest.byteCount)),
+                                        exportedAt: try line.integer("exported_at")))
+        case "entry":
+            try line.readObject(expecting: entryKeys)
+            let index = try line.integer("index")
+            let kindName = try line.string("kind")
+            guard let kind = LogEntryKind(rawValue: kindName) else { throw RecordLineError(.unknownEntryKind(kindName)) }
+            let data = try line.hexBytes("data")
+            guard !data.isEmpty else { throw RecordLineError(.emptyValue(key: "data")) }
+            return .entry(LogEntryBody(index: index, kind: kind, data: HexBytes(data)))
+        case "checkpoint":
+            try line.readObject(expecting: checkpointKeys)
+            let checkpoint = Checkpoint(electionHash: Digest(trusted: try line.hexBytes("election_hash", byteCount: Digest.byteCount)),
+                                        treeSize: try line.integer("tree_size"),
+                                        rootHash: Digest(trusted: try line.hexBytes("root_hash", byteCount: Digest.byteCount)),
+                                        timestamp: try line.integer("timestamp"))
+            let signature = Ed25519Signature(trusted: try line.hexBytes("signature", byteCount: Ed25519Signature.byteCount))
+            return .checkpoint(SignedCheckpoint(checkpoint: checkpoint, signature: signature))
+        case "end":
+            try line.readObject(expecting: endKeys)
+            return .end(RecordEnd(entries: try line.integer("entries"), checkpoints: try line.integer("checkpoints")))
+        default:
+            throw RecordLineError(.unknownLineType(type))
+        }
     }
 }
 
@@ -62,8 +122,13 @@ public struct RecordHeader: Codable, Sendable, Hashable {
     }
 
     public init(electionHash: Digest, exportedAt: Timestamp) {
+        self.init(format: RecordItem.format, electionHash: electionHash, exportedAt: exportedAt)
+    }
+
+    /// A header as read, whatever its format (the audit judges the format, Record §4 check 2).
+    public init(format: String, electionHash: Digest, exportedAt: Timestamp) {
         type = "header"
-        format = RecordItem.format
+        self.format = format
         self.electionHash = electionHash
         self.exportedAt = exportedAt
     }
@@ -78,55 +143,6 @@ public struct RecordEnd: Codable, Sendable, Hashable {
         type = "end"
         self.entries = entries
         self.checkpoints = checkpoints
-    }
-}
-
-struct TypedEntry: Codable {
-    let body: LogEntryBody
-    enum CodingKeys: String, CodingKey { case type, index, kind, data }
-    init(body: LogEntryBody) { self.body = body }
-    init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        body = LogEntryBody(index: try c.decode(UInt64.self, forKey: .index), kind: try c.decode(LogEntryKind.self, forKey: .kind),
-                            data: try c.decode(HexBytes.self, forKey: .data))
-    }
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode("entry", forKey: .type)
-        try c.encode(body.index, forKey: .index)
-        try c.encode(body.kind, forKey: .kind)
-        try c.encode(body.data, forKey: .data)
-    }
-}
-
-struct TypedCheckpoint: Codable {
-    let checkpoint: SignedCheckpoint
-    enum CodingKeys: String, CodingKey { case type }
-    init(checkpoint: SignedCheckpoint) { self.checkpoint = checkpoint }
-    init(from decoder: any Decoder) throws {
-        // The checkpoint's own fields sit beside "type"; decode them without the strict check.
-        checkpoint = try LenientCheckpoint(from: decoder).value
-    }
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode("checkpoint", forKey: .type)
-        try checkpoint.encode(to: encoder)
-    }
-}
-
-struct LenientCheckpoint: Decodable {
-    let value: SignedCheckpoint
-    enum CodingKeys: String, CodingKey {
-        case electionHash = "election_hash", treeSize = "tree_size", rootHash = "root_hash", timestamp, signature
-    }
-    init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        value = SignedCheckpoint(
-            checkpoint: Checkpoint(electionHash: try c.decode(Digest.self, forKey: .electionHash),
-                                   treeSize: try c.decode(UInt64.self, forKey: .treeSize),
-                                   rootHash: try c.decode(Digest.self, forKey: .rootHash),
-                                   timestamp: try c.decode(UInt64.self, forKey: .timestamp)),
-            signature: try c.decode(Ed25519Signature.self, forKey: .signature))
     }
 }
 

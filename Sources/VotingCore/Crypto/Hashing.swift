@@ -86,3 +86,20 @@ public func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         b.withUnsafeBytes { pb in CRYPTO_memcmp(pa.baseAddress, pb.baseAddress, a.count) == 0 }
     }
 }
+
+/// PBKDF2-HMAC-SHA-256 (RFC 8018 §5.2) over OpenSSL: the slow, salted hash of enrollment
+/// codes (docs/protocol.md §8.2).
+public enum PBKDF2SHA256 {
+    public static func derive(password: [UInt8], salt: [UInt8], iterations: Int, length: Int = 32) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: length)
+        // PKCS5_PBKDF2_HMAC fails only on allocation failure or a zero/negative length, neither reachable here.
+        let ok = password.withUnsafeBufferPointer { p in
+            salt.withUnsafeBufferPointer { s in
+                PKCS5_PBKDF2_HMAC(p.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }, Int32(p.count),
+                                  s.baseAddress, Int32(s.count), Int32(iterations), EVP_sha256(), Int32(length), &out)
+            }
+        }
+        precondition(ok == 1, "PKCS5_PBKDF2_HMAC failed")
+        return out
+    }
+}

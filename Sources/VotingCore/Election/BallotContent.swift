@@ -1,8 +1,8 @@
-/// What the voter marked, encrypted (content type `elgamal-p256-v1`, docs/protocol.md §11.4): one
+/// What the voter marked, encrypted (content type `elgamal-p256-v2`, docs/protocol.md §11.4): one
 /// exponential-ElGamal ciphertext per option of the district's contest in manifest order,
 /// a proof that each encrypts 0 or 1, and a proof that they sum to the selection limit.
 public struct BallotContent: Sendable, Hashable, Codable {
-    public static let contentType = "elgamal-p256-v1"
+    public static let contentType = "elgamal-p256-v2"
 
     public let ciphertexts: [Ciphertext]
     public let proofs: [ZeroOrOneProof]
@@ -26,10 +26,10 @@ public struct BallotContent: Sendable, Hashable, Codable {
         limitProof = try c.decode(KnownValueProof.self, forKey: .limitProof)
     }
 
-    /// The proofs' binding: the voter's key and the district, so a proof cannot be copied
-    /// into another voter's ballot (eq. 22).
-    public static func context(electionHash: Digest, electionKey: GroupElement, voterKey: Ed25519PublicKey, district: String) -> ProofContext {
-        ProofContext(electionHash: electionHash, electionKey: electionKey, bound: voterKey.rawRepresentation + Array(district.utf8))
+    /// The proofs' binding: the ballot's random id and its district, so a proof cannot be
+    /// copied into another ballot, and names no voter (eq. 22).
+    public static func context(electionHash: Digest, electionKey: GroupElement, ballotID: BallotID, district: String) -> ProofContext {
+        ProofContext(electionHash: electionHash, electionKey: electionKey, bound: ballotID.bytes + Array(district.utf8))
     }
 
     /// Encrypts a choice: 1 for each selected option, 0 for the others. `nonces` (one per
@@ -51,27 +51,44 @@ public struct BallotContent: Sendable, Hashable, Codable {
             ciphertexts.append(ct)
             proofs.append(try ZeroOrOneProof.prove(ciphertext: ct, vote: m, nonce: r, context: context))
         }
-        let total = Ciphertext.sum(ciphertexts)
         let nonceSum = nonces.dropFirst().reduce(nonces[0], +)
-        let limitProof = try KnownValueProof.prove(ciphertext: total, value: UInt64(selected.count), nonce: nonceSum, context: context)
+        let limitProof = try KnownValueProof.prove(ciphertexts: ciphertexts, value: UInt64(selected.count), nonce: nonceSum, context: context)
         return (BallotContent(ciphertexts: ciphertexts, proofs: proofs, limitProof: limitProof),
                 BallotOpening(selections: selections, nonces: nonces))
     }
 
-    /// Checks shape and every proof; nil when the ballot is well formed for the contest.
-    public func problem(in district: District, context: ProofContext) -> BallotProblem? {
+    /// The shape problem, if any: one ciphertext per option, one 0/1 proof per ciphertext.
+    public func shapeProblem(in district: District) -> BallotProblem? {
         guard ciphertexts.count == district.options.count else {
             return .wrongOptionCount(expected: district.options.count, got: ciphertexts.count)
         }
         guard proofs.count == ciphertexts.count else { return .wrongProofCount(expected: ciphertexts.count, got: proofs.count) }
+        return nil
+    }
+
+    /// Adds every proof's equations to `batch` (one ballot's share of a batch check); marks the
+    /// batch broken when the shape is wrong.
+    public func addEquations(in district: District, context: ProofContext, to batch: inout ProofBatch) {
+        guard shapeProblem(in: district) == nil else {
+            batch.broken = true
+            return
+        }
+        for (ct, proof) in zip(ciphertexts, proofs) { proof.addEquations(ciphertext: ct, context: context, to: &batch) }
+        limitProof.addEquations(ciphertexts: ciphertexts, value: UInt64(district.selectionLimit), context: context, to: &batch)
+    }
+
+    /// Checks shape and every proof; nil when the ballot is well formed for the contest. All
+    /// the proofs are checked in one batch; only when it fails are they checked one by one to
+    /// name the first that fails.
+    public func problem(in district: District, context: ProofContext) -> BallotProblem? {
+        if let shape = shapeProblem(in: district) { return shape }
+        var batch = ProofBatch(electionKey: context.electionKey)
+        addEquations(in: district, context: context, to: &batch)
+        if batch.holds() { return nil }
         for (i, (ct, proof)) in zip(ciphertexts, proofs).enumerated() where !proof.verify(ciphertext: ct, context: context) {
             return .badRangeProof(option: district.options[i].id)
         }
-        let total = Ciphertext.sum(ciphertexts)
-        guard limitProof.verify(ciphertext: total, value: UInt64(district.selectionLimit), context: context) else {
-            return .badLimitProof(limit: district.selectionLimit)
-        }
-        return nil
+        return .badLimitProof(limit: district.selectionLimit)
     }
 
     func write(to w: inout CanonicalWriter) {

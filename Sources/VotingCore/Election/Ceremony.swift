@@ -1,26 +1,40 @@
 /// The trustees' key ceremony and the tally as public records (docs/protocol.md §12-13).
 
-/// A trustee's public keys, registered by the commission (log kind `trustee`).
+/// A trustee's public keys with the trustee's own signature over them (made by `trustee
+/// keygen`). The commission appoints the trustee by signing this registration for an
+/// election (log kind `trustee`), so neither the server nor anyone else can change a
+/// trustee's name or keys, or add a trustee, without a check failing.
 public struct TrusteeRegistration: Sendable, Hashable, Codable {
     /// 1...count; also the x at which the trustee's share is evaluated.
     public let index: UInt32
     public let name: String
-    /// Signs the trustee's publications.
+    /// Signs the trustee's publications and its own registration.
     public let signingKey: Ed25519PublicKey
     /// Receives the other trustees' encrypted shares.
     public let encryptionKey: GroupElement
+    /// The trustee's signature over the registration body.
+    public let signature: Ed25519Signature
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case index, name
         case signingKey = "signing_key"
         case encryptionKey = "encryption_key"
+        case signature
     }
 
-    public init(index: UInt32, name: String, signingKey: Ed25519PublicKey, encryptionKey: GroupElement) {
+    public init(index: UInt32, name: String, signingKey: Ed25519PublicKey, encryptionKey: GroupElement, signature: Ed25519Signature) {
         self.index = index
         self.name = name
         self.signingKey = signingKey
         self.encryptionKey = encryptionKey
+        self.signature = signature
+    }
+
+    /// A registration signed by the trustee's own key.
+    public static func signed(index: UInt32, name: String, signingKey: Ed25519PrivateKey, encryptionKey: GroupElement) throws -> TrusteeRegistration {
+        let body = bodyBytes(index: index, name: name, signingKey: signingKey.publicKey, encryptionKey: encryptionKey)
+        return TrusteeRegistration(index: index, name: name, signingKey: signingKey.publicKey, encryptionKey: encryptionKey,
+                                   signature: try signingKey.signature(for: body))
     }
 
     public init(from decoder: any Decoder) throws {
@@ -29,9 +43,11 @@ public struct TrusteeRegistration: Sendable, Hashable, Codable {
         name = try c.decode(String.self, forKey: .name)
         signingKey = try c.decode(Ed25519PublicKey.self, forKey: .signingKey)
         encryptionKey = try c.decode(GroupElement.self, forKey: .encryptionKey)
+        signature = try c.decode(Ed25519Signature.self, forKey: .signature)
     }
 
-    public var canonicalBytes: [UInt8] {
+    /// What the trustee signs: `evote.v2.trustee` {index, name, signing key, encryption key}.
+    public static func bodyBytes(index: UInt32, name: String, signingKey: Ed25519PublicKey, encryptionKey: GroupElement) -> [UInt8] {
         var w = CanonicalWriter(tag: .trusteeRegistration)
         w.u32(index)
         w.string(name)
@@ -40,11 +56,91 @@ public struct TrusteeRegistration: Sendable, Hashable, Codable {
         return w.bytes
     }
 
-    public static func decode(canonical bytes: [UInt8]) throws -> TrusteeRegistration {
-        var r = try CanonicalReader(bytes, tag: .trusteeRegistration)
-        let value = TrusteeRegistration(index: try r.u32(), name: try r.string(), signingKey: try r.key(), encryptionKey: try r.point())
+    public var bodyBytes: [UInt8] { Self.bodyBytes(index: index, name: name, signingKey: signingKey, encryptionKey: encryptionKey) }
+
+    /// The trustee's own signature verifies.
+    public var isSelfSigned: Bool { signingKey.isValidSignature(signature, for: bodyBytes) }
+
+    /// What the commission signs to appoint this trustee in an election.
+    public func appointmentBytes(electionHash: Digest) -> [UInt8] {
+        var w = CanonicalWriter(tag: .trusteeAppointment)
+        w.fixed(electionHash)
+        w.bytes(bodyBytes)
+        w.fixed(signature)
+        return w.bytes
+    }
+
+    /// The log payload: the appointment signed by the commission key.
+    public func payload(electionHash: Digest, commissionSignature: Ed25519Signature) -> [UInt8] {
+        signedPayload(appointmentBytes(electionHash: electionHash), commissionSignature)
+    }
+
+    public func appointmentSignature(electionHash: Digest, commissionKey: Ed25519PrivateKey) throws -> Ed25519Signature {
+        try commissionKey.signature(for: appointmentBytes(electionHash: electionHash))
+    }
+
+    /// Decodes a `trustee` payload: the registration, the election hash of the appointment and
+    /// the commission's signature over it.
+    public static func decode(payload: [UInt8]) throws -> (TrusteeRegistration, Digest, Ed25519Signature) {
+        let (appointment, commissionSignature) = try openSignedPayload(payload)
+        var r = try CanonicalReader(appointment, tag: .trusteeAppointment)
+        let hash = try r.fixed(Digest.self)
+        let body = try r.bytes()
+        let signature = try r.fixed(Ed25519Signature.self)
         try r.finish()
-        return value
+        var b = try CanonicalReader(body, tag: .trusteeRegistration)
+        let value = TrusteeRegistration(index: try b.u32(), name: try b.string(), signingKey: try b.key(),
+                                        encryptionKey: try b.point(), signature: signature)
+        try b.finish()
+        return (value, hash, commissionSignature)
+    }
+}
+
+/// A polling station registered by the commission (log kind `station`): its supervised
+/// ballots are signed by its key (docs/protocol.md §16).
+public struct StationRegistration: Sendable, Hashable, Codable {
+    public let index: UInt32
+    public let name: String
+    public let signingKey: Ed25519PublicKey
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case index, name
+        case signingKey = "signing_key"
+    }
+
+    public init(index: UInt32, name: String, signingKey: Ed25519PublicKey) {
+        self.index = index
+        self.name = name
+        self.signingKey = signingKey
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.strictContainer(keyedBy: CodingKeys.self)
+        index = try c.decode(UInt32.self, forKey: .index)
+        name = try c.decode(String.self, forKey: .name)
+        signingKey = try c.decode(Ed25519PublicKey.self, forKey: .signingKey)
+    }
+
+    public func appointmentBytes(electionHash: Digest) -> [UInt8] {
+        var w = CanonicalWriter(tag: .stationAppointment)
+        w.fixed(electionHash)
+        w.u32(index)
+        w.string(name)
+        w.key(signingKey)
+        return w.bytes
+    }
+
+    public func payload(electionHash: Digest, commissionSignature: Ed25519Signature) -> [UInt8] {
+        signedPayload(appointmentBytes(electionHash: electionHash), commissionSignature)
+    }
+
+    public static func decode(payload: [UInt8]) throws -> (StationRegistration, Digest, Ed25519Signature) {
+        let (body, signature) = try openSignedPayload(payload)
+        var r = try CanonicalReader(body, tag: .stationAppointment)
+        let hash = try r.fixed(Digest.self)
+        let value = StationRegistration(index: try r.u32(), name: try r.string(), signingKey: try r.key())
+        try r.finish()
+        return (value, hash, signature)
     }
 }
 
@@ -89,7 +185,7 @@ public struct DealerPublication: Sendable, Hashable, Codable {
         w.fixed(electionHash)
         w.u32(index)
         w.list(commitments) { w, c in w.point(c) }
-        w.scalar(proof.c)
+        w.point(proof.a)
         w.scalar(proof.z)
         w.list(shares) { w, s in
             w.u32(s.recipient)
@@ -154,29 +250,13 @@ public struct DealerPublication: Sendable, Hashable, Codable {
         let hash = try r.fixed(Digest.self)
         let index = try r.u32()
         let commitments = try r.list { try $0.point() }
-        let proof = SchnorrProof(c: try r.scalar(), z: try r.scalar())
+        let proof = SchnorrProof(a: try r.point(), z: try r.scalar())
         let shares = try r.list { r in
             EncryptedShare(recipient: try r.u32(), ephemeral: try r.point(), ciphertext: HexBytes(try r.bytes()), mac: try r.fixed(Digest.self))
         }
         try r.finish()
         return (DealerPublication(index: index, commitments: commitments, proof: proof, shares: shares, signature: signature), hash)
     }
-}
-
-/// A signed trustee message as a log payload: tag, the signed bytes (length-prefixed), the signature.
-func signedPayload(_ body: [UInt8], _ signature: Ed25519Signature) -> [UInt8] {
-    var w = CanonicalWriter(tag: .signedMessage)
-    w.bytes(body)
-    w.fixed(signature)
-    return w.bytes
-}
-
-func openSignedPayload(_ payload: [UInt8]) throws -> ([UInt8], Ed25519Signature) {
-    var r = try CanonicalReader(payload, tag: .signedMessage)
-    let body = try r.bytes()
-    let signature = try r.fixed(Ed25519Signature.self)
-    try r.finish()
-    return (body, signature)
 }
 
 /// A trustee's verdict on the shares it received (log kind `verification`).

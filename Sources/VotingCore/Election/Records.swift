@@ -1,18 +1,23 @@
 /// Milliseconds since the Unix epoch, UTC.
 public typealias Timestamp = UInt64
 
-/// Log entry 0: the manifest plus the keys that sign for this election.
+/// Log entry 0: the manifest, the keys that sign for this election, and a nonce drawn at
+/// `init`. Its hash is the election hash (eq. 1), so every receipt, request and ballot names
+/// one election only, even when two elections share a manifest.
 public struct ElectionSetup: Sendable, Hashable {
     public let manifest: ElectionManifest
-    /// Signs checkpoints and receipts.
+    /// Signs checkpoints, receipts and results.
     public let serverKey: Ed25519PublicKey
-    /// Signs commission orders (open, close).
+    /// Signs commission orders: roll imports, code reissues, trustee and station appointments, window orders.
     public let commissionKey: Ed25519PublicKey
+    /// 32 random bytes drawn when the election is created.
+    public let nonce: Nonce32
 
-    public init(manifest: ElectionManifest, serverKey: Ed25519PublicKey, commissionKey: Ed25519PublicKey) {
+    public init(manifest: ElectionManifest, serverKey: Ed25519PublicKey, commissionKey: Ed25519PublicKey, nonce: Nonce32) {
         self.manifest = manifest
         self.serverKey = serverKey
         self.commissionKey = commissionKey
+        self.nonce = nonce
     }
 
     public var canonicalBytes: [UInt8] {
@@ -20,84 +25,21 @@ public struct ElectionSetup: Sendable, Hashable {
         w.bytes(manifest.canonicalBytes)
         w.key(serverKey)
         w.key(commissionKey)
+        w.fixed(nonce)
         return w.bytes
     }
+
+    /// election_hash = SHA-256(election setup bytes) (eq. 1).
+    public var electionHash: Digest { SHA256.hash(canonicalBytes) }
 
     public static func decode(canonical bytes: [UInt8]) throws -> ElectionSetup {
         var r = try CanonicalReader(bytes, tag: .electionSetup)
         let manifest = try ElectionManifest.decode(canonical: try r.bytes())
         let server = try r.key()
         let commission = try r.key()
+        let nonce = try r.fixed(Nonce32.self)
         try r.finish()
-        return ElectionSetup(manifest: manifest, serverKey: server, commissionKey: commission)
-    }
-}
-
-/// A roll import: how many voters each district gained. No personal data.
-public struct RollImport: Sendable, Hashable {
-    public struct DistrictCount: Sendable, Hashable, Codable {
-        public let district: String
-        public let voters: Int
-        public init(district: String, voters: Int) {
-            self.district = district
-            self.voters = voters
-        }
-    }
-
-    public let counts: [DistrictCount]
-
-    public init(counts: [DistrictCount]) { self.counts = counts }
-
-    public var canonicalBytes: [UInt8] {
-        var w = CanonicalWriter(tag: .rollImport)
-        w.list(counts) { w, c in
-            w.string(c.district)
-            w.u32(UInt32(clamping: c.voters))
-        }
-        return w.bytes
-    }
-
-    public static func decode(canonical bytes: [UInt8]) throws -> RollImport {
-        var r = try CanonicalReader(bytes, tag: .rollImport)
-        let counts = try r.list { r in DistrictCount(district: try r.string(), voters: Int(try r.u32())) }
-        try r.finish()
-        return RollImport(counts: counts)
-    }
-}
-
-/// The voter's proof of possession of its new key, sent with the enrollment code.
-public enum EnrollmentRequest {
-    public static func signedBytes(electionHash: Digest, voterKey: Ed25519PublicKey) -> [UInt8] {
-        var w = CanonicalWriter(tag: .enrollmentRequest)
-        w.fixed(electionHash)
-        w.key(voterKey)
-        return w.bytes
-    }
-}
-
-/// A public enrollment: this key may cast one ballot in this district.
-public struct Enrollment: Sendable, Hashable {
-    public let voterKey: Ed25519PublicKey
-    public let district: String
-
-    public init(voterKey: Ed25519PublicKey, district: String) {
-        self.voterKey = voterKey
-        self.district = district
-    }
-
-    public var canonicalBytes: [UInt8] {
-        var w = CanonicalWriter(tag: .enrollment)
-        w.key(voterKey)
-        w.string(district)
-        return w.bytes
-    }
-
-    public static func decode(canonical bytes: [UInt8]) throws -> Enrollment {
-        var r = try CanonicalReader(bytes, tag: .enrollment)
-        let key = try r.key()
-        let district = try r.string()
-        try r.finish()
-        return Enrollment(voterKey: key, district: district)
+        return ElectionSetup(manifest: manifest, serverKey: server, commissionKey: commission, nonce: nonce)
     }
 }
 
@@ -168,19 +110,30 @@ public enum RecordError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 /// A challenged ballot published with its opening (Benaloh challenge): anyone can check the
-/// encryption held the stated choice. Never counted.
+/// encryption held the stated choice. It carries no voter key and its proofs are bound to
+/// the ballot's own id, so nothing in the record links it to a voter. Never counted.
 public struct SpoiledBallot: Sendable, Hashable {
-    public let ballot: SignedBallot
+    public let ballot: Ballot
+    public let ballotBytes: [UInt8]
     public let opening: BallotOpening
 
-    public init(ballot: SignedBallot, opening: BallotOpening) {
+    public init(ballot: Ballot, opening: BallotOpening) {
         self.ballot = ballot
+        self.ballotBytes = ballot.canonicalBytes
         self.opening = opening
     }
 
+    init(ballot: Ballot, ballotBytes: [UInt8], opening: BallotOpening) {
+        self.ballot = ballot
+        self.ballotBytes = ballotBytes
+        self.opening = opening
+    }
+
+    public var trackingCode: TrackingCode { TrackingCode(digest: SHA256.hash(ballotBytes)) }
+
     public var canonicalBytes: [UInt8] {
         var w = CanonicalWriter(tag: .spoiledBallot)
-        w.bytes(ballot.canonicalBytes)
+        w.bytes(ballotBytes)
         w.list(opening.selections) { w, s in w.string(s) }
         w.list(opening.nonces) { w, n in w.scalar(n) }
         return w.bytes
@@ -188,10 +141,28 @@ public struct SpoiledBallot: Sendable, Hashable {
 
     public static func decode(canonical bytes: [UInt8]) throws -> SpoiledBallot {
         var r = try CanonicalReader(bytes, tag: .spoiledBallot)
-        let ballot = try SignedBallot.decode(canonical: try r.bytes())
+        let ballotBytes = try r.bytes()
         let selections = try r.list { try $0.string() }
         let nonces = try r.list { try $0.scalar() }
         try r.finish()
-        return SpoiledBallot(ballot: ballot, opening: BallotOpening(selections: selections, nonces: nonces))
+        return SpoiledBallot(ballot: try Ballot.decode(canonical: ballotBytes), ballotBytes: ballotBytes,
+                             opening: BallotOpening(selections: selections, nonces: nonces))
     }
+}
+
+/// A signed publication as a log payload (docs/protocol.md §12.3): tag, the signed bytes
+/// (length-prefixed, tag included), the signature.
+func signedPayload(_ body: [UInt8], _ signature: Ed25519Signature) -> [UInt8] {
+    var w = CanonicalWriter(tag: .signedMessage)
+    w.bytes(body)
+    w.fixed(signature)
+    return w.bytes
+}
+
+func openSignedPayload(_ payload: [UInt8]) throws -> ([UInt8], Ed25519Signature) {
+    var r = try CanonicalReader(payload, tag: .signedMessage)
+    let body = try r.bytes()
+    let signature = try r.fixed(Ed25519Signature.self)
+    try r.finish()
+    return (body, signature)
 }

@@ -68,6 +68,7 @@ public struct TallyAggregate: Sendable, Hashable, Codable {
 /// with a proof (log kind `decryption`).
 public struct PartialDecryption: Sendable, Hashable, Codable {
     public struct Share: Sendable, Hashable, Codable {
+        /// D = s_j·alpha; the identity when alpha is.
         public let partial: GroupElement
         public let proof: DecryptionProof
 
@@ -104,8 +105,7 @@ public struct PartialDecryption: Sendable, Hashable, Codable {
         w.list(districts) { w, shares in
             w.list(shares) { w, s in
                 w.point(s.partial)
-                w.scalar(s.proof.c)
-                w.scalar(s.proof.z)
+                s.proof.write(to: &w)
             }
         }
         return w.bytes
@@ -161,7 +161,7 @@ public struct PartialDecryption: Sendable, Hashable, Codable {
         let hash = try r.fixed(Digest.self)
         let index = try r.u32()
         let districts = try r.list { r in
-            try r.list { r in Share(partial: try r.pointOrIdentity(), proof: DecryptionProof(c: try r.scalar(), z: try r.scalar())) }
+            try r.list { r in Share(partial: try r.pointOrIdentity(), proof: try DecryptionProof.read(from: &r)) }
         }
         try r.finish()
         return (PartialDecryption(index: index, districts: districts, signature: signature), hash)
@@ -203,13 +203,32 @@ public struct ElectionResults: Sendable, Hashable, Codable {
         self.districts = districts
     }
 
-    /// The `seats` options with the most votes; a tie across the last seat is reported (eq. 44).
+    /// The `seats` electable options with the most votes; a tie across the last seat is
+    /// reported, never broken (eq. 44). Options that are not electable ("against all") are
+    /// counted but never elected or tied.
+    public static func winners(options: [BallotOption], counts: [UInt64], seats: Int) -> (elected: [String], tied: [String]) {
+        let electable = zip(options, counts).filter { $0.0.electable }.map { ($0.0.id, $0.1) }
+        return winners(options: electable.map(\.0), counts: electable.map(\.1), seats: seats)
+    }
+
+    /// The winners of a district's published counts: none when no ballot was counted there,
+    /// otherwise eq. 44 over its electable options.
+    public static func winners(district: VotingCore.District, counts: [UInt64], ballots: UInt32) -> (elected: [String], tied: [String]) {
+        guard ballots > 0, counts.count == district.options.count else { return ([], []) }
+        return winners(options: district.options, counts: counts, seats: district.seats)
+    }
+
+    /// eq. 44 over options that are all electable.
     public static func winners(options: [String], counts: [UInt64], seats: Int) -> (elected: [String], tied: [String]) {
-        let ranked = zip(options, counts).sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
+        guard seats >= 1 else { return ([], []) }
+        let ranked = zip(options, counts).sorted {
+            $0.1 != $1.1 ? $0.1 > $1.1 : Array($0.0.utf8).lexicographicallyPrecedes(Array($1.0.utf8))
+        }
         guard seats < ranked.count else { return (ranked.map(\.0), []) }
         let cutoff = ranked[seats - 1].1
         if ranked[seats].1 != cutoff { return (ranked.prefix(seats).map(\.0), []) }
-        return (ranked.filter { $0.1 > cutoff }.map(\.0), ranked.filter { $0.1 == cutoff }.map(\.0).sorted())
+        return (ranked.filter { $0.1 > cutoff }.map(\.0),
+                ranked.filter { $0.1 == cutoff }.map(\.0).sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) })
     }
 
     public var canonicalBytes: [UInt8] {
@@ -266,7 +285,7 @@ public struct ElectionResults: Sendable, Hashable, Codable {
                     counts.append(t)
                 }
             }
-            let (elected, tied) = winners(options: district.options.map(\.id), counts: counts, seats: district.seats)
+            let (elected, tied) = winners(district: district, counts: counts, ballots: agg.ballots)
             out.append(District(district: agg.district, roll: roll[agg.district] ?? 0, ballots: agg.ballots, counts: counts,
                                 elected: elected, tied: tied))
         }
@@ -275,7 +294,7 @@ public struct ElectionResults: Sendable, Hashable, Codable {
 }
 
 /// JSON form of a summed ciphertext: like a ballot's, but a component may be the identity
-/// (66 zeros in hex).
+/// (130 zeros in hex).
 struct SumCiphertext: Decodable {
     let value: Ciphertext
     enum CodingKeys: String, CodingKey { case alpha, beta }
@@ -291,8 +310,49 @@ struct IdentityOrPoint: Decodable {
     init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
         guard let bytes = Hex.decode(try c.decode(String.self)), let p = try? GroupElement(encodingAllowingIdentity: bytes) else {
-            throw DecodingError.dataCorruptedError(in: c, debugDescription: "expected a P-256 point (or 66 zeros for the identity)")
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "expected a P-256 point: 130 lowercase hex digits, uncompressed SEC1, or 130 zeros for the identity")
         }
         value = p
+    }
+}
+
+extension ElectionResults.District {
+    /// Each option's share of the votes in this district, in percent with `digits` decimals,
+    /// computed from the signed counts and rounded by largest remainder so that the shares
+    /// add up to exactly 100 (with one mark per ballot, the share of the valid ballots; with
+    /// more, of all marks). Nil when no vote was cast.
+    public func shares(digits: Int = 1) -> [String]? {
+        let total = counts.reduce(UInt64(0), +)
+        guard total > 0, digits >= 0, digits <= 6 else { return nil }
+        var unit: UInt64 = 100
+        for _ in 0..<digits { unit *= 10 }
+        // Floor of count·unit/total, then the leftover units to the largest remainders (ties:
+        // manifest order).
+        var floors = counts.map { $0 * unit / total }
+        let remainders = counts.map { $0 * unit % total }
+        var left = unit - floors.reduce(0, +)
+        for i in remainders.indices.sorted(by: { remainders[$0] != remainders[$1] ? remainders[$0] > remainders[$1] : $0 < $1 }) where left > 0 {
+            floors[i] += 1
+            left -= 1
+        }
+        var scale: UInt64 = 1
+        for _ in 0..<digits { scale *= 10 }
+        return floors.map { value in
+            guard digits > 0 else { return String(value) }
+            let fraction = String(value % scale)
+            return "\(value / scale)." + String(repeating: "0", count: digits - fraction.count) + fraction
+        }
+    }
+
+    /// Ballots over the roll in percent with `digits` decimals (rounded half up); nil for an
+    /// empty roll.
+    public func turnout(digits: Int = 1) -> String? {
+        guard roll > 0, digits >= 0, digits <= 6 else { return nil }
+        var scale: UInt64 = 1
+        for _ in 0..<digits { scale *= 10 }
+        let value = (UInt64(ballots) * 100 * scale * 2 + UInt64(roll)) / (UInt64(roll) * 2)
+        guard digits > 0 else { return String(value) }
+        let fraction = String(value % scale)
+        return "\(value / scale)." + String(repeating: "0", count: digits - fraction.count) + fraction
     }
 }

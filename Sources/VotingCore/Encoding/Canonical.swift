@@ -37,7 +37,7 @@ public struct CanonicalWriter: Sendable {
     /// Fixed-size value written raw (its size is fixed by the field's type).
     public mutating func fixed(_ value: some FixedBytes) { bytes.append(contentsOf: value.bytes) }
 
-    /// A P-256 group element, 33-byte compressed SEC1.
+    /// A P-256 group element, 65-byte uncompressed SEC1 (`04 || x || y`).
     public mutating func point(_ p: GroupElement) { bytes.append(contentsOf: p.encoding) }
 
     /// A P-256 scalar, 32 bytes big-endian.
@@ -114,7 +114,7 @@ public struct CanonicalReader {
         try GroupElement(encoding: Array(try take(GroupElement.byteCount)))
     }
 
-    /// A P-256 group element or the identity (33 zero bytes): aggregates and partial decryptions only.
+    /// A P-256 group element or the identity (65 zero bytes): aggregates and partial decryptions only.
     public mutating func pointOrIdentity() throws -> GroupElement {
         try GroupElement(encodingAllowingIdentity: Array(try take(GroupElement.byteCount)))
     }
@@ -148,32 +148,44 @@ public struct CanonicalReader {
 }
 
 /// Domain-separation tags: the first field of every canonical object (docs/protocol.md §3).
+/// Protocol version 2: every tag starts with `evote.v2.`.
 public enum DomainTag: String, Sendable, CaseIterable {
-    case manifest = "evote.v1.manifest"
-    case electionSetup = "evote.v1.election-setup"
-    case rollImport = "evote.v1.roll-import"
-    case enrollmentRequest = "evote.v1.enrollment-request"
-    case enrollment = "evote.v1.enrollment"
-    case ballot = "evote.v1.ballot"
-    case signedBallot = "evote.v1.signed-ballot"
-    case windowOrder = "evote.v1.window-order"
-    case windowChange = "evote.v1.window-change"
-    case logEntry = "evote.v1.log-entry"
-    case checkpoint = "evote.v1.checkpoint"
-    case receipt = "evote.v1.receipt"
-    case rangeProof = "evote.v1.proof.zero-or-one"
-    case sumProof = "evote.v1.proof.selection-sum"
-    case schnorrProof = "evote.v1.proof.schnorr"
-    case decryptionProof = "evote.v1.proof.decryption"
-    case shareEncryption = "evote.v1.share-encryption"
-    case trusteeRegistration = "evote.v1.trustee"
-    case dealerPublication = "evote.v1.dealer-publication"
-    case shareVerification = "evote.v1.share-verification"
-    case electionKey = "evote.v1.election-key"
-    case aggregate = "evote.v1.aggregate"
-    case partialDecryption = "evote.v1.partial-decryption"
-    case results = "evote.v1.results"
-    case spoiledBallot = "evote.v1.spoiled-ballot"
-    case signedMessage = "evote.v1.signed-message"
-    case authorizedRequest = "evote.v1.authorized-request"
+    case manifest = "evote.v2.manifest"
+    case electionSetup = "evote.v2.election-setup"
+    case rollImport = "evote.v2.roll-import"
+    case codeReissue = "evote.v2.code-reissue"
+    case reissueEntry = "evote.v2.reissue-entry"
+    case codeCommitment = "evote.v2.code-commitment"
+    case enrollmentRequest = "evote.v2.enrollment-request"
+    case enrollment = "evote.v2.enrollment"
+    case ballot = "evote.v2.ballot"
+    case castStatement = "evote.v2.cast"
+    case signedBallot = "evote.v2.signed-ballot"
+    case challengeRequest = "evote.v2.challenge-request"
+    case windowOrder = "evote.v2.window-order"
+    case windowChange = "evote.v2.window-change"
+    case logEntry = "evote.v2.log-entry"
+    case checkpoint = "evote.v2.checkpoint"
+    case receipt = "evote.v2.receipt"
+    case rangeProof = "evote.v2.proof.zero-or-one"
+    case sumProof = "evote.v2.proof.selection-sum"
+    case schnorrProof = "evote.v2.proof.schnorr"
+    case decryptionProof = "evote.v2.proof.decryption"
+    case shareEncryption = "evote.v2.share-encryption"
+    case trusteeRegistration = "evote.v2.trustee"
+    case trusteeAppointment = "evote.v2.trustee-appointment"
+    case dealerPublication = "evote.v2.dealer-publication"
+    case shareVerification = "evote.v2.share-verification"
+    case electionKey = "evote.v2.election-key"
+    case stationAppointment = "evote.v2.station-appointment"
+    case supervisedCast = "evote.v2.supervised-cast"
+    case supervisedEntry = "evote.v2.supervised-entry"
+    case supersessionLink = "evote.v2.supersession-link"
+    case supersessionReveal = "evote.v2.supersession-reveal"
+    case aggregate = "evote.v2.aggregate"
+    case partialDecryption = "evote.v2.partial-decryption"
+    case results = "evote.v2.results"
+    case spoiledBallot = "evote.v2.spoiled-ballot"
+    case signedMessage = "evote.v2.signed-message"
+    case authorizedRequest = "evote.v2.authorized-request"
 }

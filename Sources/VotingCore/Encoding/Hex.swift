@@ -84,6 +84,32 @@ public struct Digest: FixedBytes {
     public init(trusted bytes: [UInt8]) { self.bytes = bytes }
 }
 
+/// 32 random bytes naming one encryption (docs/protocol.md §4.4): the ballot's proofs are
+/// bound to it, and no two ballots in a log share one.
+public struct BallotID: FixedBytes {
+    public static let byteCount = 32
+    public let bytes: [UInt8]
+    public init(trusted bytes: [UInt8]) { self.bytes = bytes }
+    public static func random() throws -> BallotID { BallotID(trusted: try SecureRandom.bytes(byteCount)) }
+}
+
+/// 16 random bytes that salt one enrollment-code commitment (docs/protocol.md §8.2).
+public struct Salt: FixedBytes {
+    public static let byteCount = 16
+    public let bytes: [UInt8]
+    public init(trusted bytes: [UInt8]) { self.bytes = bytes }
+    public static func random() throws -> Salt { Salt(trusted: try SecureRandom.bytes(byteCount)) }
+}
+
+/// 32 random bytes: the election nonce of entry 0, or the blinding of a hiding commitment.
+public struct Nonce32: FixedBytes {
+    public static let byteCount = 32
+    public let bytes: [UInt8]
+    public init(trusted bytes: [UInt8]) { self.bytes = bytes }
+    public static func random() throws -> Nonce32 { Nonce32(trusted: try SecureRandom.bytes(byteCount)) }
+    public static let zero = Nonce32(trusted: [UInt8](repeating: 0, count: byteCount))
+}
+
 /// Variable-length bytes carried as lowercase hex in JSON (log entry data).
 public struct HexBytes: Hashable, Sendable, Codable {
     public let bytes: [UInt8]

@@ -41,15 +41,16 @@ public struct Ciphertext: Sendable, Hashable, Codable {
 }
 
 /// Fiat-Shamir challenge: SHA-256 over a canonical object, reduced mod n (eq. 22).
-func challenge(_ build: (inout CanonicalWriter) -> Void, tag: DomainTag) -> Scalar {
+func fiatShamirChallenge(_ build: (inout CanonicalWriter) -> Void, tag: DomainTag) -> Scalar {
     var w = CanonicalWriter(tag: tag)
     build(&w)
     // A 32-byte input always reduces; the conversion cannot fail.
     return (try? Scalar(reducing: SHA256.hash(w.bytes).bytes)) ?? .zero
 }
 
-/// What a proof is bound to besides its statement: the election and the voter's key, so a
-/// proof cannot be replayed in another election or copied into another voter's ballot.
+/// What a ballot's proofs are bound to besides their statement: the election, its key, and
+/// `bound` (for a ballot: its random id and its district), so a proof cannot be replayed in
+/// another election or copied into another ballot (eq. 22). It names no voter.
 public struct ProofContext: Sendable, Hashable {
     public let electionHash: Digest
     public let electionKey: GroupElement
@@ -68,31 +69,99 @@ public struct ProofContext: Sendable, Hashable {
     }
 }
 
-/// Disjunctive Chaum-Pedersen proof that a ciphertext encrypts 0 or 1 (eqs. 23-26).
+/// Linear equations over P-256, Σ s_i·P_i + g·G + k·K = O, gathered from many proofs and
+/// checked together: each equation is multiplied by a fresh random 128-bit weight and all of
+/// them are summed into one multi-scalar multiplication (the small-exponent batch test). A
+/// false equation survives with probability at most 2^-128.
+public struct ProofBatch: Sendable {
+    let electionKey: GroupElement?
+    var g = Scalar.zero
+    var k = Scalar.zero
+    var terms: [(Scalar, GroupElement)] = []
+    /// Set when a proof could not even be turned into equations (a wrong shape).
+    var broken = false
+
+    public init(electionKey: GroupElement?) { self.electionKey = electionKey }
+
+    /// A random weight below 2^128 (from OpenSSL's DRBG). RAND_bytes fails only when the DRBG
+    /// cannot be seeded; predictable weights would make the batch test unsound, so the batch
+    /// then fails closed (`holds()` is false for it and for every single-proof check built on it).
+    mutating func weight() -> Scalar {
+        guard let bytes = try? SecureRandom.bytes(16) else {
+            broken = true
+            return .one
+        }
+        return Scalar(trusted: [UInt8](repeating: 0, count: 16) + bytes)
+    }
+
+    mutating func add(_ s: Scalar, _ p: GroupElement) { terms.append((s, p)) }
+
+    /// Whether every equation gathered holds (one multi-scalar multiplication).
+    public func holds() -> Bool {
+        guard !broken else { return false }
+        var all = terms
+        if !k.isZero {
+            guard let K = electionKey else { return false }
+            all.append((k, K))
+        }
+        if all.isEmpty { return g.isZero }
+        return GroupElement.combination(generator: g.isZero ? nil : g, all).isIdentity
+    }
+}
+
+/// Disjunctive Chaum-Pedersen proof that a ciphertext encrypts 0 or 1, in commitment form
+/// (eqs. 23-26): the commitments (a0, b0, a1, b1) are sent, the challenge c is recomputed
+/// from them, c1 = c − c0, and the four verification equations are linear, so many proofs
+/// fold into one multi-scalar multiplication.
 public struct ZeroOrOneProof: Sendable, Hashable, Codable {
+    public let a0: GroupElement
+    public let b0: GroupElement
+    public let a1: GroupElement
+    public let b1: GroupElement
     public let c0: Scalar
-    public let c1: Scalar
     public let z0: Scalar
     public let z1: Scalar
 
-    public init(c0: Scalar, c1: Scalar, z0: Scalar, z1: Scalar) {
+    enum CodingKeys: String, CodingKey, CaseIterable { case a0, b0, a1, b1, c0, z0, z1 }
+
+    public init(a0: GroupElement, b0: GroupElement, a1: GroupElement, b1: GroupElement, c0: Scalar, z0: Scalar, z1: Scalar) {
+        self.a0 = a0
+        self.b0 = b0
+        self.a1 = a1
+        self.b1 = b1
         self.c0 = c0
-        self.c1 = c1
         self.z0 = z0
         self.z1 = z1
     }
 
-    static func hash(_ ctx: ProofContext, _ ct: Ciphertext, _ a0: GroupElement, _ b0: GroupElement,
-                     _ a1: GroupElement, _ b1: GroupElement) -> Scalar {
-        challenge({ w in
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.strictContainer(keyedBy: CodingKeys.self)
+        a0 = try c.decode(GroupElement.self, forKey: .a0)
+        b0 = try c.decode(GroupElement.self, forKey: .b0)
+        a1 = try c.decode(GroupElement.self, forKey: .a1)
+        b1 = try c.decode(GroupElement.self, forKey: .b1)
+        c0 = try c.decode(Scalar.self, forKey: .c0)
+        z0 = try c.decode(Scalar.self, forKey: .z0)
+        z1 = try c.decode(Scalar.self, forKey: .z1)
+    }
+
+    /// c = H("evote.v2.proof.zero-or-one"; ctx || alpha || beta || a0 || b0 || a1 || b1) (eq. 23).
+    static func challenge(_ ctx: ProofContext, _ ct: Ciphertext, _ a0: GroupElement, _ b0: GroupElement,
+                          _ a1: GroupElement, _ b1: GroupElement) -> Scalar {
+        fiatShamirChallenge({ w in
             ctx.write(to: &w)
             ct.write(to: &w)
             w.point(a0); w.point(b0); w.point(a1); w.point(b1)
         }, tag: .rangeProof)
     }
 
-    /// Proves `ct = Enc(m; r)` with m in {0, 1}; `u` and the simulated branch come from the DRBG
-    /// unless given (known-answer tests).
+    /// The challenge of this proof for `ct` (eq. 23).
+    public func challenge(ciphertext ct: Ciphertext, context ctx: ProofContext) -> Scalar {
+        Self.challenge(ctx, ct, a0, b0, a1, b1)
+    }
+
+    /// Proves `ct = Enc(m; r)` with m in {0, 1} (eq. 24); `u` and the simulated branch come
+    /// from the DRBG unless given (known-answer tests).
     public static func prove(ciphertext ct: Ciphertext, vote m: UInt64, nonce r: Scalar, context ctx: ProofContext,
                              randomness: (u: Scalar, cFake: Scalar, zFake: Scalar)? = nil) throws -> ZeroOrOneProof {
         precondition(m <= 1, "ZeroOrOneProof proves 0 or 1 only")
@@ -101,84 +170,126 @@ public struct ZeroOrOneProof: Sendable, Hashable, Codable {
         let cFake = try randomness?.cFake ?? Scalar.random()
         let zFake = try randomness?.zFake ?? Scalar.random()
         if m == 0 {
-            // Real branch 0, simulated branch 1 (eq. 24).
+            // Real branch 0, simulated branch 1: a1 = z1·G − c1·alpha, b1 = z1·K − c1·(beta − G).
             let a0 = GroupElement.base(u), b0 = u * K
             let a1 = GroupElement.linear(zFake, -cFake, ct.alpha)
-            // zFake*K - cFake*(beta - G) = cFake*G + zFake*K - cFake*beta
             let b1 = GroupElement.combination(generator: cFake, [(zFake, K), (-cFake, ct.beta)])
-            let c = hash(ctx, ct, a0, b0, a1, b1)
+            let c = challenge(ctx, ct, a0, b0, a1, b1)
             let c0 = c - cFake
-            return ZeroOrOneProof(c0: c0, c1: cFake, z0: u + c0 * r, z1: zFake)
+            return ZeroOrOneProof(a0: a0, b0: b0, a1: a1, b1: b1, c0: c0, z0: u + c0 * r, z1: zFake)
         } else {
+            // Real branch 1, simulated branch 0: a0 = z0·G − c0·alpha, b0 = z0·K − c0·beta.
             let a1 = GroupElement.base(u), b1 = u * K
             let a0 = GroupElement.linear(zFake, -cFake, ct.alpha)
             let b0 = GroupElement.combination(generator: nil, [(zFake, K), (-cFake, ct.beta)])
-            let c = hash(ctx, ct, a0, b0, a1, b1)
+            let c = challenge(ctx, ct, a0, b0, a1, b1)
             let c1 = c - cFake
-            return ZeroOrOneProof(c0: cFake, c1: c1, z0: zFake, z1: u + c1 * r)
+            return ZeroOrOneProof(a0: a0, b0: b0, a1: a1, b1: b1, c0: cFake, z0: zFake, z1: u + c1 * r)
         }
     }
 
-    /// Recomputes the commitments (eq. 25) and checks the challenge split (eq. 26).
+    /// Adds the four equations of eqs. 25a, 25b, 26a, 26b to `batch` (weighted): z0·G − a0 − c0·alpha = O,
+    /// z0·K − b0 − c0·beta = O, z1·G − a1 − c1·alpha = O, z1·K − b1 − c1·beta + c1·G = O.
+    func addEquations(ciphertext ct: Ciphertext, context ctx: ProofContext, to batch: inout ProofBatch) {
+        let c1 = challenge(ciphertext: ct, context: ctx) - c0
+        let w = (batch.weight(), batch.weight(), batch.weight(), batch.weight())
+        batch.g = batch.g + w.0 * z0 + w.2 * z1 + w.3 * c1
+        batch.k = batch.k + w.1 * z0 + w.3 * z1
+        batch.add(-w.0, a0)
+        batch.add(-w.1, b0)
+        batch.add(-w.2, a1)
+        batch.add(-w.3, b1)
+        batch.add(-(w.0 * c0 + w.2 * c1), ct.alpha)
+        batch.add(-(w.1 * c0 + w.3 * c1), ct.beta)
+    }
+
+    /// Checks this proof alone (eqs. 25-26).
     public func verify(ciphertext ct: Ciphertext, context ctx: ProofContext) -> Bool {
-        let K = ctx.electionKey
-        let a0 = GroupElement.linear(z0, -c0, ct.alpha)
-        let b0 = GroupElement.combination(generator: nil, [(z0, K), (-c0, ct.beta)])
-        let a1 = GroupElement.linear(z1, -c1, ct.alpha)
-        // z1*K - c1*(beta - G) = c1*G + z1*K - c1*beta
-        let b1 = GroupElement.combination(generator: c1, [(z1, K), (-c1, ct.beta)])
-        return c0 + c1 == Self.hash(ctx, ct, a0, b0, a1, b1)
+        var batch = ProofBatch(electionKey: ctx.electionKey)
+        addEquations(ciphertext: ct, context: ctx, to: &batch)
+        return batch.holds()
     }
 
     func write(to w: inout CanonicalWriter) {
-        w.scalar(c0); w.scalar(c1); w.scalar(z0); w.scalar(z1)
+        w.point(a0); w.point(b0); w.point(a1); w.point(b1)
+        w.scalar(c0); w.scalar(z0); w.scalar(z1)
     }
 
     static func read(from r: inout CanonicalReader) throws -> ZeroOrOneProof {
-        ZeroOrOneProof(c0: try r.scalar(), c1: try r.scalar(), z0: try r.scalar(), z1: try r.scalar())
+        ZeroOrOneProof(a0: try r.point(), b0: try r.point(), a1: try r.point(), b1: try r.point(),
+                       c0: try r.scalar(), z0: try r.scalar(), z1: try r.scalar())
     }
 }
 
-/// Chaum-Pedersen proof that a ciphertext encrypts the public value L: that
-/// log_G(alpha) = log_K(beta - L*G) (eqs. 27-29). Used for the selection limit of a contest.
+/// Chaum-Pedersen proof, in commitment form, that the sum (A, B) of a ballot's ciphertexts
+/// encrypts the public value L: log_G(A) = log_K(B − L·G) (eqs. 27-29). The challenge hashes
+/// the ciphertexts themselves, so the sum never needs an encoding.
 public struct KnownValueProof: Sendable, Hashable, Codable {
-    public let c: Scalar
+    public let a: GroupElement
+    public let b: GroupElement
     public let z: Scalar
 
-    public init(c: Scalar, z: Scalar) {
-        self.c = c
+    enum CodingKeys: String, CodingKey, CaseIterable { case a, b, z }
+
+    public init(a: GroupElement, b: GroupElement, z: Scalar) {
+        self.a = a
+        self.b = b
         self.z = z
     }
 
-    static func hash(_ ctx: ProofContext, _ ct: Ciphertext, _ value: UInt64, _ a: GroupElement, _ b: GroupElement) -> Scalar {
-        challenge({ w in
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.strictContainer(keyedBy: CodingKeys.self)
+        a = try c.decode(GroupElement.self, forKey: .a)
+        b = try c.decode(GroupElement.self, forKey: .b)
+        z = try c.decode(Scalar.self, forKey: .z)
+    }
+
+    /// c = H("evote.v2.proof.selection-sum"; ctx || list(ciphertexts) || u64(L) || a || b) (eq. 27).
+    static func challenge(_ ctx: ProofContext, _ ciphertexts: [Ciphertext], _ value: UInt64, _ a: GroupElement, _ b: GroupElement) -> Scalar {
+        fiatShamirChallenge({ w in
             ctx.write(to: &w)
-            ct.write(to: &w)
+            w.list(ciphertexts) { w, c in c.write(to: &w) }
             w.u64(value)
             w.point(a); w.point(b)
         }, tag: .sumProof)
     }
 
-    public static func prove(ciphertext ct: Ciphertext, value: UInt64, nonce r: Scalar, context ctx: ProofContext,
+    /// Proves that the sum of `ciphertexts` encrypts `value` with nonce `r` (the sum of their nonces) (eq. 28).
+    public static func prove(ciphertexts: [Ciphertext], value: UInt64, nonce r: Scalar, context ctx: ProofContext,
                              u given: Scalar? = nil) throws -> KnownValueProof {
         let u = try given ?? Scalar.random()
         let a = GroupElement.base(u), b = u * ctx.electionKey
-        let c = hash(ctx, ct, value, a, b)
-        return KnownValueProof(c: c, z: u + c * r)
+        let c = challenge(ctx, ciphertexts, value, a, b)
+        return KnownValueProof(a: a, b: b, z: u + c * r)
     }
 
-    public func verify(ciphertext ct: Ciphertext, value: UInt64, context ctx: ProofContext) -> Bool {
-        let a = GroupElement.linear(z, -c, ct.alpha)
-        // z*K - c*(beta - value*G) = (c*value)*G + z*K - c*beta
-        let b = GroupElement.combination(generator: c * Scalar(value), [(z, ctx.electionKey), (-c, ct.beta)])
-        return c == Self.hash(ctx, ct, value, a, b)
+    /// Adds eq. 29's two equations (weighted): z·G − a − c·Σalpha = O and
+    /// z·K − b − c·Σbeta + c·L·G = O. The sums are spread over the ciphertexts' own terms.
+    func addEquations(ciphertexts: [Ciphertext], value: UInt64, context ctx: ProofContext, to batch: inout ProofBatch) {
+        let c = Self.challenge(ctx, ciphertexts, value, a, b)
+        let w = (batch.weight(), batch.weight())
+        batch.g = batch.g + w.0 * z + w.1 * c * Scalar(value)
+        batch.k = batch.k + w.1 * z
+        batch.add(-w.0, a)
+        batch.add(-w.1, b)
+        let ca = -(w.0 * c), cb = -(w.1 * c)
+        for ct in ciphertexts {
+            batch.add(ca, ct.alpha)
+            batch.add(cb, ct.beta)
+        }
+    }
+
+    public func verify(ciphertexts: [Ciphertext], value: UInt64, context ctx: ProofContext) -> Bool {
+        var batch = ProofBatch(electionKey: ctx.electionKey)
+        addEquations(ciphertexts: ciphertexts, value: value, context: ctx, to: &batch)
+        return batch.holds()
     }
 
     func write(to w: inout CanonicalWriter) {
-        w.scalar(c); w.scalar(z)
+        w.point(a); w.point(b); w.scalar(z)
     }
 
     static func read(from r: inout CanonicalReader) throws -> KnownValueProof {
-        KnownValueProof(c: try r.scalar(), z: try r.scalar())
+        KnownValueProof(a: try r.point(), b: try r.point(), z: try r.scalar())
     }
 }

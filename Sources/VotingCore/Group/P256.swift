@@ -176,33 +176,35 @@ final class ECPointBox: @unchecked Sendable {
     var encoding: [UInt8] {
         if let e = cached.withLock({ $0 }) { return e }
         let g = P256Group.shared.group
-        var out = [UInt8](repeating: 0, count: 33)
+        var out = [UInt8](repeating: 0, count: GroupElement.byteCount)
         if EC_POINT_is_at_infinity(g, pointer) == 0 {
             // point2oct fails only for the identity, handled above.
-            _ = EC_POINT_point2oct(g, pointer, POINT_CONVERSION_COMPRESSED, &out, 33, nil)
+            _ = EC_POINT_point2oct(g, pointer, POINT_CONVERSION_UNCOMPRESSED, &out, GroupElement.byteCount, nil)
         }
         cached.withLock { $0 = out }
         return out
     }
 }
 
-/// A P-256 group element. On the wire and in hashes: 33-byte SEC1 compressed encoding.
-/// Decoding checks the point is on the curve and is not the identity.
+/// A P-256 group element. On the wire and in hashes: 65-byte SEC1 uncompressed encoding
+/// `04 || x || y` (docs/protocol.md §11.2). Decoding checks x, y < p, that the point is on
+/// the curve and that it is not the identity.
 public struct GroupElement: Sendable, Hashable, Codable, CustomStringConvertible {
-    public static let byteCount = 33
+    public static let byteCount = 65
     let box: ECPointBox
 
-    /// SEC1 compressed encoding; 33 zero bytes for the identity (never accepted on input).
+    /// SEC1 uncompressed encoding; 65 zero bytes for the identity (never accepted on input).
     public var encoding: [UInt8] { box.encoding }
 
     init(box: ECPointBox) throws {
         self.box = box
     }
 
-    /// Validating decoder: 33-byte compressed SEC1, on the curve, not the identity.
+    /// Validating decoder: 65-byte uncompressed SEC1, x and y below p, on the curve, not the
+    /// identity (OpenSSL's oct2point refuses coordinates ≥ p).
     public init(encoding bytes: [UInt8]) throws {
-        guard bytes.count == 33, bytes[0] == 0x02 || bytes[0] == 0x03 else {
-            throw CryptoError.invalidEncoding("a group element is a 33-byte compressed SEC1 point")
+        guard bytes.count == Self.byteCount, bytes[0] == 0x04 else {
+            throw CryptoError.invalidEncoding("a group element is a 65-byte uncompressed SEC1 point (04 || x || y)")
         }
         let box = try ECPointBox()
         let g = P256Group.shared.group
@@ -223,11 +225,11 @@ public struct GroupElement: Sendable, Hashable, Codable, CustomStringConvertible
         self = p
     }
 
-    /// Like `init(encoding:)`, but also accepts the identity as 33 zero bytes: only for sums
+    /// Like `init(encoding:)`, but also accepts the identity as 65 zero bytes: only for sums
     /// (aggregate ciphertexts) and values derived from them (partial decryptions), where
     /// colluding voters can make a component vanish (docs/protocol.md §11.2).
     public init(encodingAllowingIdentity bytes: [UInt8]) throws {
-        if bytes.count == 33 && bytes.allSatisfy({ $0 == 0 }) {
+        if bytes.count == Self.byteCount && bytes.allSatisfy({ $0 == 0 }) {
             self = GroupElement.identity
         } else {
             try self.init(encoding: bytes)
@@ -338,7 +340,7 @@ public struct GroupElement: Sendable, Hashable, Codable, CustomStringConvertible
     public init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
         guard let p = GroupElement(hex: try c.decode(String.self)) else {
-            throw DecodingError.dataCorruptedError(in: c, debugDescription: "expected a P-256 point: 66 lowercase hex digits, compressed SEC1, on the curve, not the identity")
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "expected a P-256 point: 130 lowercase hex digits, uncompressed SEC1 (04 || x || y), on the curve, not the identity")
         }
         self = p
     }

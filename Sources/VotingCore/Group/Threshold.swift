@@ -1,18 +1,26 @@
 /// k-of-n threshold key generation with Feldman-verifiable shares, partial decryption with
 /// Chaum-Pedersen proofs, and Lagrange combination (docs/protocol.md §12).
 
-/// Schnorr proof of knowledge of x with X = x*G (eqs. 30-31).
+/// Schnorr proof of knowledge of x with X = x*G, in commitment form (eqs. 30-31).
 public struct SchnorrProof: Sendable, Hashable, Codable {
-    public let c: Scalar
+    public let a: GroupElement
     public let z: Scalar
 
-    public init(c: Scalar, z: Scalar) {
-        self.c = c
+    enum CodingKeys: String, CodingKey, CaseIterable { case a, z }
+
+    public init(a: GroupElement, z: Scalar) {
+        self.a = a
         self.z = z
     }
 
-    static func hash(_ electionHash: Digest, _ bound: [UInt8], _ X: GroupElement, _ a: GroupElement) -> Scalar {
-        challenge({ w in
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.strictContainer(keyedBy: CodingKeys.self)
+        a = try c.decode(GroupElement.self, forKey: .a)
+        z = try c.decode(Scalar.self, forKey: .z)
+    }
+
+    static func challenge(_ electionHash: Digest, _ bound: [UInt8], _ X: GroupElement, _ a: GroupElement) -> Scalar {
+        fiatShamirChallenge({ w in
             w.fixed(electionHash)
             w.bytes(bound)
             w.point(X)
@@ -23,13 +31,15 @@ public struct SchnorrProof: Sendable, Hashable, Codable {
     public static func prove(secret x: Scalar, electionHash: Digest, bound: [UInt8], u given: Scalar? = nil) throws -> SchnorrProof {
         let u = try given ?? Scalar.random()
         let X = GroupElement.base(x)
-        let c = hash(electionHash, bound, X, .base(u))
-        return SchnorrProof(c: c, z: u + c * x)
+        let a = GroupElement.base(u)
+        let c = challenge(electionHash, bound, X, a)
+        return SchnorrProof(a: a, z: u + c * x)
     }
 
+    /// z·G = a + c·X (eq. 31).
     public func verify(publicValue X: GroupElement, electionHash: Digest, bound: [UInt8]) -> Bool {
-        let a = GroupElement.linear(z, -c, X)
-        return c == Self.hash(electionHash, bound, X, a)
+        let c = Self.challenge(electionHash, bound, X, a)
+        return GroupElement.linear(z, -c, X) == a
     }
 }
 
@@ -154,20 +164,39 @@ public struct EncryptedShare: Sendable, Hashable, Codable {
     }
 }
 
-/// Chaum-Pedersen proof that log_G(S) = log_alpha(D): a partial decryption D = s*alpha was made
-/// with the secret s behind the trustee's public share S = s*G (eqs. 37-38).
+/// Chaum-Pedersen proof, in commitment form, that log_G(S) = log_alpha(D): a partial
+/// decryption D = s*alpha was made with the secret s behind the trustee's public share
+/// S = s*G (eqs. 37-38). When alpha is the identity (a vanished sum), D and b are too.
 public struct DecryptionProof: Sendable, Hashable, Codable {
-    public let c: Scalar
+    public let a: GroupElement
+    public let b: GroupElement
     public let z: Scalar
 
-    public init(c: Scalar, z: Scalar) {
-        self.c = c
+    enum CodingKeys: String, CodingKey, CaseIterable { case a, b, z }
+
+    public init(a: GroupElement, b: GroupElement, z: Scalar) {
+        self.a = a
+        self.b = b
         self.z = z
     }
 
-    static func hash(_ electionHash: Digest, _ S: GroupElement, _ alpha: GroupElement, _ D: GroupElement,
-                     _ a: GroupElement, _ b: GroupElement) -> Scalar {
-        challenge({ w in
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.strictContainer(keyedBy: CodingKeys.self)
+        a = try c.decode(GroupElement.self, forKey: .a)
+        b = try IdentityOrPoint(from: c.superDecoder(forKey: .b)).value
+        z = try c.decode(Scalar.self, forKey: .z)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(a, forKey: .a)
+        try c.encode(Hex.encode(b.encoding), forKey: .b)
+        try c.encode(z, forKey: .z)
+    }
+
+    static func challenge(_ electionHash: Digest, _ S: GroupElement, _ alpha: GroupElement, _ D: GroupElement,
+                          _ a: GroupElement, _ b: GroupElement) -> Scalar {
+        fiatShamirChallenge({ w in
             w.fixed(electionHash)
             w.point(S); w.point(alpha); w.point(D)
             w.point(a); w.point(b)
@@ -178,14 +207,24 @@ public struct DecryptionProof: Sendable, Hashable, Codable {
         let u = try given ?? Scalar.random()
         let S = GroupElement.base(s)
         let D = s * alpha
-        let c = hash(electionHash, S, alpha, D, .base(u), u * alpha)
-        return (D, DecryptionProof(c: c, z: u + c * s))
+        let a = GroupElement.base(u), b = u * alpha
+        let c = challenge(electionHash, S, alpha, D, a, b)
+        return (D, DecryptionProof(a: a, b: b, z: u + c * s))
     }
 
+    /// z·G = a + c·S and z·alpha = b + c·D (eq. 38).
     public func verify(publicShare S: GroupElement, alpha: GroupElement, partial D: GroupElement, electionHash: Digest) -> Bool {
-        let a = GroupElement.linear(z, -c, S)
-        let b = GroupElement.combination(generator: nil, [(z, alpha), (-c, D)])
-        return c == Self.hash(electionHash, S, alpha, D, a, b)
+        let c = Self.challenge(electionHash, S, alpha, D, a, b)
+        return GroupElement.linear(z, -c, S) == a
+            && GroupElement.combination(generator: nil, [(z, alpha), (-c, D)]) == b
+    }
+
+    func write(to w: inout CanonicalWriter) {
+        w.point(a); w.point(b); w.scalar(z)
+    }
+
+    static func read(from r: inout CanonicalReader) throws -> DecryptionProof {
+        DecryptionProof(a: try r.point(), b: try r.pointOrIdentity(), z: try r.scalar())
     }
 }
 

@@ -1,16 +1,18 @@
-/// What a log entry records.
+/// What a log entry records (docs/protocol.md §5.2).
 public enum LogEntryKind: String, Sendable, Codable, CaseIterable {
-    /// Entry 0: the manifest and the election's keys (`ElectionSetup`).
+    /// Entry 0: the manifest, the election's keys and nonce (`ElectionSetup`).
     case election
-    /// Voters added to the roll, counted per district (`RollImport`).
+    /// The registrar's signed list of code commitments for voters added to the roll (`RollImport`).
     case roll
-    /// A voter key bound to a district (`Enrollment`).
+    /// The registrar's signed order replacing one voter's code; revokes the key it enrolled (`ReissueEntry`).
+    case reissue
+    /// A voter key bound to a district by opening a registrar commitment (`Enrollment`).
     case enrollment
-    /// A signed ballot (`SignedBallot`).
+    /// A cast ballot, signed by the voter's key (`SignedBallot`).
     case ballot
     /// The commission opened or closed voting (`WindowChange`).
     case window
-    /// A trustee's public keys, registered by the commission (`TrusteeRegistration`).
+    /// A trustee's self-signed public keys, appointed by the commission (`TrusteeRegistration`).
     case trustee
     /// A trustee's commitments, proof and encrypted shares (`DealerPublication`, signed).
     case dealing
@@ -18,8 +20,14 @@ public enum LogEntryKind: String, Sendable, Codable, CaseIterable {
     case verification
     /// The joint election key and the trustees' public shares (`ElectionKeyRecord`).
     case electionKey = "election-key"
-    /// A challenged ballot and its opening; never counted (`SpoiledBallot`).
+    /// A polling station's key, appointed by the commission (`StationRegistration`).
+    case station
+    /// A challenged ballot and its opening; never counted, names no voter (`SpoiledBallot`).
     case spoiled
+    /// A ballot cast in person at a station, signed by the station (`SupervisedBallot`).
+    case supervised
+    /// At the close: which roll entry each supervised ballot is for and which remote ballot it supersedes (`SupersessionReveal`).
+    case reveal
     /// The homomorphic sum of the counted ballots per district (`TallyAggregate`).
     case aggregate
     /// A trustee's partial decryption of the aggregate (`PartialDecryption`, signed).
@@ -144,7 +152,7 @@ public struct SignedCheckpoint: Sendable, Hashable, Codable {
 /// (docs/protocol.md §6). For a ballot or a spoiled ballot the subject is the tracking code;
 /// for an enrollment it is the voter's public key.
 public struct Receipt: Sendable, Hashable, Codable {
-    public enum Kind: String, Sendable, Codable { case ballot, enrollment, spoiled }
+    public enum Kind: String, Sendable, Codable { case ballot, enrollment, spoiled, supervised }
 
     public let kind: Kind
     public let electionHash: Digest

@@ -27,28 +27,33 @@ public struct ReceiptVerifier: Sendable {
     public func verify(receipt: Receipt, entryBytes: [UInt8], inclusionProof: [Digest],
                        expectedPayload: [UInt8]? = nil) -> [CheckResult] {
         var results: [CheckResult] = []
-        func record(_ name: String, _ ok: Bool, _ detail: String) {
-            results.append(CheckResult(name: name, passed: ok, detail: detail))
+        // A failed check says what is wrong, never the success sentence.
+        func record(_ name: String, _ ok: Bool, _ passed: String, _ failed: String) {
+            results.append(CheckResult(name: name, passed: ok, detail: ok ? passed : failed))
         }
 
         record("receipt-signature", serverKey.isValidSignature(receipt.signature, for: receipt.signedBytes),
-               "receipt signed by server key \(serverKey.hex.prefix(16))…")
+               "receipt signed by server key \(serverKey.hex.prefix(16))…",
+               "the receipt's signature does not verify under the election's server key \(serverKey.hex.prefix(16))…")
         let cp = receipt.checkpoint
         record("checkpoint-signature", cp.isValid(serverKey: serverKey),
-               "checkpoint of tree size \(cp.checkpoint.treeSize) signed by the server key")
-        record("election", receipt.electionHash == electionHash && cp.checkpoint.electionHash == electionHash,
-               "receipt and checkpoint name election \(electionHash.hex.prefix(16))…")
+               "checkpoint of tree size \(cp.checkpoint.treeSize) signed by the server key",
+               "the receipt's checkpoint (tree size \(cp.checkpoint.treeSize)) is not signed by the election's server key")
+        let sameElection = receipt.electionHash == electionHash && cp.checkpoint.electionHash == electionHash
+        record("election", sameElection, "receipt and checkpoint name election \(electionHash.hex.prefix(16))…",
+               "the receipt names election \(receipt.electionHash.hex.prefix(16))… and its checkpoint \(cp.checkpoint.electionHash.hex.prefix(16))…, not \(electionHash.hex.prefix(16))…")
 
         let computedLeaf = Merkle.leafHash(entryBytes)
-        record("leaf-hash", computedLeaf == receipt.leafHash, "SHA-256(0x00 || entry) equals the receipt's leaf hash")
+        record("leaf-hash", computedLeaf == receipt.leafHash, "SHA-256(0x00 || entry) equals the receipt's leaf hash",
+               "the entry's leaf hash is \(computedLeaf.hex.prefix(16))…, the receipt says \(receipt.leafHash.hex.prefix(16))…")
 
         do {
             try Merkle.verifyInclusion(leafHash: receipt.leafHash.bytes, index: receipt.logIndex,
                                        treeSize: cp.checkpoint.treeSize, proof: inclusionProof.map(\.bytes),
                                        root: cp.checkpoint.rootHash.bytes)
-            record("inclusion", true, "entry \(receipt.logIndex) is in the tree of size \(cp.checkpoint.treeSize)")
+            record("inclusion", true, "entry \(receipt.logIndex) is in the tree of size \(cp.checkpoint.treeSize)", "")
         } catch {
-            record("inclusion", false, "\(error)")
+            record("inclusion", false, "", "the inclusion proof of entry \(receipt.logIndex) does not reach the checkpoint's root: \(error)")
         }
 
         do {
@@ -57,9 +62,12 @@ public struct ReceiptVerifier: Sendable {
                 throw RecordError.mismatch("entry index \(entry.index) but receipt index \(receipt.logIndex)")
             }
             guard entry.electionHash == electionHash else { throw RecordError.mismatch("entry names another election") }
+            func expect(_ kind: LogEntryKind) throws {
+                guard entry.kind == kind else { throw RecordError.mismatch("entry is a \(entry.kind.rawValue), not a \(kind.rawValue)") }
+            }
             switch receipt.kind {
             case .ballot:
-                guard entry.kind == .ballot else { throw RecordError.mismatch("entry is a \(entry.kind.rawValue), not a ballot") }
+                try expect(.ballot)
                 let ballot = try SignedBallot.decode(canonical: entry.payload)
                 guard ballot.trackingCode.digest == receipt.subject else {
                     throw RecordError.mismatch("logged ballot has tracking code \(ballot.trackingCode.hex)")
@@ -68,16 +76,25 @@ public struct ReceiptVerifier: Sendable {
                     throw RecordError.mismatch("the logged ballot is not validly signed for this election")
                 }
             case .spoiled:
-                guard entry.kind == .spoiled else { throw RecordError.mismatch("entry is a \(entry.kind.rawValue), not a spoiled ballot") }
+                try expect(.spoiled)
                 let spoiled = try SpoiledBallot.decode(canonical: entry.payload)
-                guard spoiled.ballot.trackingCode.digest == receipt.subject else {
-                    throw RecordError.mismatch("logged spoiled ballot has tracking code \(spoiled.ballot.trackingCode.hex)")
+                guard spoiled.trackingCode.digest == receipt.subject else {
+                    throw RecordError.mismatch("logged spoiled ballot has tracking code \(spoiled.trackingCode.hex)")
                 }
-                guard spoiled.ballot.ballot.electionHash == electionHash, spoiled.ballot.hasValidSignature else {
-                    throw RecordError.mismatch("the logged spoiled ballot is not validly signed for this election")
+                guard spoiled.ballot.electionHash == electionHash else {
+                    throw RecordError.mismatch("the logged spoiled ballot names another election")
+                }
+            case .supervised:
+                try expect(.supervised)
+                let supervised = try SupervisedBallot.decode(canonical: entry.payload)
+                guard supervised.trackingCode.digest == receipt.subject else {
+                    throw RecordError.mismatch("logged supervised ballot has tracking code \(supervised.trackingCode.hex)")
+                }
+                guard supervised.ballot.electionHash == electionHash else {
+                    throw RecordError.mismatch("the logged supervised ballot names another election")
                 }
             case .enrollment:
-                guard entry.kind == .enrollment else { throw RecordError.mismatch("entry is a \(entry.kind.rawValue), not an enrollment") }
+                try expect(.enrollment)
                 let enrollment = try Enrollment.decode(canonical: entry.payload)
                 guard enrollment.voterKey.rawRepresentation == receipt.subject.bytes else {
                     throw RecordError.mismatch("logged enrollment is for another key")
@@ -86,9 +103,9 @@ public struct ReceiptVerifier: Sendable {
             if let expectedPayload, expectedPayload != entry.payload {
                 throw RecordError.mismatch("the logged \(receipt.kind.rawValue) differs from what was submitted")
             }
-            record("entry-content", true, "log entry \(entry.index) holds the \(receipt.kind.rawValue) the receipt names")
+            record("entry-content", true, "log entry \(entry.index) holds the \(receipt.kind.rawValue) the receipt names", "")
         } catch {
-            record("entry-content", false, "\(error)")
+            record("entry-content", false, "", "log entry \(receipt.logIndex) does not hold the \(receipt.kind.rawValue) the receipt names: \(error)")
         }
         return results
     }
