@@ -55,3 +55,26 @@ enum BigNumReference {
         return lhs == rhs
     }
 }
+
+/// SEC1 decoding through OpenSSL's EC_POINT_oct2point: the independent reference the
+/// pure-Swift decoder (which `GroupElement` now uses) is tested against. Slow; tests only.
+enum OpenSSLPointReference {
+    /// The 65-byte uncompressed encoding of the point OpenSSL decodes from `bytes` (33-byte
+    /// compressed or 65-byte uncompressed), or nil when OpenSSL refuses it or it is the identity.
+    static func decode(_ bytes: [UInt8]) -> [UInt8]? {
+        let g = P256Group.shared.group
+        guard let p = EC_POINT_new(g) else { return nil }
+        defer { EC_POINT_free(p) }
+        guard EC_POINT_oct2point(g, p, bytes, bytes.count, nil) == 1,
+              EC_POINT_is_on_curve(g, p, nil) == 1, EC_POINT_is_at_infinity(g, p) == 0 else {
+            ERR_clear_error()
+            return nil
+        }
+        var out = [UInt8](repeating: 0, count: 65)
+        guard EC_POINT_point2oct(g, p, POINT_CONVERSION_UNCOMPRESSED, &out, 65, nil) == 65 else {
+            ERR_clear_error()
+            return nil
+        }
+        return out
+    }
+}

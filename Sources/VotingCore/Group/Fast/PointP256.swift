@@ -85,6 +85,10 @@ struct AffinePoint: Sendable, Hashable {
     /// From a `GroupElement`'s encoding (33-byte compressed today, 65-byte uncompressed
     /// accepted too); the all-zero identity encoding maps to `.identity`.
     init?(_ element: GroupElement) {
+        if let decoded = element.box.affine {
+            self = decoded
+            return
+        }
         let e = element.encoding
         if e.allSatisfy({ $0 == 0 }) {
             self = .identity
