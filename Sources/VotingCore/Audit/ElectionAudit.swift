@@ -68,7 +68,7 @@ public final class ElectionAudit {
     private var supervised: [Key32: SupervisedInfo] = [:]
     private var revealedPseudonyms: Set<Key32> = []
     private var pendingBallots: [PendingBallot] = []
-    private var sums: [[Ciphertext]?] = []
+    private var sums: [CiphertextSum?] = []
     private var counted: [Int] = []
 
     // Checks 12-16: the tally.
@@ -604,14 +604,14 @@ public final class ElectionAudit {
 
     private func add(_ ciphertexts: [Ciphertext], district: Int32) {
         let i = Int(district)
-        sums[i] = sums[i].map { zip($0, ciphertexts).map { $0 + $1 } } ?? ciphertexts
+        if sums[i] == nil { sums[i] = CiphertextSum(count: ciphertexts.count) }
+        sums[i]?.add(ciphertexts)
         counted[i] += 1
     }
 
     private func subtract(_ ciphertexts: [Ciphertext], district: Int32) {
         let i = Int(district)
-        guard let current = sums[i], current.count == ciphertexts.count else { return }
-        sums[i] = zip(current, ciphertexts).map { Ciphertext(alpha: $0.alpha - $1.alpha, beta: $0.beta - $1.beta) }
+        guard sums[i]?.subtract(ciphertexts) == true else { return }
         counted[i] -= 1
     }
 
@@ -627,6 +627,40 @@ public final class ElectionAudit {
         let proofs: Bool
     }
 
+    /// Decodes ballots and checks their signatures, and the proofs of all of them in one batch
+    /// (eq. 49: every equation of every ballot weighted and folded into one multi-scalar
+    /// multiplication). Only when the batch fails is each ballot checked alone, to name the bad ones.
+    private static func checkBallots(_ items: [(Int, [UInt8])], manifest: ElectionManifest, electionHash: Digest,
+                                     key: GroupElement?) -> [(Int, BallotCheck)] {
+        var results: [(Int, BallotCheck)] = []
+        var batched: [(position: Int, content: BallotContent, district: District, context: ProofContext)] = []
+        var batch = ProofBatch(electionKey: key)
+        batch.reserve(terms: items.count * 70)
+        for (i, payload) in items {
+            guard let ballot = try? SignedBallot.decode(canonical: payload) else {
+                results.append((i, BallotCheck(ballot: nil, signed: false, proofs: false)))
+                continue
+            }
+            let b = ballot.ballot
+            let signed = b.electionHash == electionHash && ballot.hasValidSignature
+            guard signed, let key, let district = manifest.district(b.district), b.content.shapeProblem(in: district) == nil else {
+                results.append((i, BallotCheck(ballot: ballot, signed: signed, proofs: false)))
+                continue
+            }
+            let context = BallotContent.context(electionHash: electionHash, electionKey: key, ballotID: b.ballotID, district: b.district)
+            b.content.addEquations(in: district, context: context, to: &batch)
+            batched.append((results.count, b.content, district, context))
+            results.append((i, BallotCheck(ballot: ballot, signed: true, proofs: true)))
+        }
+        if !batched.isEmpty && !batch.holds() {
+            for item in batched where item.content.problem(in: item.district, context: item.context) != nil {
+                let (i, check) = results[item.position]
+                results[item.position] = (i, BallotCheck(ballot: check.ballot, signed: true, proofs: false))
+            }
+        }
+        return results
+    }
+
     /// Decodes the pending ballots and checks their signatures and proofs in parallel, then
     /// applies the eligibility rules in log order and adds the counted ones to the sums.
     private func flushBallots() async {
@@ -640,18 +674,8 @@ public final class ElectionAudit {
         let checked: [BallotCheck] = await withTaskGroup(of: [(Int, BallotCheck)].self) { group in
             for w in 0..<workers {
                 group.addTask {
-                    stride(from: w, to: batch.count, by: workers).map { i in
-                        guard let ballot = try? SignedBallot.decode(canonical: batch[i].payload) else {
-                            return (i, BallotCheck(ballot: nil, signed: false, proofs: false))
-                        }
-                        let b = ballot.ballot
-                        let signed = b.electionHash == electionHash && ballot.hasValidSignature
-                        guard signed, let key, let district = manifest.district(b.district) else {
-                            return (i, BallotCheck(ballot: ballot, signed: signed, proofs: false))
-                        }
-                        let context = BallotContent.context(electionHash: electionHash, electionKey: key, ballotID: b.ballotID, district: b.district)
-                        return (i, BallotCheck(ballot: ballot, signed: true, proofs: b.content.problem(in: district, context: context) == nil))
-                    }
+                    Self.checkBallots(stride(from: w, to: batch.count, by: workers).map { ($0, batch[$0].payload) },
+                                      manifest: manifest, electionHash: electionHash, key: key)
                 }
             }
             var all = [BallotCheck?](repeating: nil, count: batch.count)
@@ -734,7 +758,7 @@ public final class ElectionAudit {
             return
         }
         let recomputed = TallyAggregate(districts: manifest.districts.enumerated().map { i, d in
-            TallyAggregate.District(district: d.id, ballots: UInt32(counted[i]), ciphertexts: counted[i] > 0 ? (sums[i] ?? []) : [])
+            TallyAggregate.District(district: d.id, ballots: UInt32(counted[i]), ciphertexts: counted[i] > 0 ? (sums[i]?.ciphertexts() ?? []) : [])
         })
         if recomputed == published { pass(.aggregate) } else {
             let wrong = zip(recomputed.districts, published.districts).filter { $0 != $1 }.map(\.0.district)

@@ -42,10 +42,21 @@ public struct Ciphertext: Sendable, Hashable, Codable {
 
 /// Fiat-Shamir challenge: SHA-256 over a canonical object, reduced mod n (eq. 22).
 func fiatShamirChallenge(_ build: (inout CanonicalWriter) -> Void, tag: DomainTag) -> Scalar {
+    // A 32-byte input always reduces; the conversion cannot fail.
+    (try? Scalar(reducing: fiatShamirDigest(build, tag: tag))) ?? .zero
+}
+
+/// The same challenge as `fiatShamirChallenge`, reduced by the pure-Swift scalar type the batch
+/// check computes with (no OpenSSL BIGNUM round trip per proof).
+func fiatShamirChallengeN(_ build: (inout CanonicalWriter) -> Void, tag: DomainTag) -> ScalarN {
+    ScalarN(reducing: fiatShamirDigest(build, tag: tag)) ?? .zero
+}
+
+/// SHA-256 over the tagged canonical object: the value both challenge forms reduce mod n.
+private func fiatShamirDigest(_ build: (inout CanonicalWriter) -> Void, tag: DomainTag) -> [UInt8] {
     var w = CanonicalWriter(tag: tag)
     build(&w)
-    // A 32-byte input always reduces; the conversion cannot fail.
-    return (try? Scalar(reducing: SHA256.hash(w.bytes).bytes)) ?? .zero
+    return SHA256.hash(w.bytes).bytes
 }
 
 /// What a ballot's proofs are bound to besides their statement: the election, its key, and
@@ -69,43 +80,104 @@ public struct ProofContext: Sendable, Hashable {
     }
 }
 
-/// Linear equations over P-256, Σ s_i·P_i + g·G + k·K = O, gathered from many proofs and
-/// checked together: each equation is multiplied by a fresh random 128-bit weight and all of
-/// them are summed into one multi-scalar multiplication (the small-exponent batch test). A
-/// false equation survives with probability at most 2^-128.
+/// Linear equations over P-256, Σ s_i·P_i + g·G + k·K = O, gathered from many proofs (of one
+/// ballot or of many) and checked together: each equation is multiplied by a fresh random
+/// 128-bit weight and all of them are summed into one multi-scalar multiplication (the
+/// small-exponent batch test, eq. 49). A false equation survives with probability at most 2^-128.
+///
+/// The arithmetic is the pure-Swift P-256 code (Group/Fast): every value here is public
+/// (points and scalars of published proofs, fresh weights), so variable time is fine, and one
+/// Pippenger multiplication over a whole batch costs a fraction of OpenSSL's per-term price.
 public struct ProofBatch: Sendable {
-    let electionKey: GroupElement?
-    var g = Scalar.zero
-    var k = Scalar.zero
-    var terms: [(Scalar, GroupElement)] = []
-    /// Set when a proof could not even be turned into equations (a wrong shape).
+    let electionKey: AffinePoint?
+    var g = ScalarN.zero
+    var k = ScalarN.zero
+    var scalars: [ScalarN] = []
+    var points: [AffinePoint] = []
+    /// Set when a proof could not even be turned into equations (a wrong shape), or when the
+    /// DRBG could not give weights.
     var broken = false
+    /// Random bytes drawn from OpenSSL's DRBG in blocks, 16 per weight.
+    private var pool: [UInt8] = []
+    private var poolOffset = 0
 
-    public init(electionKey: GroupElement?) { self.electionKey = electionKey }
+    public init(electionKey: GroupElement?) {
+        if let key = electionKey {
+            let point = AffinePoint(key)
+            self.electionKey = point
+            if point == nil { broken = true }
+        } else {
+            self.electionKey = nil
+        }
+    }
+
+    /// Room for `equations` more weighted equations and `terms` more point terms.
+    public mutating func reserve(terms: Int) {
+        scalars.reserveCapacity(scalars.count + terms)
+        points.reserveCapacity(points.count + terms)
+    }
+
+    /// The number of point terms gathered so far (the size of the multiplication).
+    public var termCount: Int { points.count }
 
     /// A random weight below 2^128 (from OpenSSL's DRBG). RAND_bytes fails only when the DRBG
     /// cannot be seeded; predictable weights would make the batch test unsound, so the batch
     /// then fails closed (`holds()` is false for it and for every single-proof check built on it).
-    mutating func weight() -> Scalar {
-        guard let bytes = try? SecureRandom.bytes(16) else {
-            broken = true
-            return .one
+    mutating func weight() -> ScalarN {
+        if poolOffset + 16 > pool.count {
+            guard let bytes = try? SecureRandom.bytes(1024) else {
+                broken = true
+                return .one
+            }
+            pool = bytes
+            poolOffset = 0
         }
-        return Scalar(trusted: [UInt8](repeating: 0, count: 16) + bytes)
+        defer { poolOffset += 16 }
+        return pool.withUnsafeBufferPointer { b in
+            var lo: UInt64 = 0, hi: UInt64 = 0
+            for i in 0..<8 { lo |= UInt64(b[poolOffset + i]) &<< UInt64(8 * i) }
+            for i in 0..<8 { hi |= UInt64(b[poolOffset + 8 + i]) &<< UInt64(8 * i) }
+            return ScalarN(limbs: lo, hi, 0, 0)
+        }
     }
 
-    mutating func add(_ s: Scalar, _ p: GroupElement) { terms.append((s, p)) }
+    mutating func add(_ s: ScalarN, _ p: GroupElement) {
+        guard let point = AffinePoint(p) else {
+            broken = true
+            return
+        }
+        scalars.append(s)
+        points.append(point)
+    }
+
+    /// Appends another batch's equations (for example one ballot's, gathered on another
+    /// thread) to this one.
+    public mutating func append(_ other: ProofBatch) {
+        broken = broken || other.broken
+        g = g + other.g
+        if !other.k.isZero {
+            guard let key = electionKey, let theirs = other.electionKey, key == theirs else {
+                broken = true
+                return
+            }
+            k = k + other.k
+        }
+        scalars.append(contentsOf: other.scalars)
+        points.append(contentsOf: other.points)
+    }
 
     /// Whether every equation gathered holds (one multi-scalar multiplication).
     public func holds() -> Bool {
         guard !broken else { return false }
-        var all = terms
+        var ks = scalars, ps = points
         if !k.isZero {
             guard let K = electionKey else { return false }
-            all.append((k, K))
+            ks.append(k)
+            ps.append(K)
         }
-        if all.isEmpty { return g.isZero }
-        return GroupElement.combination(generator: g.isZero ? nil : g, all).isIdentity
+        ks.append(g)
+        ps.append(.generator)
+        return MultiScalar.linearCombination(scalars: ks, points: ps).isIdentity
     }
 }
 
@@ -148,7 +220,12 @@ public struct ZeroOrOneProof: Sendable, Hashable, Codable {
     /// c = H("evote.v2.proof.zero-or-one"; ctx || alpha || beta || a0 || b0 || a1 || b1) (eq. 23).
     static func challenge(_ ctx: ProofContext, _ ct: Ciphertext, _ a0: GroupElement, _ b0: GroupElement,
                           _ a1: GroupElement, _ b1: GroupElement) -> Scalar {
-        fiatShamirChallenge({ w in
+        challengeN(ctx, ct, a0, b0, a1, b1).scalar
+    }
+
+    static func challengeN(_ ctx: ProofContext, _ ct: Ciphertext, _ a0: GroupElement, _ b0: GroupElement,
+                           _ a1: GroupElement, _ b1: GroupElement) -> ScalarN {
+        fiatShamirChallengeN({ w in
             ctx.write(to: &w)
             ct.write(to: &w)
             w.point(a0); w.point(b0); w.point(a1); w.point(b1)
@@ -191,7 +268,9 @@ public struct ZeroOrOneProof: Sendable, Hashable, Codable {
     /// Adds the four equations of eqs. 25a, 25b, 26a, 26b to `batch` (weighted): z0·G − a0 − c0·alpha = O,
     /// z0·K − b0 − c0·beta = O, z1·G − a1 − c1·alpha = O, z1·K − b1 − c1·beta + c1·G = O.
     func addEquations(ciphertext ct: Ciphertext, context ctx: ProofContext, to batch: inout ProofBatch) {
-        let c1 = challenge(ciphertext: ct, context: ctx) - c0
+        let c = Self.challengeN(ctx, ct, a0, b0, a1, b1)
+        let c0 = ScalarN(self.c0), z0 = ScalarN(self.z0), z1 = ScalarN(self.z1)
+        let c1 = c - c0
         let w = (batch.weight(), batch.weight(), batch.weight(), batch.weight())
         batch.g = batch.g + w.0 * z0 + w.2 * z1 + w.3 * c1
         batch.k = batch.k + w.1 * z0 + w.3 * z1
@@ -246,7 +325,11 @@ public struct KnownValueProof: Sendable, Hashable, Codable {
 
     /// c = H("evote.v2.proof.selection-sum"; ctx || list(ciphertexts) || u64(L) || a || b) (eq. 27).
     static func challenge(_ ctx: ProofContext, _ ciphertexts: [Ciphertext], _ value: UInt64, _ a: GroupElement, _ b: GroupElement) -> Scalar {
-        fiatShamirChallenge({ w in
+        challengeN(ctx, ciphertexts, value, a, b).scalar
+    }
+
+    static func challengeN(_ ctx: ProofContext, _ ciphertexts: [Ciphertext], _ value: UInt64, _ a: GroupElement, _ b: GroupElement) -> ScalarN {
+        fiatShamirChallengeN({ w in
             ctx.write(to: &w)
             w.list(ciphertexts) { w, c in c.write(to: &w) }
             w.u64(value)
@@ -266,9 +349,10 @@ public struct KnownValueProof: Sendable, Hashable, Codable {
     /// Adds eq. 29's two equations (weighted): z·G − a − c·Σalpha = O and
     /// z·K − b − c·Σbeta + c·L·G = O. The sums are spread over the ciphertexts' own terms.
     func addEquations(ciphertexts: [Ciphertext], value: UInt64, context ctx: ProofContext, to batch: inout ProofBatch) {
-        let c = Self.challenge(ctx, ciphertexts, value, a, b)
+        let c = Self.challengeN(ctx, ciphertexts, value, a, b)
+        let z = ScalarN(self.z)
         let w = (batch.weight(), batch.weight())
-        batch.g = batch.g + w.0 * z + w.1 * c * Scalar(value)
+        batch.g = batch.g + w.0 * z + w.1 * c * ScalarN(value)
         batch.k = batch.k + w.1 * z
         batch.add(-w.0, a)
         batch.add(-w.1, b)

@@ -156,32 +156,63 @@ public struct Scalar: Sendable, Hashable, Codable, CustomStringConvertible {
     }
 }
 
-/// Owns an EC_POINT. The point is immutable after construction; its encoding is computed
-/// on first use (converting to affine coordinates costs a field inversion, which
-/// intermediate results of a proof check never need) and cached under a lock.
+/// Owns an EC_POINT. The point is immutable after construction. A point computed by OpenSSL
+/// gets its encoding on first use (converting to affine coordinates costs a field inversion,
+/// which intermediate results of a proof check never need). A point decoded from the wire is
+/// validated by the pure-Swift code (Group/Fast) and keeps that affine form for batch
+/// verification; its EC_POINT is made only if OpenSSL arithmetic ever needs it (a record's
+/// ballots are checked without it).
 final class ECPointBox: @unchecked Sendable {
-    let pointer: OpaquePointer
-    private let cached = Mutex<[UInt8]?>(nil)
+    private struct State {
+        var pointer: OpaquePointer?
+        var encoding: [UInt8]?
+    }
+    private let state: Mutex<State>
+    /// The validated affine point, for points decoded from bytes.
+    let affine: AffinePoint?
 
     init() throws {
         guard let p = EC_POINT_new(P256Group.shared.group) else { throw CryptoError.fromQueue("EC_POINT_new") }
-        pointer = p
+        state = Mutex(State(pointer: p, encoding: nil))
+        affine = nil
     }
 
-    /// Records the encoding a point was decoded from, so it is never recomputed.
-    func seed(encoding: [UInt8]) { cached.withLock { $0 = encoding } }
+    /// A point already validated from its 65-byte encoding (on the curve, coordinates < p,
+    /// not the identity).
+    init(validated encoding: [UInt8], affine: AffinePoint) {
+        state = Mutex(State(pointer: nil, encoding: encoding))
+        self.affine = affine
+    }
 
-    deinit { EC_POINT_free(pointer) }
+    deinit {
+        state.withLock { if let p = $0.pointer { EC_POINT_free(p) } }
+    }
+
+    /// The EC_POINT, made from the validated encoding on first use.
+    var pointer: OpaquePointer {
+        state.withLock { s in
+            if let p = s.pointer { return p }
+            let g = P256Group.shared.group
+            guard let p = EC_POINT_new(g), let e = s.encoding,
+                  EC_POINT_oct2point(g, p, e, e.count, nil) == 1 else {
+                // Only memory exhaustion gets here: the encoding was validated on decoding.
+                preconditionFailure("EC_POINT from a validated encoding failed")
+            }
+            s.pointer = p
+            return p
+        }
+    }
 
     var encoding: [UInt8] {
-        if let e = cached.withLock({ $0 }) { return e }
+        if let e = state.withLock({ $0.encoding }) { return e }
         let g = P256Group.shared.group
+        let p = pointer
         var out = [UInt8](repeating: 0, count: GroupElement.byteCount)
-        if EC_POINT_is_at_infinity(g, pointer) == 0 {
+        if EC_POINT_is_at_infinity(g, p) == 0 {
             // point2oct fails only for the identity, handled above.
-            _ = EC_POINT_point2oct(g, pointer, POINT_CONVERSION_UNCOMPRESSED, &out, GroupElement.byteCount, nil)
+            _ = EC_POINT_point2oct(g, p, POINT_CONVERSION_UNCOMPRESSED, &out, GroupElement.byteCount, nil)
         }
-        cached.withLock { $0 = out }
+        state.withLock { $0.encoding = out }
         return out
     }
 }
@@ -206,18 +237,12 @@ public struct GroupElement: Sendable, Hashable, Codable, CustomStringConvertible
         guard bytes.count == Self.byteCount, bytes[0] == 0x04 else {
             throw CryptoError.invalidEncoding("a group element is a 65-byte uncompressed SEC1 point (04 || x || y)")
         }
-        let box = try ECPointBox()
-        let g = P256Group.shared.group
-        guard EC_POINT_oct2point(g, box.pointer, bytes, bytes.count, nil) == 1 else {
-            ERR_clear_error()
-            throw CryptoError.invalidEncoding("not a point on P-256")
-        }
-        guard EC_POINT_is_on_curve(g, box.pointer, nil) == 1, EC_POINT_is_at_infinity(g, box.pointer) == 0 else {
-            ERR_clear_error()
+        // x, y < p and y² = x³ − 3x + b, checked by the pure-Swift field code (tested against
+        // OpenSSL and the Wycheproof points); (0, 0), the identity's form, is not on the curve.
+        guard let point = AffinePoint(uncompressed: bytes) else {
             throw CryptoError.invalidEncoding("not a valid non-identity point on P-256")
         }
-        self.box = box
-        box.seed(encoding: bytes)
+        box = ECPointBox(validated: bytes, affine: point)
     }
 
     public init?(hex: String) {
@@ -236,7 +261,10 @@ public struct GroupElement: Sendable, Hashable, Codable, CustomStringConvertible
         }
     }
 
-    public var isIdentity: Bool { EC_POINT_is_at_infinity(P256Group.shared.group, box.pointer) == 1 }
+    public var isIdentity: Bool {
+        if box.affine != nil { return false }
+        return EC_POINT_is_at_infinity(P256Group.shared.group, box.pointer) == 1
+    }
     public var hex: String { Hex.encode(encoding) }
     public var description: String { hex }
 
