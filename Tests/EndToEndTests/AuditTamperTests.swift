@@ -341,7 +341,7 @@ struct AuditTamperTests {
                                           encryptionKey: registration.encryptionKey + GroupElement.generator, signature: registration.signature)
         #expect(!altered.isSelfSigned)
         nodes[t].payload = altered.payload(electionHash: hash, commissionSignature: try altered.appointmentSignature(electionHash: hash, commissionKey: f.commissionKey))
-        let report = try await f.audit(try f.rebuild(nodes))
+        let report = await f.audit(try f.rebuild(nodes))
         let failing = Set(report.checks.filter { !$0.passed }.map(\.number))
         #expect(failing.contains(6), "check 6 must fail: \(failing.sorted())")
         #expect(report.checks[5].failures.joined().contains("trustee"), "\(report.checks[5].failures)")
