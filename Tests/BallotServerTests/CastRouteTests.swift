@@ -336,16 +336,17 @@ struct CastRouteTests {
 
     /// §7.4 step 5: when the batch transaction fails, every request of the batch gets
     /// `unavailable`, nothing is recorded and no receipt is signed; later requests work.
-    @Test func failedBatchIsUnavailableAndRecordsNothing() async throws {
-        let e = try await TestElection()
+    @Test(arguments: StorageBackend.all) func failedBatchIsUnavailableAndRecordsNothing(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend)
         defer { e.remove() }
         try await e.withRouter { client in
             let keys = [try await e.enrolledKey(client, voter: 0), try await e.enrolledKey(client, voter: 1)]
             let before = try await e.snapshot()
             // Storing Merkle nodes fails: the batch appends, then cannot seal.
-            try await e.pool.write { db in
-                try db.execute(sql: "CREATE TRIGGER test_fail_nodes BEFORE INSERT ON log_nodes BEGIN SELECT RAISE(ABORT, 'disk on fire'); END")
-            }
+            try await e.execute(
+                sqlite: ["CREATE TRIGGER test_fail_nodes BEFORE INSERT ON log_nodes BEGIN SELECT RAISE(ABORT, 'disk on fire'); END"],
+                postgres: ["CREATE FUNCTION test_fail() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk on fire'; END $$",
+                           "CREATE TRIGGER test_fail_nodes BEFORE INSERT ON log_nodes FOR EACH ROW EXECUTE FUNCTION test_fail()"])
             let ballots = try [e.ballot(keys[0], voter: 0), e.ballot(keys[1], voter: 1)]
             for ballot in ballots {
                 expectError(try await e.cast(client, ballot), .serviceUnavailable, "unavailable")
@@ -354,7 +355,7 @@ struct CastRouteTests {
             #expect(try await e.snapshot() == before)
             expectError(try await client.get("/v1/ballots/\(ballots[0].trackingCode.hex)"), .notFound, "not-found")
 
-            try await e.pool.write { db in try db.execute(sql: "DROP TRIGGER test_fail_nodes") }
+            try await e.execute(sqlite: ["DROP TRIGGER test_fail_nodes"], postgres: ["DROP TRIGGER test_fail_nodes ON log_nodes"])
             for ballot in ballots {
                 let response = try await e.cast(client, ballot)
                 #expect(response.status == .created, "\(response.text)")
@@ -368,20 +369,22 @@ struct CastRouteTests {
 
     /// §7.4 step 2: an operation that fails with an error is rolled back alone (its log
     /// append undone); the others in its batch are recorded, and the log has no gap.
-    @Test func failingOperationIsRolledBackAlone() async throws {
-        let e = try await TestElection(voters: 8, districts: 2)
+    @Test(arguments: StorageBackend.all) func failingOperationIsRolledBackAlone(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend, voters: 8, districts: 2)
         defer { e.remove() }
         try await e.withRouter { client in
             var keys: [Ed25519PrivateKey] = []
             for voter in 0..<8 { keys.append(try await e.enrolledKey(client, voter: voter)) }
             let failing = Set([0, 3, 6])
             let keyList = failing.sorted().map { "X'\(keys[$0].publicKey.hex)'" }.joined(separator: ", ")
-            try await e.pool.write { db in
-                try db.execute(sql: """
+            let pgKeyList = failing.sorted().map { "'\\x\(keys[$0].publicKey.hex)'::bytea" }.joined(separator: ", ")
+            try await e.execute(
+                sqlite: ["""
                     CREATE TRIGGER test_fail_ballots BEFORE INSERT ON ballots WHEN NEW.voter_key IN (\(keyList))
                     BEGIN SELECT RAISE(ABORT, 'this voter cannot be stored'); END
-                    """)
-            }
+                    """],
+                postgres: ["CREATE FUNCTION test_fail() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'this voter cannot be stored'; END $$",
+                           "CREATE TRIGGER test_fail_ballots BEFORE INSERT ON ballots FOR EACH ROW WHEN (NEW.voter_key IN (\(pgKeyList))) EXECUTE FUNCTION test_fail()"])
             let before = try await e.snapshot()
             let ballots = try (0..<8).map { try e.ballot(keys[$0], voter: $0) }
             let frozenKeys = keys

@@ -601,6 +601,19 @@ struct TestElection: Sendable {
                         failedAttempts: n[6])
     }
 
+    /// Runs statements on the election's database, bypassing the rules (tests that make storage
+    /// fail on purpose): `sqlite` on SQLite, `postgres` on PostgreSQL, one transaction.
+    func execute(sqlite: [String], postgres: [String]) async throws {
+        if backend == .sqlite {
+            try await pool.write { db in for sql in sqlite { try db.execute(sql: sql) } }
+            return
+        }
+        try await store.storage.write { tx in
+            guard let pg = tx as? PostgresTransaction else { throw TestFailure("a PostgreSQL election written through another storage") }
+            for sql in postgres { try pg.run(PostgresQuery(unsafeSQL: sql)) }
+        }
+    }
+
     /// One integer per query (tables and columns named alike in both schemas), on one snapshot.
     func counts(_ queries: [String]) async throws -> [Int] {
         if backend == .sqlite {
