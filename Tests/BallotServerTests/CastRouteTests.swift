@@ -8,8 +8,8 @@ import VotingCore
 
 @Suite("POST /v1/ballots")
 struct CastRouteTests {
-    @Test func castSucceedsWithAVerifiableReceipt() async throws {
-        let e = try await TestElection()
+    @Test(arguments: StorageBackend.all) func castSucceedsWithAVerifiableReceipt(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend)
         defer { e.remove() }
         try await e.withRouter { client in
             let key = try await e.enrolledKey(client, voter: 0)
@@ -36,19 +36,16 @@ struct CastRouteTests {
             let after = try await e.snapshot()
             #expect(after.ballots == 1)
             #expect(after.logSize == before.logSize + 1)
-            let keyData = Data(key.publicKey.rawRepresentation)
-            let row = try await e.pool.read { db -> (Data, String, Int64)? in
-                try Row.fetchOne(db, sql: "SELECT tracking_code, district, log_index FROM ballots WHERE voter_key = ?",
-                                 arguments: [keyData]).map { ($0["tracking_code"], $0["district"], $0["log_index"]) }
-            }
-            #expect(row?.0 == Data(ballot.trackingCode.digest.bytes))
-            #expect(row?.1 == e.codes[0].district)
-            #expect(row?.2 == Int64(receipt.logIndex))
+            let publicKey = key.publicKey
+            let row = try await e.store.storage.read { try $0.ballot(voterKey: publicKey) }
+            #expect(row?.trackingCode == ballot.trackingCode)
+            #expect(row?.district == e.codes[0].district)
+            #expect(row?.logIndex == receipt.logIndex)
         }
     }
 
-    @Test func identicalResendReturnsTheSameReceipt() async throws {
-        let e = try await TestElection()
+    @Test(arguments: StorageBackend.all) func identicalResendReturnsTheSameReceipt(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend)
         defer { e.remove() }
         try await e.withRouter { client in
             let key = try await e.enrolledKey(client, voter: 0)
@@ -68,8 +65,8 @@ struct CastRouteTests {
         }
     }
 
-    @Test func differentBallotFromTheSameVoterIsAlreadyVoted() async throws {
-        let e = try await TestElection()
+    @Test(arguments: StorageBackend.all) func differentBallotFromTheSameVoterIsAlreadyVoted(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend)
         defer { e.remove() }
         try await e.withRouter { client in
             let key = try await e.enrolledKey(client, voter: 0)
@@ -89,8 +86,8 @@ struct CastRouteTests {
         }
     }
 
-    @Test func keyThatIsNotEnrolledIsRefused() async throws {
-        let e = try await TestElection()
+    @Test(arguments: StorageBackend.all) func keyThatIsNotEnrolledIsRefused(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend)
         defer { e.remove() }
         try await e.withRouter { client in
             _ = try await e.enrolledKey(client, voter: 0)
@@ -101,8 +98,8 @@ struct CastRouteTests {
         }
     }
 
-    @Test func ballotForAnotherDistrictIsWrongDistrict() async throws {
-        let e = try await TestElection()
+    @Test(arguments: StorageBackend.all) func ballotForAnotherDistrictIsWrongDistrict(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend)
         defer { e.remove() }
         try await e.withRouter { client in
             let key = try await e.enrolledKey(client, voter: 0)
@@ -121,8 +118,8 @@ struct CastRouteTests {
     /// Choices that do not mark exactly one option of a vote-for-1 contest: the limit proof
     /// cannot prove 1, so the server refuses them without learning the choice. (Option ids
     /// never reach the server: an unknown id can only be encrypted as no mark at all.)
-    @Test func invalidChoicesAreRefused() async throws {
-        let e = try await TestElection()
+    @Test(arguments: StorageBackend.all) func invalidChoicesAreRefused(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend)
         defer { e.remove() }
         try await e.withRouter { client in
             let key = try await e.enrolledKey(client, voter: 0)
@@ -156,12 +153,12 @@ struct CastRouteTests {
 
     /// With a vote-for-2 contest, marking one option twice (encrypting 2 for it) keeps the
     /// sum right, so only the 0-or-1 proof of that option catches it.
-    @Test func duplicateSelectionInAMultiSelectContestIsRefused() async throws {
+    @Test(arguments: StorageBackend.all) func duplicateSelectionInAMultiSelectContestIsRefused(_ backend: StorageBackend) async throws {
         let options = (1...4).map { BallotOption(id: "c0\($0)", name: "Candidate \($0)") }
         let manifest = ElectionManifest(electionId: "council-2026-test", name: "Council election (test)", districts: [
             District(id: "d01", name: "Only District", seats: 2, selectionLimit: 2, options: options),
         ], trustees: TrusteePolicy(count: 1, quorum: 1))
-        let e = try await TestElection(voters: 2, districts: 1, manifest: manifest)
+        let e = try await TestElection(backend: backend, voters: 2, districts: 1, manifest: manifest)
         defer { e.remove() }
         try await e.withRouter { client in
             let key = try await e.enrolledKey(client, voter: 0)
@@ -180,8 +177,8 @@ struct CastRouteTests {
         }
     }
 
-    @Test func badSignatureIsRefused() async throws {
-        let e = try await TestElection()
+    @Test(arguments: StorageBackend.all) func badSignatureIsRefused(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend)
         defer { e.remove() }
         try await e.withRouter { client in
             let key = try await e.enrolledKey(client, voter: 0)
@@ -215,10 +212,10 @@ struct CastRouteTests {
     /// A ballot signed for another election (the same key enrolled in both) cannot be
     /// replayed into this one, even when both elections run the very same manifest (v2: the
     /// election hash covers entry 0 with its keys and a random nonce).
-    @Test func ballotFromAnotherElectionIsWrongElection() async throws {
-        let first = try await TestElection()
+    @Test(arguments: StorageBackend.all) func ballotFromAnotherElectionIsWrongElection(_ backend: StorageBackend) async throws {
+        let first = try await TestElection(backend: backend)
         defer { first.remove() }
-        let second = try await TestElection()
+        let second = try await TestElection(backend: backend)
         defer { second.remove() }
         #expect(first.store.manifest == second.store.manifest)
         #expect(first.store.electionHash != second.store.electionHash)
@@ -240,8 +237,8 @@ struct CastRouteTests {
 
     /// Before the ceremony there is no election key, so no ballot can be checked; after it,
     /// until the commission opens voting, valid ballots are refused in the write batch.
-    @Test func castingBeforeTheElectionOpensIsRefused() async throws {
-        let e = try await TestElection(stage: .registered)
+    @Test(arguments: StorageBackend.all) func castingBeforeTheElectionOpensIsRefused(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend, stage: .registered)
         defer { e.remove() }
         try await e.withRouter { client in
             let key = try await e.enrolledKey(client, voter: 0)
@@ -268,8 +265,8 @@ struct CastRouteTests {
         }
     }
 
-    @Test func castingAfterCloseIsRefused() async throws {
-        let e = try await TestElection()
+    @Test(arguments: StorageBackend.all) func castingAfterCloseIsRefused(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend)
         defer { e.remove() }
         try await e.withRouter { client in
             let key = try await e.enrolledKey(client, voter: 0)
@@ -290,8 +287,8 @@ struct CastRouteTests {
     /// The checks run in the documented order (docs/openapi.yaml, POST /v1/ballots): body,
     /// election hash, district, signature, election key, proofs before the batch; inside the
     /// batch the state, then the enrollment and its district before the earlier ballot.
-    @Test func castChecksRunInTheDocumentedOrder() async throws {
-        let e = try await TestElection()
+    @Test(arguments: StorageBackend.all) func castChecksRunInTheDocumentedOrder(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend)
         defer { e.remove() }
         try await e.withRouter { client in
             let key = try await e.enrolledKey(client, voter: 0)
@@ -339,16 +336,17 @@ struct CastRouteTests {
 
     /// §7.4 step 5: when the batch transaction fails, every request of the batch gets
     /// `unavailable`, nothing is recorded and no receipt is signed; later requests work.
-    @Test func failedBatchIsUnavailableAndRecordsNothing() async throws {
-        let e = try await TestElection()
+    @Test(arguments: StorageBackend.all) func failedBatchIsUnavailableAndRecordsNothing(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend)
         defer { e.remove() }
         try await e.withRouter { client in
             let keys = [try await e.enrolledKey(client, voter: 0), try await e.enrolledKey(client, voter: 1)]
             let before = try await e.snapshot()
             // Storing Merkle nodes fails: the batch appends, then cannot seal.
-            try await e.pool.write { db in
-                try db.execute(sql: "CREATE TRIGGER test_fail_nodes BEFORE INSERT ON log_nodes BEGIN SELECT RAISE(ABORT, 'disk on fire'); END")
-            }
+            try await e.execute(
+                sqlite: ["CREATE TRIGGER test_fail_nodes BEFORE INSERT ON log_nodes BEGIN SELECT RAISE(ABORT, 'disk on fire'); END"],
+                postgres: ["CREATE FUNCTION test_fail() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk on fire'; END $$",
+                           "CREATE TRIGGER test_fail_nodes BEFORE INSERT ON log_nodes FOR EACH ROW EXECUTE FUNCTION test_fail()"])
             let ballots = try [e.ballot(keys[0], voter: 0), e.ballot(keys[1], voter: 1)]
             for ballot in ballots {
                 expectError(try await e.cast(client, ballot), .serviceUnavailable, "unavailable")
@@ -357,7 +355,7 @@ struct CastRouteTests {
             #expect(try await e.snapshot() == before)
             expectError(try await client.get("/v1/ballots/\(ballots[0].trackingCode.hex)"), .notFound, "not-found")
 
-            try await e.pool.write { db in try db.execute(sql: "DROP TRIGGER test_fail_nodes") }
+            try await e.execute(sqlite: ["DROP TRIGGER test_fail_nodes"], postgres: ["DROP TRIGGER test_fail_nodes ON log_nodes"])
             for ballot in ballots {
                 let response = try await e.cast(client, ballot)
                 #expect(response.status == .created, "\(response.text)")
@@ -371,20 +369,22 @@ struct CastRouteTests {
 
     /// §7.4 step 2: an operation that fails with an error is rolled back alone (its log
     /// append undone); the others in its batch are recorded, and the log has no gap.
-    @Test func failingOperationIsRolledBackAlone() async throws {
-        let e = try await TestElection(voters: 8, districts: 2)
+    @Test(arguments: StorageBackend.all) func failingOperationIsRolledBackAlone(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend, voters: 8, districts: 2)
         defer { e.remove() }
         try await e.withRouter { client in
             var keys: [Ed25519PrivateKey] = []
             for voter in 0..<8 { keys.append(try await e.enrolledKey(client, voter: voter)) }
             let failing = Set([0, 3, 6])
             let keyList = failing.sorted().map { "X'\(keys[$0].publicKey.hex)'" }.joined(separator: ", ")
-            try await e.pool.write { db in
-                try db.execute(sql: """
+            let pgKeyList = failing.sorted().map { "'\\x\(keys[$0].publicKey.hex)'::bytea" }.joined(separator: ", ")
+            try await e.execute(
+                sqlite: ["""
                     CREATE TRIGGER test_fail_ballots BEFORE INSERT ON ballots WHEN NEW.voter_key IN (\(keyList))
                     BEGIN SELECT RAISE(ABORT, 'this voter cannot be stored'); END
-                    """)
-            }
+                    """],
+                postgres: ["CREATE FUNCTION test_fail() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'this voter cannot be stored'; END $$",
+                           "CREATE TRIGGER test_fail_ballots BEFORE INSERT ON ballots FOR EACH ROW WHEN (NEW.voter_key IN (\(pgKeyList))) EXECUTE FUNCTION test_fail()"])
             let before = try await e.snapshot()
             let ballots = try (0..<8).map { try e.ballot(keys[$0], voter: $0) }
             let frozenKeys = keys
@@ -426,8 +426,8 @@ struct CastRouteTests {
 
     /// Once the group committer has stopped (graceful shutdown), writes are answered
     /// `unavailable` and nothing is recorded; reads still work.
-    @Test func stoppedCommitterAnswersUnavailable() async throws {
-        let e = try await TestElection()
+    @Test(arguments: StorageBackend.all) func stoppedCommitterAnswersUnavailable(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend)
         defer { e.remove() }
         try await e.withRouterAndCommitter { client, committer in
             let key = try await e.enrolledKey(client, voter: 0)

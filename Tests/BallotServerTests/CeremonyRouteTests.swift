@@ -13,16 +13,16 @@ struct CeremonyRouteTests {
     static let policy = TrusteePolicy(count: 3, quorum: 2)
 
     /// Two voters in d01, three trustees with a quorum of two.
-    static func election(stage: TestElection.Stage = .registered) async throws -> TestElection {
-        try await TestElection(voters: 2, districts: 1, stage: stage, manifest: TestElection.manifest(trustees: policy))
+    static func election(backend: StorageBackend = .sqlite, stage: TestElection.Stage = .registered) async throws -> TestElection {
+        try await TestElection(backend: backend, voters: 2, districts: 1, stage: stage, manifest: TestElection.manifest(trustees: policy))
     }
 
     static func sum(_ points: [GroupElement]) -> GroupElement {
         points.dropFirst().reduce(points.first ?? .identity, +)
     }
 
-    @Test func dealingBeforeEveryTrusteeIsRegisteredIsTrusteesIncomplete() async throws {
-        let e = try await Self.election(stage: .created)
+    @Test(arguments: StorageBackend.all) func dealingBeforeEveryTrusteeIsRegisteredIsTrusteesIncomplete(_ backend: StorageBackend) async throws {
+        let e = try await Self.election(backend: backend, stage: .created)
         defer { e.remove() }
         for trustee in e.trustees.prefix(2) { try await e.appoint(trustee.registration) }
         let hash = e.store.electionHash
@@ -53,8 +53,8 @@ struct CeremonyRouteTests {
     /// The commission's appointment rules (`ballot-server trustee add`): v2 registrations are
     /// signed by the trustee's own key and the commission countersigns them into the log, so
     /// neither a name nor a key can be changed or a trustee added without a check failing.
-    @Test func trusteeAppointmentRules() async throws {
-        let e = try await Self.election(stage: .created)
+    @Test(arguments: StorageBackend.all) func trusteeAppointmentRules(_ backend: StorageBackend) async throws {
+        let e = try await Self.election(backend: backend, stage: .created)
         defer { e.remove() }
         func code(_ registration: TrusteeRegistration) async -> String? {
             await refusal { try await e.appoint(registration) }?.code
@@ -99,8 +99,8 @@ struct CeremonyRouteTests {
     /// Every public check of a dealing: the signature under the trustee's registered key, the
     /// number of commitments, the Schnorr proof of the constant term (bound to the trustee),
     /// one share for each other trustee in index order, and a registered index.
-    @Test func dealingsWithBadSignaturesProofsOrShapesAreBadProof() async throws {
-        let e = try await Self.election()
+    @Test(arguments: StorageBackend.all) func dealingsWithBadSignaturesProofsOrShapesAreBadProof(_ backend: StorageBackend) async throws {
+        let e = try await Self.election(backend: backend)
         defer { e.remove() }
         let hash = e.store.electionHash
         try await e.withRouter { client in
@@ -160,8 +160,8 @@ struct CeremonyRouteTests {
         }
     }
 
-    @Test func identicalDealingIsAcceptedAgainAndADifferentOneIsAlreadyPublished() async throws {
-        let e = try await Self.election()
+    @Test(arguments: StorageBackend.all) func identicalDealingIsAcceptedAgainAndADifferentOneIsAlreadyPublished(_ backend: StorageBackend) async throws {
+        let e = try await Self.election(backend: backend)
         defer { e.remove() }
         let hash = e.store.electionHash
         try await e.withRouter { client in
@@ -188,8 +188,8 @@ struct CeremonyRouteTests {
         }
     }
 
-    @Test func verificationRulesAndResends() async throws {
-        let e = try await Self.election()
+    @Test(arguments: StorageBackend.all) func verificationRulesAndResends(_ backend: StorageBackend) async throws {
+        let e = try await Self.election(backend: backend)
         defer { e.remove() }
         let hash = e.store.electionHash
         try await e.withRouter { client in
@@ -234,8 +234,8 @@ struct CeremonyRouteTests {
     /// A dealer that sends one trustee a share that does not match its commitments and
     /// another a share it cannot decrypt: both recipients name it, the server publishes no
     /// election key, and voting cannot open.
-    @Test func badSharesAreNamedInComplaintsAndNoKeyIsPublished() async throws {
-        let e = try await Self.election()
+    @Test(arguments: StorageBackend.all) func badSharesAreNamedInComplaintsAndNoKeyIsPublished(_ backend: StorageBackend) async throws {
+        let e = try await Self.election(backend: backend)
         defer { e.remove() }
         let hash = e.store.electionHash
         try await e.withRouter { client in
@@ -284,8 +284,8 @@ struct CeremonyRouteTests {
     /// With every share accepted, the last verification publishes the joint key K = Σ C_i0
     /// and every trustee's public share S_j = s_j G; any quorum of the secret shares
     /// interpolates to the joint secret; voting can open and the ceremony is closed.
-    @Test func completedCeremonyPublishesTheJointKey() async throws {
-        let e = try await Self.election()
+    @Test(arguments: StorageBackend.all) func completedCeremonyPublishesTheJointKey(_ backend: StorageBackend) async throws {
+        let e = try await Self.election(backend: backend)
         defer { e.remove() }
         let hash = e.store.electionHash
         try await e.withRouter { client in
@@ -334,8 +334,8 @@ struct CeremonyRouteTests {
     /// The key is derived only once every trustee has accepted every share: not before the
     /// last verification, and then in the same batch as it. (An earlier version counted the
     /// verification being recorded twice and published the key one verification early.)
-    @Test func electionKeyWaitsForTheLastVerification() async throws {
-        let e = try await Self.election()
+    @Test(arguments: StorageBackend.all) func electionKeyWaitsForTheLastVerification(_ backend: StorageBackend) async throws {
+        let e = try await Self.election(backend: backend)
         defer { e.remove() }
         let hash = e.store.electionHash
         try await e.withRouter { client in
@@ -360,8 +360,8 @@ struct CeremonyRouteTests {
 
     /// A dealer that cheats only the last trustee to verify: that trustee's complaint alone
     /// keeps the key unpublished and voting closed.
-    @Test func complaintOfTheLastTrusteeBlocksTheKey() async throws {
-        let e = try await Self.election()
+    @Test(arguments: StorageBackend.all) func complaintOfTheLastTrusteeBlocksTheKey(_ backend: StorageBackend) async throws {
+        let e = try await Self.election(backend: backend)
         defer { e.remove() }
         let hash = e.store.electionHash
         try await e.withRouter { client in
@@ -393,8 +393,8 @@ struct CeremonyRouteTests {
 
     /// A one-trustee election (the manifest allows trustees.count 1) finishes its ceremony
     /// with that trustee's dealing and verification.
-    @Test func oneTrusteeCeremonyPublishesTheKey() async throws {
-        let e = try await TestElection(voters: 2, districts: 1, stage: .registered,
+    @Test(arguments: StorageBackend.all) func oneTrusteeCeremonyPublishesTheKey(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend, voters: 2, districts: 1, stage: .registered,
                                        manifest: TestElection.manifest(trustees: TrusteePolicy(count: 1, quorum: 1)))
         defer { e.remove() }
         try await e.withRouter { client in
@@ -411,8 +411,8 @@ struct CeremonyRouteTests {
     }
 
     /// All verifications at once (one write batch or several): the key is logged exactly once.
-    @Test func concurrentVerificationsPublishTheKeyOnce() async throws {
-        let e = try await Self.election()
+    @Test(arguments: StorageBackend.all) func concurrentVerificationsPublishTheKeyOnce(_ backend: StorageBackend) async throws {
+        let e = try await Self.election(backend: backend)
         defer { e.remove() }
         let hash = e.store.electionHash
         try await e.withRouter { client in

@@ -17,8 +17,8 @@ struct ConcurrentCastTests {
     /// The architecture's must-have test: 200 concurrent casts by one voter, about half the
     /// identical ballot and the rest different ones, store exactly one ballot, and every
     /// response agrees with the one stored.
-    @Test func twoHundredConcurrentCastsByOneVoterStoreExactlyOneBallot() async throws {
-        let e = try await TestElection(voters: 4, districts: 2)
+    @Test(arguments: StorageBackend.all) func twoHundredConcurrentCastsByOneVoterStoreExactlyOneBallot(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend, voters: 4, districts: 2)
         defer { e.remove() }
         try await e.withRouter { client in
             let key = try await e.enrolledKey(client, voter: 0)
@@ -54,17 +54,16 @@ struct ConcurrentCastTests {
             #expect(outcomes.count == 200)
 
             // Exactly one ballot row and one ballot log entry.
-            let (rows, ballotEntries) = try await e.pool.read { db -> ([(Data, Int64)], Int?) in
-                (try Row.fetchAll(db, sql: "SELECT tracking_code, log_index FROM ballots").map { ($0["tracking_code"], $0["log_index"]) },
-                 try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM log_entries WHERE kind = 'ballot'"))
-            }
-            try #require(rows.count == 1)
-            #expect(ballotEntries == 1)
+            let counts = try await e.counts(["SELECT COUNT(*) FROM ballots", "SELECT COUNT(*) FROM log_entries WHERE kind = 'ballot'"])
+            try #require(counts[0] == 1)
+            #expect(counts[1] == 1)
+            let publicKey = key.publicKey
+            let row = try #require(try await e.store.storage.read { try $0.ballot(voterKey: publicKey) })
             let after = try await e.snapshot()
             #expect(after.ballots == before.ballots + 1)
             #expect(after.logSize == before.logSize + 1)
-            let storedCode = TrackingCode(digest: Digest(trusted: [UInt8](rows[0].0)))
-            let storedIndex = UInt64(rows[0].1)
+            let storedCode = row.trackingCode
+            let storedIndex = row.logIndex
             let stored = try #require(ballots.first { $0.trackingCode == storedCode })
 
             // The logged entry is that ballot.

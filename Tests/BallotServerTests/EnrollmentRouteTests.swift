@@ -8,8 +8,8 @@ import VotingCore
 
 @Suite("POST /v1/enrollments")
 struct EnrollmentRouteTests {
-    @Test func enrollmentSucceedsWithAVerifiableReceipt() async throws {
-        let e = try await TestElection()
+    @Test(arguments: StorageBackend.all) func enrollmentSucceedsWithAVerifiableReceipt(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend)
         defer { e.remove() }
         try await e.withRouter { client in
             let key = try Ed25519PrivateKey()
@@ -33,18 +33,15 @@ struct EnrollmentRouteTests {
             #expect(after.boundKeys == 1)
             #expect(after.logSize == before.logSize + 1)
             #expect(after.checkpoints == before.checkpoints + 1)
-            let keyData = Data(key.publicKey.rawRepresentation)
-            let stored = try await e.pool.read { db -> (String, Int64)? in
-                try Row.fetchOne(db, sql: "SELECT district, log_index FROM enrollments WHERE voter_key = ?",
-                                 arguments: [keyData]).map { ($0["district"], $0["log_index"]) }
-            }
-            #expect(stored?.0 == e.codes[1].district)
-            #expect(stored?.1 == Int64(receipt.logIndex))
+            let publicKey = key.publicKey
+            let stored = try await e.store.storage.read { try $0.enrollment(voterKey: publicKey) }
+            #expect(stored?.district == e.codes[1].district)
+            #expect(stored?.logIndex == receipt.logIndex)
         }
     }
 
-    @Test func enrollingTheSameKeyAgainReturnsTheSameEntry() async throws {
-        let e = try await TestElection()
+    @Test(arguments: StorageBackend.all) func enrollingTheSameKeyAgainReturnsTheSameEntry(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend)
         defer { e.remove() }
         try await e.withRouter { client in
             let key = try Ed25519PrivateKey()
@@ -64,8 +61,8 @@ struct EnrollmentRouteTests {
         }
     }
 
-    @Test func codeIsAcceptedInLowerCaseWithoutDashes() async throws {
-        let e = try await TestElection()
+    @Test(arguments: StorageBackend.all) func codeIsAcceptedInLowerCaseWithoutDashes(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend)
         defer { e.remove() }
         try await e.withRouter { client in
             let typed = e.codes[2].code.lowercased().replacingOccurrences(of: "-", with: "")
@@ -75,8 +72,8 @@ struct EnrollmentRouteTests {
     }
 
     /// §7.2 normalize(code): O reads as 0, I and L as 1, case and '-' and spaces are ignored.
-    @Test func codeLookAlikesAreMapped() async throws {
-        let e = try await TestElection()
+    @Test(arguments: StorageBackend.all) func codeLookAlikesAreMapped(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend)
         defer { e.remove() }
         try await e.withRouter { client in
             // Find a voter whose code has a 0 or a 1, so the mapping is exercised.
@@ -98,8 +95,8 @@ struct EnrollmentRouteTests {
 
     /// §7.2 step 2: leading and trailing spaces, tabs and other Unicode space separators are
     /// trimmed; line breaks are not, and nothing inside the number is.
-    @Test func personalNumberTrimming() async throws {
-        let e = try await TestElection()
+    @Test(arguments: StorageBackend.all) func personalNumberTrimming(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend)
         defer { e.remove() }
         try await e.withRouter { client in
             let padded = [(0, "\t"), (1, "\u{00A0}"), (2, "\u{2003}")]
@@ -118,8 +115,8 @@ struct EnrollmentRouteTests {
         }
     }
 
-    @Test func enrollmentDuringSetupIsAllowed() async throws {
-        let e = try await TestElection(stage: .registered)
+    @Test(arguments: StorageBackend.all) func enrollmentDuringSetupIsAllowed(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend, stage: .registered)
         defer { e.remove() }
         try await e.withRouter { client in
             let response = try await e.enroll(client, voter: 0, key: try Ed25519PrivateKey())
@@ -127,8 +124,8 @@ struct EnrollmentRouteTests {
         }
     }
 
-    @Test func wrongCodeIsRefusedAndCounted() async throws {
-        let e = try await TestElection()
+    @Test(arguments: StorageBackend.all) func wrongCodeIsRefusedAndCounted(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend)
         defer { e.remove() }
         try await e.withRouter { client in
             let before = try await e.snapshot()
@@ -153,9 +150,9 @@ struct EnrollmentRouteTests {
     /// anyone who knew a personal number lock that voter out). The first three wrong codes
     /// are free; each further one opens a window of 1 s, doubling up to 5 minutes, in which
     /// wrong codes are answered 429 `enrollment-locked` with Retry-After and not counted.
-    @Test func wrongCodesOpenADoublingBackoffWindow() async throws {
+    @Test(arguments: StorageBackend.all) func wrongCodesOpenADoublingBackoffWindow(_ backend: StorageBackend) async throws {
         let time = ManualClock()
-        let e = try await TestElection(clock: time.clock)
+        let e = try await TestElection(backend: backend, clock: time.clock)
         defer { e.remove() }
         try await e.withRouter { client in
             let number = e.codes[0].personalNumber
@@ -194,8 +191,8 @@ struct EnrollmentRouteTests {
 
     /// The right code is always accepted, even inside a backoff window: someone who knows a
     /// voter's personal number cannot keep that voter from enrolling. It clears the count.
-    @Test func rightCodeIsAcceptedDuringBackoff() async throws {
-        let e = try await TestElection()
+    @Test(arguments: StorageBackend.all) func rightCodeIsAcceptedDuringBackoff(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend)
         defer { e.remove() }
         try await e.withRouter { client in
             let number = e.codes[0].personalNumber
@@ -220,8 +217,8 @@ struct EnrollmentRouteTests {
     /// v1 refused even the resend of a completed enrollment once the voter was locked; v2
     /// answers the right code during a backoff window, so the voter's device can still
     /// fetch its enrollment receipt, and a second key is still `already-enrolled`.
-    @Test func voterInBackoffCanResendACompletedEnrollment() async throws {
-        let e = try await TestElection()
+    @Test(arguments: StorageBackend.all) func voterInBackoffCanResendACompletedEnrollment(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend)
         defer { e.remove() }
         try await e.withRouter { client in
             let key = try await e.enrolledKey(client, voter: 0)
@@ -247,8 +244,8 @@ struct EnrollmentRouteTests {
     /// Wrong codes sent concurrently are counted one by one: with the clock standing still,
     /// exactly the three free ones and the one that opens the window are answered
     /// `invalid-credentials`, all the others `enrollment-locked`.
-    @Test func concurrentWrongCodesOpenTheWindowAfterExactlyFour() async throws {
-        let e = try await TestElection()
+    @Test(arguments: StorageBackend.all) func concurrentWrongCodesOpenTheWindowAfterExactlyFour(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend)
         defer { e.remove() }
         try await e.withRouter { client in
             let number = e.codes[0].personalNumber
@@ -277,8 +274,8 @@ struct EnrollmentRouteTests {
     }
 
     /// One voter enrolling many keys at once binds exactly one of them.
-    @Test func concurrentEnrollmentsOfOneVoterBindOneKey() async throws {
-        let e = try await TestElection()
+    @Test(arguments: StorageBackend.all) func concurrentEnrollmentsOfOneVoterBindOneKey(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend)
         defer { e.remove() }
         try await e.withRouter { client in
             let keys = try (0..<20).map { _ in try Ed25519PrivateKey() }
@@ -296,15 +293,16 @@ struct EnrollmentRouteTests {
             let winners = results.filter { $0.1 == .created }
             try #require(winners.count == 1, "\(results.map { "\($0.1.code) \($0.2)" })")
             #expect(results.filter { $0.1 == .conflict && $0.2 == "already-enrolled" }.count == 19)
-            let bound = try await e.pool.read { db in try Data.fetchAll(db, sql: "SELECT voter_key FROM enrollments") }
-            #expect(bound == [Data(keys[winners[0].0].publicKey.rawRepresentation)])
+            let winner = keys[winners[0].0].publicKey
+            #expect(try await e.counts(["SELECT COUNT(*) FROM enrollments"]) == [1])
+            #expect(try await e.store.storage.read { try $0.enrollment(voterKey: winner) } != nil)
             #expect(try await e.snapshot().boundKeys == 1)
         }
     }
 
     /// One key offered by many voters at once is bound to exactly one of them.
-    @Test func concurrentEnrollmentsOfOneKeyBindOneVoter() async throws {
-        let e = try await TestElection()
+    @Test(arguments: StorageBackend.all) func concurrentEnrollmentsOfOneKeyBindOneVoter(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend)
         defer { e.remove() }
         try await e.withRouter { client in
             let key = try Ed25519PrivateKey()
@@ -329,8 +327,8 @@ struct EnrollmentRouteTests {
 
     /// §7.2: the signature is checked before the roll, so a bad signature with an unknown
     /// number is `bad-signature`, and a closed election answers before the credentials.
-    @Test func enrollmentChecksRunInTheDocumentedOrder() async throws {
-        let e = try await TestElection()
+    @Test(arguments: StorageBackend.all) func enrollmentChecksRunInTheDocumentedOrder(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend)
         defer { e.remove() }
         try await e.withRouter { client in
             let key = try Ed25519PrivateKey()
@@ -349,8 +347,8 @@ struct EnrollmentRouteTests {
         }
     }
 
-    @Test func unknownPersonalNumberIsInvalidCredentials() async throws {
-        let e = try await TestElection()
+    @Test(arguments: StorageBackend.all) func unknownPersonalNumberIsInvalidCredentials(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend)
         defer { e.remove() }
         try await e.withRouter { client in
             let before = try await e.snapshot()
@@ -371,8 +369,8 @@ struct EnrollmentRouteTests {
 
     /// A number on the roll and a number that is not get the same answers, status, code,
     /// message and Retry-After, through the free codes and into the backoff window.
-    @Test func onRollAndOffRollNumbersGetTheSameAnswers() async throws {
-        let e = try await TestElection()
+    @Test(arguments: StorageBackend.all) func onRollAndOffRollNumbersGetTheSameAnswers(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend)
         defer { e.remove() }
         try await e.withRouter { client in
             func answers(_ number: String) async throws -> [String] {
@@ -391,8 +389,8 @@ struct EnrollmentRouteTests {
         }
     }
 
-    @Test func secondKeyForTheSameVoterIsAlreadyEnrolled() async throws {
-        let e = try await TestElection()
+    @Test(arguments: StorageBackend.all) func secondKeyForTheSameVoterIsAlreadyEnrolled(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend)
         defer { e.remove() }
         try await e.withRouter { client in
             _ = try await e.enrolledKey(client, voter: 0)
@@ -403,8 +401,8 @@ struct EnrollmentRouteTests {
         }
     }
 
-    @Test func keyOfAnotherVoterIsKeyInUse() async throws {
-        let e = try await TestElection()
+    @Test(arguments: StorageBackend.all) func keyOfAnotherVoterIsKeyInUse(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend)
         defer { e.remove() }
         try await e.withRouter { client in
             let key = try await e.enrolledKey(client, voter: 0)
@@ -417,8 +415,8 @@ struct EnrollmentRouteTests {
         }
     }
 
-    @Test func badProofOfPossessionIsBadSignature() async throws {
-        let e = try await TestElection()
+    @Test(arguments: StorageBackend.all) func badProofOfPossessionIsBadSignature(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend)
         defer { e.remove() }
         try await e.withRouter { client in
             let before = try await e.snapshot()
@@ -449,8 +447,8 @@ struct EnrollmentRouteTests {
         }
     }
 
-    @Test func enrollmentInAClosedElectionIsRefused() async throws {
-        let e = try await TestElection()
+    @Test(arguments: StorageBackend.all) func enrollmentInAClosedElectionIsRefused(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend)
         defer { e.remove() }
         try await e.close()
         try await e.withRouter { client in

@@ -3,6 +3,7 @@ import GRDB
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import PostgresNIO
 import Synchronization
 import Testing
 import VotingCore
@@ -122,6 +123,34 @@ final class ManualClock: Sendable {
     var clock: Clock { Clock { self.now } }
 }
 
+/// The storage a test election lives in: the rules suites run once on each (issue 12, "the
+/// same rules test suite runs against both implementations"). A PostgreSQL case gets a fresh
+/// database of the cluster at EVOTE_TEST_POSTGRES_URL, dropped by `remove()`; without that
+/// variable the case is skipped with a message, except under CI=true where it fails.
+enum StorageBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case sqlite
+    case postgres
+
+    static let all = allCases
+
+    var testDescription: String { self == .sqlite ? "SQLite" : "PostgreSQL" }
+
+    static let skipReason: Comment = "EVOTE_TEST_POSTGRES_URL is not set: the PostgreSQL case is skipped (scripts/postgres-cluster.sh start prints a URL to export)"
+
+    /// The test cluster's maintenance URL; cancels (skips) the current test case when none is
+    /// configured, and fails it under CI=true.
+    static func postgresCluster() throws -> PostgresURL {
+        let env = ProcessInfo.processInfo.environment
+        guard let url = env["EVOTE_TEST_POSTGRES_URL"], !url.isEmpty else {
+            if env["CI"] == "true" {
+                throw TestFailure("CI=true but EVOTE_TEST_POSTGRES_URL is not set: .ci/run must start the PostgreSQL cluster")
+            }
+            try Test.cancel(skipReason)
+        }
+        return try PostgresURL(url)
+    }
+}
+
 /// One election in its own temporary data directory, with a small roll imported through
 /// `ElectionStore.importRoll` (codes and registrar-signed commitments), and by default the
 /// trustees appointed by the commission, the key ceremony run through the router and voting
@@ -143,6 +172,11 @@ struct TestElection: Sendable {
 
     let root: URL
     let dir: DataDirectory
+    let backend: StorageBackend
+    /// Where the election's rows are (`.sqlite`: in `dir`; `.postgres`: a fresh database).
+    let database: DatabaseLocation
+    /// The fresh PostgreSQL database of a `.postgres` election, dropped by `remove()`.
+    let scratch: PostgresScratchDatabase?
     let store: ElectionStore
     let rollSecret: [UInt8]
     /// The issued codes, in roll order: voter `i` is in district `d0(i % districts + 1)`.
@@ -151,15 +185,28 @@ struct TestElection: Sendable {
     /// One per `manifest.trustees.count`, index 1...count (appointed from stage `.registered` on).
     let trustees: [TestTrustee]
 
-    init(voters: Int = 8, districts: Int = 2, stage: Stage = .open, manifest: ElectionManifest? = nil,
+    init(backend: StorageBackend = .sqlite, voters: Int = 8, districts: Int = 2, stage: Stage = .open, manifest: ElectionManifest? = nil,
          roll: [ElectionStore.RollLine]? = nil, clock: Clock = testClock) async throws {
         self.clock = clock
+        self.backend = backend
         root = FileManager.default.temporaryDirectory
             .appendingPathComponent("ballot-server-tests-\(UUID().uuidString)", isDirectory: true)
         dir = DataDirectory(path: root.path)
+        switch backend {
+        case .sqlite:
+            scratch = nil
+            database = .sqlite
+        case .postgres:
+            let fresh = try await PostgresScratchDatabase.create(near: try StorageBackend.postgresCluster(), prefix: "evote_test")
+            scratch = fresh
+            database = .postgres(fresh.url)
+        }
+        var created: ElectionStore?
         do {
             let manifest = manifest ?? Self.manifest()
-            store = try await ElectionStore.create(in: dir, database: .sqlite, manifest: manifest, clock: clock)
+            let store = try await ElectionStore.create(in: dir, database: database, manifest: manifest, clock: clock)
+            created = store
+            self.store = store
             rollSecret = try dir.rollSecret()
             let commission = try dir.commissionKey()
             codes = try await store.importRoll(roll ?? ExampleElection.roll(voters: voters, districts: districts), rollSecret: rollSecret,
@@ -169,6 +216,8 @@ struct TestElection: Sendable {
                 for trustee in trustees { _ = try await store.appointTrustee(trustee.registration, commissionKey: commission) }
             }
         } catch {
+            try? (created?.storage as? PostgresStorage)?.closeNow()
+            try? scratch?.dropNow()
             try? FileManager.default.removeItem(at: root)
             throw error
         }
@@ -211,7 +260,12 @@ struct TestElection: Sendable {
                       commissionKey: try Ed25519PrivateKey().publicKey, nonce: try Nonce32.random()).electionHash
     }
 
-    func remove() { try? FileManager.default.removeItem(at: root) }
+    /// Removes the data directory and, on PostgreSQL, closes the store and drops its database.
+    func remove() {
+        try? (store.storage as? PostgresStorage)?.closeNow()
+        try? scratch?.dropNow()
+        try? FileManager.default.removeItem(at: root)
+    }
 
     func open() async throws { _ = try await store.changeWindow(.open, commissionKey: try dir.commissionKey()) }
 
@@ -534,16 +588,40 @@ struct TestElection: Sendable {
     }
 
     func snapshot() async throws -> Snapshot {
-        try await pool.read { db in
-            func count(_ sql: String) throws -> Int { try Int.fetchOne(db, sql: sql) ?? -1 }
-            return Snapshot(
-                ballots: try count("SELECT COUNT(*) FROM ballots"),
-                spoiled: try count("SELECT COUNT(*) FROM spoiled"),
-                enrollments: try count("SELECT COUNT(*) FROM enrollments"),
-                logSize: try count("SELECT COUNT(*) FROM log_entries"),
-                checkpoints: try count("SELECT COUNT(*) FROM checkpoints"),
-                boundKeys: try count("SELECT COUNT(*) FROM roll WHERE voter_key IS NOT NULL"),
-                failedAttempts: try count("SELECT COALESCE(SUM(failures), 0) FROM code_backoff"))
+        let n = try await counts([
+            "SELECT COUNT(*) FROM ballots",
+            "SELECT COUNT(*) FROM spoiled",
+            "SELECT COUNT(*) FROM enrollments",
+            "SELECT COUNT(*) FROM log_entries",
+            "SELECT COUNT(*) FROM checkpoints",
+            "SELECT COUNT(*) FROM roll WHERE voter_key IS NOT NULL",
+            "SELECT CAST(COALESCE(SUM(failures), 0) AS BIGINT) FROM code_backoff",
+        ])
+        return Snapshot(ballots: n[0], spoiled: n[1], enrollments: n[2], logSize: n[3], checkpoints: n[4], boundKeys: n[5],
+                        failedAttempts: n[6])
+    }
+
+    /// Runs statements on the election's database, bypassing the rules (tests that make storage
+    /// fail on purpose): `sqlite` on SQLite, `postgres` on PostgreSQL, one transaction.
+    func execute(sqlite: [String], postgres: [String]) async throws {
+        if backend == .sqlite {
+            try await pool.write { db in for sql in sqlite { try db.execute(sql: sql) } }
+            return
+        }
+        try await store.storage.write { tx in
+            guard let pg = tx as? PostgresTransaction else { throw TestFailure("a PostgreSQL election written through another storage") }
+            for sql in postgres { try pg.run(PostgresQuery(unsafeSQL: sql)) }
+        }
+    }
+
+    /// One integer per query (tables and columns named alike in both schemas), on one snapshot.
+    func counts(_ queries: [String]) async throws -> [Int] {
+        if backend == .sqlite {
+            return try await pool.read { db in try queries.map { try Int.fetchOne(db, sql: $0) ?? -1 } }
+        }
+        return try await store.storage.read { reads in
+            guard let tx = reads as? PostgresTransaction else { throw TestFailure("a PostgreSQL election read through another storage") }
+            return try queries.map { Int(try tx.scalar(PostgresQuery(unsafeSQL: $0), as: Int64.self) ?? -1) }
         }
     }
 
@@ -554,10 +632,8 @@ struct TestElection: Sendable {
 
     /// Wrong codes counted for a personal number (0 when none is).
     func failedAttempts(number: String) async throws -> Int {
-        let mac = Data(PersonalNumber.mac(number, secret: rollSecret).bytes)
-        return try await pool.read { db in
-            try Int.fetchOne(db, sql: "SELECT failures FROM code_backoff WHERE voter_mac = ?", arguments: [mac]) ?? 0
-        }
+        let mac = PersonalNumber.mac(number, secret: rollSecret)
+        return try await store.storage.read { try $0.backoff(voterMac: mac)?.failures ?? 0 }
     }
 
     func failedAttempts(voter: Int) async throws -> Int {
@@ -713,5 +789,20 @@ extension TestElection {
     func appointmentBody(_ registration: TrusteeRegistration, appointedBy key: Ed25519PrivateKey? = nil) throws -> Data {
         let signature = try registration.appointmentSignature(electionHash: store.electionHash, commissionKey: try key ?? dir.commissionKey())
         return try JSONEncoder().encode(TrusteeAppointmentBody(registration: registration, signature: signature))
+    }
+}
+
+/// The PostgreSQL cases of the rules suites need a test cluster: without one they are skipped
+/// (this test says so once, by name), under CI=true they fail.
+@Suite("Rules suites on PostgreSQL")
+struct PostgresBackendTests {
+    static var runs: Bool {
+        let env = ProcessInfo.processInfo.environment
+        return env["EVOTE_TEST_POSTGRES_URL"]?.isEmpty == false || env["CI"] == "true"
+    }
+
+    @Test(.enabled(if: runs, StorageBackend.skipReason))
+    func postgresCasesOfTheRulesSuitesRun() throws {
+        _ = try StorageBackend.postgresCluster()
     }
 }

@@ -10,8 +10,8 @@ import VotingCore
 /// opening; it is never counted and its exact encryption can never be cast.
 @Suite("POST /v1/ballots/spoiled")
 struct SpoiledBallotRouteTests {
-    @Test func spoiledBallotIsLoggedWithAVerifiableReceiptAndNotCounted() async throws {
-        let e = try await TestElection()
+    @Test(arguments: StorageBackend.all) func spoiledBallotIsLoggedWithAVerifiableReceiptAndNotCounted(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend)
         defer { e.remove() }
         try await e.withRouter { client in
             let key = try await e.enrolledKey(client, voter: 0)
@@ -61,8 +61,8 @@ struct SpoiledBallotRouteTests {
     }
 
     /// An opening that does not open this exact encryption is refused and nothing is published.
-    @Test func openingThatDoesNotOpenTheBallotIsBadOpening() async throws {
-        let e = try await TestElection()
+    @Test(arguments: StorageBackend.all) func openingThatDoesNotOpenTheBallotIsBadOpening(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend)
         defer { e.remove() }
         try await e.withRouter { client in
             let key = try await e.enrolledKey(client, voter: 0)
@@ -97,8 +97,8 @@ struct SpoiledBallotRouteTests {
         }
     }
 
-    @Test func spoiledBallotCanNeverBeCastButAFreshEncryptionCan() async throws {
-        let e = try await TestElection()
+    @Test(arguments: StorageBackend.all) func spoiledBallotCanNeverBeCastButAFreshEncryptionCan(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend)
         defer { e.remove() }
         try await e.withRouter { client in
             let key = try await e.enrolledKey(client, voter: 0)
@@ -140,8 +140,8 @@ struct SpoiledBallotRouteTests {
     }
 
     /// The ballot in a spoil request is checked as for casting, before its opening.
-    @Test func spoilingFollowsTheCastingRules() async throws {
-        let e = try await TestElection()
+    @Test(arguments: StorageBackend.all) func spoilingFollowsTheCastingRules(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend)
         defer { e.remove() }
         try await e.withRouter { client in
             let key = try await e.enrolledKey(client, voter: 0)
@@ -180,8 +180,8 @@ struct SpoiledBallotRouteTests {
         }
     }
 
-    @Test func spoilingBeforeVotingOpensIsRefused() async throws {
-        let e = try await TestElection(stage: .registered)
+    @Test(arguments: StorageBackend.all) func spoilingBeforeVotingOpensIsRefused(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend, stage: .registered)
         defer { e.remove() }
         try await e.withRouter { client in
             let key = try await e.enrolledKey(client, voter: 0)

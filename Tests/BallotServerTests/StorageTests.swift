@@ -57,8 +57,8 @@ struct StorageTests {
 
 @Suite("Roll import")
 struct RollImportTests {
-    @Test func duplicatePersonalNumbersAreRefusedAndNothingStored() async throws {
-        let e = try await TestElection(voters: 2, districts: 1, stage: .created)
+    @Test(arguments: StorageBackend.all) func duplicatePersonalNumbersAreRefusedAndNothingStored(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend, voters: 2, districts: 1, stage: .created)
         defer { e.remove() }
         let before = try await e.snapshot()
         let rows = [
@@ -73,8 +73,8 @@ struct RollImportTests {
         #expect(try await rollCount(e) == 2)
     }
 
-    @Test func personalNumberAlreadyOnTheRollIsRefused() async throws {
-        let e = try await TestElection(voters: 2, districts: 1, stage: .created)
+    @Test(arguments: StorageBackend.all) func personalNumberAlreadyOnTheRollIsRefused(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend, voters: 2, districts: 1, stage: .created)
         defer { e.remove() }
         let before = try await e.snapshot()
         let rows = [
@@ -88,8 +88,8 @@ struct RollImportTests {
         #expect(try await rollCount(e) == 2)
     }
 
-    @Test func unknownDistrictIsRefused() async throws {
-        let e = try await TestElection(voters: 2, districts: 1, stage: .created)
+    @Test(arguments: StorageBackend.all) func unknownDistrictIsRefused(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend, voters: 2, districts: 1, stage: .created)
         defer { e.remove() }
         let before = try await e.snapshot()
         let rows = [
@@ -103,8 +103,8 @@ struct RollImportTests {
         #expect(try await rollCount(e) == 2)
     }
 
-    @Test func invalidPersonalNumberAndEmptyRollAreRefused() async throws {
-        let e = try await TestElection(voters: 2, districts: 1, stage: .created)
+    @Test(arguments: StorageBackend.all) func invalidPersonalNumberAndEmptyRollAreRefused(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend, voters: 2, districts: 1, stage: .created)
         defer { e.remove() }
         let bad = [ElectionStore.RollLine(personalNumber: "12 34", district: "d01", line: 2)]
         #expect(await refusal { try await importRoll(e, bad) }?.code == "invalid-roll")
@@ -113,8 +113,8 @@ struct RollImportTests {
         #expect(try await rollCount(e) == 2)
     }
 
-    @Test func importAfterOpeningIsRefused() async throws {
-        let e = try await TestElection(voters: 2, districts: 1)
+    @Test(arguments: StorageBackend.all) func importAfterOpeningIsRefused(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend, voters: 2, districts: 1)
         defer { e.remove() }
         let before = try await e.snapshot()
         let rows = [ElectionStore.RollLine(personalNumber: "600101-00001", district: "d01", line: 2)]
@@ -126,8 +126,8 @@ struct RollImportTests {
 
     /// v2 logs the registrar's signed list of code commitments per district (v1 logged only
     /// counts): every issued code opens exactly one of them, and no personal number is in it.
-    @Test func importAddsVotersAndLogsSignedCommitments() async throws {
-        let e = try await TestElection(voters: 5, districts: 2, stage: .created)
+    @Test(arguments: StorageBackend.all) func importAddsVotersAndLogsSignedCommitments(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend, voters: 5, districts: 2, stage: .created)
         defer { e.remove() }
         #expect(e.codes.count == 5)
         #expect(Set(e.codes.map(\.code)).count == 5)
@@ -228,7 +228,7 @@ struct RollImportTests {
     }
 
     private func rollCount(_ e: TestElection) async throws -> Int? {
-        try await e.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM roll") }
+        try await e.counts(["SELECT COUNT(*) FROM roll"]).first
     }
 
     private func importRoll(_ e: TestElection, _ lines: [ElectionStore.RollLine]) async throws {

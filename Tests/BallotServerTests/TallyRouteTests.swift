@@ -22,8 +22,8 @@ struct TallyRouteTests {
     /// the votes are c02, c02, against-all (c02 elected); in d02 c01 and c03 while the third
     /// voter abstains (a tie for the one seat); d03 has no voters, so (v2) nobody is elected
     /// or tied there. Voter 0 also spoils a ballot for c01 first, which must not count.
-    @Test func quorumDecryptsTheAggregateIntoSignedResults() async throws {
-        let e = try await TestElection(voters: 6, districts: 2, manifest: TestElection.manifest(trustees: Self.policy))
+    @Test(arguments: StorageBackend.all) func quorumDecryptsTheAggregateIntoSignedResults(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend, voters: 6, districts: 2, manifest: TestElection.manifest(trustees: Self.policy))
         defer { e.remove() }
         let hash = e.store.electionHash
         let serverKey = e.store.setup.serverKey
@@ -158,8 +158,8 @@ struct TallyRouteTests {
     }
 
     /// Another quorum, posted out of index order, gives the same counts on the server.
-    @Test func anotherQuorumGivesTheSameCounts() async throws {
-        let e = try await TestElection(voters: 3, districts: 1, manifest: TestElection.manifest(trustees: Self.policy))
+    @Test(arguments: StorageBackend.all) func anotherQuorumGivesTheSameCounts(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend, voters: 3, districts: 1, manifest: TestElection.manifest(trustees: Self.policy))
         defer { e.remove() }
         try await e.withRouter { client in
             for (voter, option) in [(0, "c03"), (1, "c03"), (2, "c01")] {
@@ -181,8 +181,8 @@ struct TallyRouteTests {
 
     /// Every trustee decrypts at once: the results are logged exactly once, from the
     /// quorum of the lowest indices, and the partials and resends all succeed.
-    @Test func concurrentDecryptionsLogTheResultsOnce() async throws {
-        let e = try await TestElection(voters: 2, districts: 1, manifest: TestElection.manifest(trustees: Self.policy))
+    @Test(arguments: StorageBackend.all) func concurrentDecryptionsLogTheResultsOnce(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend, voters: 2, districts: 1, manifest: TestElection.manifest(trustees: Self.policy))
         defer { e.remove() }
         let hash = e.store.electionHash
         try await e.withRouter { client in
@@ -221,8 +221,8 @@ struct TallyRouteTests {
 
     /// Closing without a single ballot still gives an aggregate to decrypt and results:
     /// zero ballots and zero votes everywhere.
-    @Test func electionWithoutBallotsDecryptsToZeros() async throws {
-        let e = try await TestElection(voters: 2, districts: 2, manifest: TestElection.manifest(trustees: Self.policy))
+    @Test(arguments: StorageBackend.all) func electionWithoutBallotsDecryptsToZeros(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend, voters: 2, districts: 2, manifest: TestElection.manifest(trustees: Self.policy))
         defer { e.remove() }
         try await e.withRouter { client in
             try await e.close()

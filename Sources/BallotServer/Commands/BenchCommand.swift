@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import Synchronization
 import VoterKit
@@ -9,12 +12,22 @@ import VotingCore
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Benchmark casting over loopback (run with -c release); prints ballots/s, latency and the ratio to raw crypto cost.")
+        abstract: "Benchmark casting over loopback (run with -c release); prints ballots/s, latency, CPU per ballot and the ratio to raw crypto cost.",
+        discussion: """
+            With --database postgres://user@host:port/db the election lives in a throwaway database created beside the one \
+            named (the user needs CREATEDB; the password comes from PGPASSWORD) and dropped after, and --instances N runs N \
+            `serve` processes on it with the clients spread over them. CPU per ballot is read from /proc for each server \
+            process and, when PostgreSQL runs on this machine, for the PostgreSQL server.
+            """)
 
     @Option(help: "Voters to enroll and ballots to cast.")
     var voters = 5000
     @Option(help: "Concurrent HTTP clients.")
     var clients = 64
+    @Option(help: "A PostgreSQL server to bench against, postgres://user@host:port/db (a scratch database is created beside db and dropped); default: SQLite in a temporary directory.")
+    var database: String?
+    @Option(help: "`serve` processes on the one database, the clients spread over them (PostgreSQL only when more than 1).")
+    var instances = 1
     @Option(name: .customLong("tally-ballots"), help: "Ballots in the in-process tally and decryption benchmark (0 skips it).")
     var tallyBallots = 100_000
     @OptionGroup var output: OutputOptions
@@ -23,6 +36,12 @@ struct BenchCommand: AsyncParsableCommand {
         guard (10...1_000_000).contains(voters) else { throw ValidationError("--voters must be 10 to 1000000") }
         guard (1...1024).contains(clients) else { throw ValidationError("--clients must be 1 to 1024") }
         guard (0...1_000_000).contains(tallyBallots) else { throw ValidationError("--tally-ballots must be 0 to 1000000") }
+        guard (1...8).contains(instances) else { throw ValidationError("--instances must be 1 to 8") }
+        let location: DatabaseLocation
+        do { location = try DatabaseLocation(database) } catch let error as CommandError { throw ValidationError(error.message) }
+        if instances > 1, location == .sqlite {
+            throw ValidationError("--instances above 1 needs --database postgres://…: several servers share one PostgreSQL database, not one SQLite file")
+        }
     }
 
     struct Phase: Encodable {
@@ -48,12 +67,33 @@ struct BenchCommand: AsyncParsableCommand {
         }
     }
 
+    /// CPU spent during the casting phase, divided by the ballots cast (milliseconds).
+    struct CastCPU: Encodable {
+        /// One figure per `serve` process, in instance order: its CPU over the ballots it took.
+        let serverMsPerBallot: [Double?]
+        /// All `serve` processes' CPU over all ballots (what a ballot costs the servers).
+        let serversMsPerBallot: Double?
+        /// PostgreSQL's whole server (postmaster and its children), when it runs here.
+        let postgresMsPerBallot: Double?
+        /// The benchmark process itself (HTTP clients).
+        let loadGeneratorMsPerBallot: Double?
+        enum CodingKeys: String, CodingKey {
+            case serverMsPerBallot = "server_ms_per_ballot"
+            case serversMsPerBallot = "servers_ms_per_ballot"
+            case postgresMsPerBallot = "postgres_ms_per_ballot"
+            case loadGeneratorMsPerBallot = "load_generator_ms_per_ballot"
+        }
+    }
+
     struct Result: Encodable {
+        let database: String
+        let instances: Int
         let voters: Int
         let clients: Int
         let options: Int
         let enrollment: Phase
         let casting: Phase
+        let castCPU: CastCPU
         let rawBallotCheckMicroseconds: Double
         let rawBallotChecksPerSecondOneCore: Double
         let ratioToRawOneCore: Double
@@ -61,7 +101,8 @@ struct BenchCommand: AsyncParsableCommand {
         let tally: Tally?
         let cores: Int
         enum CodingKeys: String, CodingKey {
-            case voters, clients, options, enrollment, casting, cores, tally
+            case database, instances, voters, clients, options, enrollment, casting, cores, tally
+            case castCPU = "cast_cpu"
             case rawBallotCheckMicroseconds = "raw_ballot_check_us"
             case rawBallotChecksPerSecondOneCore = "raw_ballot_checks_per_second_one_core"
             case ratioToRawOneCore = "ratio_to_raw_one_core"
@@ -80,26 +121,87 @@ struct BenchCommand: AsyncParsableCommand {
             #endif
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("ballot-bench-\(UUID().uuidString)").path
             defer { try? FileManager.default.removeItem(atPath: path) }
-            let dir = DataDirectory(path: path)
-            let store = try await ElectionStore.create(in: dir, database: .sqlite, manifest: try ExampleElection.manifest())
-            guard let contest = store.manifest.district(Self.district) else { throw CommandError("bench", "the example has no district \(Self.district)") }
-            let rows = ExampleElection.roll(voters: voters, districts: 1).map {
-                ElectionStore.RollLine(personalNumber: $0.personalNumber, district: Self.district, line: $0.line)
+            // PostgreSQL: a scratch database, dropped after, as the SQLite run's temporary directory is removed.
+            guard case .postgres(let server) = try DatabaseLocation(database) else {
+                try await bench(path: path, location: .sqlite, reporter: reporter)
+                return
             }
-            let commissionKey = try dir.commissionKey()
-            let (_, codes) = try await store.importRoll(rows, rollSecret: try dir.rollSecret(), commissionKey: commissionKey)
-            let trustees = try await LocalTrustees.register(in: store, commissionKey: commissionKey)
-            let server = try ServerProcess(executable: currentExecutable(), dataDirectory: path)
-            defer { server.stop() }
-            try await BallotServerClient.withPooledHTTPClient(connections: clients) { http in
-            let client = try BallotServerClient(baseURL: server.url, http: http)
+            let scratch = try await PostgresScratchDatabase.create(near: server, prefix: "evote_bench")
+            do {
+                try await bench(path: path, location: .postgres(scratch.url), reporter: reporter)
+            } catch {
+                try? await scratch.drop()
+                throw error
+            }
+            try await scratch.drop()
+        }
+    }
+
+    /// The CPU seconds used so far by each server process, PostgreSQL's server and this process.
+    private struct CPUSample {
+        let servers: [Double?]
+        let postgres: Double?
+        let loadGenerator: Double?
+
+        init(servers: [ServerProcess], postmaster: Int32?) {
+            self.servers = servers.map { ProcessCPU.seconds($0.pid) }
+            postgres = postmaster.flatMap(ProcessCPU.treeSeconds)
+            loadGenerator = ProcessCPU.seconds(getpid())
+        }
+
+        static func perBallot(_ before: Double?, _ after: Double?, ballots: Int) -> Double? {
+            guard let before, let after, ballots > 0 else { return nil }
+            return (after - before) * 1000 / Double(ballots)
+        }
+
+        /// `ballots` cast in all, ballot i by instance i mod N.
+        func perBallot(since before: CPUSample, ballots: Int) -> CastCPU {
+            let n = servers.count
+            let perInstance = zip(before.servers, servers).enumerated().map { i, pair in
+                Self.perBallot(pair.0, pair.1, ballots: ballots / n + (i < ballots % n ? 1 : 0))
+            }
+            let used = zip(before.servers, servers).map { pair in pair.0.flatMap { b in pair.1.map { $0 - b } } }
+            let all: Double? = used.contains { $0 == nil } ? nil : used.compactMap { $0 }.reduce(0, +)
+            return CastCPU(serverMsPerBallot: perInstance, serversMsPerBallot: all.flatMap { Self.perBallot(0, $0, ballots: ballots) },
+                    postgresMsPerBallot: Self.perBallot(before.postgres, postgres, ballots: ballots),
+                    loadGeneratorMsPerBallot: Self.perBallot(before.loadGenerator, loadGenerator, ballots: ballots))
+        }
+    }
+
+    private func bench(path: String, location: DatabaseLocation, reporter: Reporter) async throws {
+        let dir = DataDirectory(path: path)
+        let store = try await ElectionStore.create(in: dir, database: location, manifest: try ExampleElection.manifest())
+        guard let contest = store.manifest.district(Self.district) else { throw CommandError("bench", "the example has no district \(Self.district)") }
+        let rows = ExampleElection.roll(voters: voters, districts: 1).map {
+            ElectionStore.RollLine(personalNumber: $0.personalNumber, district: Self.district, line: $0.line)
+        }
+        let commissionKey = try dir.commissionKey()
+        let (_, codes) = try await store.importRoll(rows, rollSecret: try dir.rollSecret(), commissionKey: commissionKey)
+        let trustees = try await LocalTrustees.register(in: store, commissionKey: commissionKey)
+        var serverArguments: [String] = []
+        var postmaster: Int32?
+        if case .postgres(let url) = location {
+            // Without the password: the servers read PGPASSWORD from the environment they inherit.
+            serverArguments = ["--database", url.description]
+            postmaster = try await PostgresScratchDatabase.backendProcessID(url).flatMap(ProcessCPU.postmaster(ofBackend:))
+        }
+        let servers = try (0..<instances).map { _ in
+            try ServerProcess(executable: currentExecutable(), dataDirectory: path, extraArguments: serverArguments)
+        }
+        defer { for server in servers { server.stop() } }
+        let instanceCount = servers.count
+        try await BallotServerClient.withPooledHTTPClient(connections: clients) { http in
+            let instances = try servers.map { try BallotServerClient(baseURL: $0.url, http: http) }
+            let client = instances[0]
             try await trustees.runCeremony(client: client)
             _ = try await store.changeWindow(.open, commissionKey: commissionKey)
             let election = try await VoterActions.fetchElection(client)
 
+            // Voter i talks to instance i mod N, as `voter simulate --server URL1,URL2` spreads them.
             let enrollProgress = ProgressBar("enroll", total: codes.count, enabled: !output.json)
-            let (wallets, enrollPhase) = try await runConcurrently(codes, clients: clients, progress: enrollProgress) { issued in
-                try await VoterActions.enroll(client: client, personalNumber: issued.personalNumber, code: issued.code, election: election)
+            let (wallets, enrollPhase) = try await runConcurrently(Array(codes.enumerated()), clients: clients, progress: enrollProgress) { i, issued in
+                try await VoterActions.enroll(client: instances[i % instanceCount], personalNumber: issued.personalNumber, code: issued.code,
+                                              election: election)
             }
             enrollProgress.finish()
 
@@ -109,11 +211,13 @@ struct BenchCommand: AsyncParsableCommand {
                 return try VoterActions.prepareBallot(wallet: wallet, selections: [choice], election: election).0.cast(with: try wallet.signingKey())
             }
             let castProgress = ProgressBar("cast", total: ballots.count, enabled: !output.json)
-            let (_, castPhase) = try await runConcurrently(ballots, clients: clients, progress: castProgress) { ballot in
-                let response = try await client.cast(ballot)
+            let cpuBefore = CPUSample(servers: servers, postmaster: postmaster)
+            let (_, castPhase) = try await runConcurrently(Array(ballots.enumerated()), clients: clients, progress: castProgress) { i, ballot in
+                let response = try await instances[i % instanceCount].cast(ballot)
                 guard response.trackingCode == ballot.trackingCode else { throw VoterError("bench", "tracking code mismatch") }
                 return response.logged.receipt.logIndex
             }
+            let castCPU = CPUSample(servers: servers, postmaster: postmaster).perBallot(since: cpuBefore, ballots: ballots.count)
             castProgress.finish()
 
             // The same run's raw cost of what the server must check per ballot: the voter's
@@ -130,15 +234,26 @@ struct BenchCommand: AsyncParsableCommand {
             let rawRate = 1_000_000 / rawCheck
             let rawSign = try Self.rawVerifyPlusSign(iterations: 3000)
             let tally = tallyBallots > 0 ? try Self.tallyBenchmark(ballots: tallyBallots, contest: contest, progress: !output.json) : nil
-            let result = Result(voters: voters, clients: clients, options: contest.options.count, enrollment: enrollPhase, casting: castPhase,
+            let databaseName: String
+            if case .postgres = location { databaseName = "postgresql" } else { databaseName = "sqlite" }
+            let result = Result(database: databaseName, instances: instanceCount, voters: voters, clients: clients, options: contest.options.count,
+                                enrollment: enrollPhase, casting: castPhase, castCPU: castCPU,
                                 rawBallotCheckMicroseconds: rawCheck, rawBallotChecksPerSecondOneCore: rawRate,
                                 ratioToRawOneCore: castPhase.perSecond / rawRate, rawEd25519VerifyPlusSignMicroseconds: rawSign,
                                 tally: tally, cores: ProcessInfo.processInfo.activeProcessorCount)
             reporter.emit(result) {
-                var lines = [
-                    "bench: \(voters) voters, \(contest.options.count)-option encrypted ballots, \(clients) concurrent clients, \(result.cores) cores, server and load generator on one machine",
+                func ms(_ v: Double?) -> String { v.map { String(format: "%.2f", $0) } ?? "n/a" }
+                let storage = databaseName == "sqlite" ? "SQLite" : "PostgreSQL, \(instanceCount) serve instance\(instanceCount == 1 ? "" : "s")"
+                var cpu: [String] = castCPU.serverMsPerBallot.enumerated().map { i, v in "serve #\(i + 1) \(ms(v)) ms per ballot it took" }
+                if instanceCount > 1 { cpu.append("all serve processes \(ms(castCPU.serversMsPerBallot)) ms") }
+                if databaseName != "sqlite" { cpu.append("PostgreSQL \(ms(castCPU.postgresMsPerBallot)) ms") }
+                cpu.append("load generator \(ms(castCPU.loadGeneratorMsPerBallot)) ms per ballot")
+                let cpuLine: String = "  CPU per ballot while casting: " + cpu.joined(separator: ", ")
+                var lines: [String] = [
+                    "bench: \(voters) voters, \(contest.options.count)-option encrypted ballots, \(clients) concurrent clients, \(result.cores) cores, \(storage), servers and load generator on one machine",
                     "  enroll: \(fmt(enrollPhase.perSecond)) /s   p50 \(fmt(enrollPhase.p50Ms)) ms   p99 \(fmt(enrollPhase.p99Ms)) ms",
                     "  cast:   \(fmt(castPhase.perSecond)) ballots/s   p50 \(fmt(castPhase.p50Ms)) ms   p99 \(fmt(castPhase.p99Ms)) ms   (every proof verified by the server)",
+                    cpuLine,
                     "  raw in-process ballot check (signature + \(contest.options.count) zero-or-one proofs + limit proof): \(fmt(rawCheck)) µs = \(fmt(rawRate)) /s on one core",
                     "  ratio cast rate / raw one-core check rate: \(String(format: "%.3f", result.ratioToRawOneCore))",
                     "  raw Ed25519 verify + sign: \(fmt(rawSign)) µs",
@@ -148,8 +263,8 @@ struct BenchCommand: AsyncParsableCommand {
                 }
                 return lines.joined(separator: "\n")
             }
-            }
         }
+        try await store.storage.close()
     }
 
     /// Runs `work` over `items` with `clients` workers; returns results in order and timings.

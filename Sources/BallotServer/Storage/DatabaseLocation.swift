@@ -59,6 +59,19 @@ struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
         self.database = database
     }
 
+    /// The same server and user, another database (a scratch database beside this one).
+    func with(database name: String) -> PostgresURL {
+        PostgresURL(user: user, password: password, host: host, port: port, database: name)
+    }
+
+    private init(user: String, password: String?, host: String, port: Int, database: String) {
+        self.user = user
+        self.password = password
+        self.host = host
+        self.port = port
+        self.database = database
+    }
+
     /// Without the password: for messages and status output.
     var description: String { "postgres://\(user)@\(host):\(port)/\(database)" }
 }

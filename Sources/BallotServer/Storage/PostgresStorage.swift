@@ -74,6 +74,12 @@ final class PostgresStorage: ElectionStorage {
         try await threads.shutdownGracefully()
     }
 
+    /// `close()` for synchronous clean-up (a test's `defer`): blocks the calling thread.
+    func closeNow() throws {
+        connections.closeAll()
+        try threads.syncShutdownGracefully()
+    }
+
     // MARK: transactions
 
     /// One transaction on one connection, on the calling thread (which may block).
