@@ -113,7 +113,7 @@ final class PostgresStorage: ElectionStorage {
             return value
         } catch {
             // A connection that cannot even roll back is dropped; the next transaction connects anew.
-            reusable = (try? tx.run("ROLLBACK")) != nil
+            reusable = !tx.broken && !connection.isClosed && (try? tx.run("ROLLBACK")) != nil
             throw error
         }
     }
@@ -266,13 +266,27 @@ final class PostgresConnectionPool: Sendable {
             if !connection.isClosed { return (connection, true) }
         }
         let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
+        let connecting = PostgresConnection.connect(on: PostgresConnection.defaultEventLoopGroup.any(), configuration: configuration,
+                                                    id: id, logger: logger)
         do {
-            let connection = try PostgresConnection.connect(on: PostgresConnection.defaultEventLoopGroup.any(), configuration: configuration,
-                                                            id: id, logger: logger).wait()
-            return (connection, false)
+            // The connect timeout covers TCP only; the start-up exchange is bounded here.
+            return (try Self.waitForAnswer(connecting, timeout: .seconds(15)), false)
         } catch {
+            // A connection that arrives after the deadline is closed, not leaked.
+            connecting.whenSuccess { late in Self.close(late) }
             throw PostgresStorageError("connecting", error)
         }
+    }
+
+    /// Waits on the calling (blocking) thread for `future`, at most `timeout`.
+    static func waitForAnswer<T: Sendable>(_ future: EventLoopFuture<T>, timeout: TimeAmount) throws -> T {
+        let bounded = future.eventLoop.makePromise(of: T.self)
+        future.cascade(to: bounded)
+        let deadline = future.eventLoop.scheduleTask(in: timeout) {
+            bounded.fail(PostgresStorageError("PostgreSQL did not answer within \(timeout.nanoseconds / 1_000_000_000) s"))
+        }
+        defer { deadline.cancel() }
+        return try bounded.futureResult.wait()
     }
 
     func release(_ connection: PostgresConnection, reusable: Bool) {
@@ -318,10 +332,21 @@ final class PostgresTransaction: StorageTransaction {
 
     // MARK: statements
 
+    /// Whether the connection failed under this transaction (no answer, or closed): then no
+    /// ROLLBACK is sent on it, since it would wait on the same dead connection.
+    private(set) var broken = false
+
+    /// The longest a statement's answer is awaited. A connection that PostgreSQL dropped (it was
+    /// stopped with `-m immediate`) can leave a statement unanswered forever; after this the
+    /// request answers 503 `unavailable` and the connection is closed instead of reused.
+    static let statementTimeout: TimeAmount = .seconds(30)
+
     private func result(_ query: PostgresQuery) throws -> PostgresQueryResult {
         do {
-            return try connection.query(query, logger: logger).wait()
+            return try PostgresConnectionPool.waitForAnswer(connection.query(query, logger: logger), timeout: Self.statementTimeout)
         } catch {
+            // Only an error PostgreSQL itself reported leaves the connection usable.
+            if (error as? PSQLError)?.serverInfo == nil { broken = true }
             throw PostgresStorageError("statement", error)
         }
     }
