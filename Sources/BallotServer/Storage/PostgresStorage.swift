@@ -84,11 +84,14 @@ final class PostgresStorage: ElectionStorage {
         var (connection, wasIdle) = try connections.acquire()
         var tx = PostgresTransaction(connection, logger: connections.logger)
         do {
-            try tx.run(begin)
+            // BEGIN answers at once on a live connection; an idle one that died with a
+            // PostgreSQL restart may never answer, so it gets only a few seconds.
+            try tx.run(begin, timeout: wasIdle ? .seconds(5) : PostgresTransaction.statementTimeout)
         } catch where wasIdle {
-            // An idle connection may have died with a PostgreSQL restart; nothing ran yet, so
-            // drop it and begin once more on a new connection.
+            // An idle connection may have died with a PostgreSQL restart, and so may the other
+            // idle ones; nothing ran yet, so drop them and begin once more on a new connection.
             connections.release(connection, reusable: false)
+            connections.discardIdle()
             (connection, wasIdle) = try connections.acquire(fresh: true)
             tx = PostgresTransaction(connection, logger: connections.logger)
             do { try tx.run(begin) } catch {
@@ -114,6 +117,8 @@ final class PostgresStorage: ElectionStorage {
         } catch {
             // A connection that cannot even roll back is dropped; the next transaction connects anew.
             reusable = !tx.broken && !connection.isClosed && (try? tx.run("ROLLBACK")) != nil
+            // A connection that failed under us means PostgreSQL went away: the idle ones went with it.
+            if tx.broken { connections.discardIdle() }
             throw error
         }
     }
@@ -309,6 +314,15 @@ final class PostgresConnectionPool: Sendable {
         for connection in idle.withLock({ $0 }) { Self.close(connection) }
     }
 
+    /// Closes every idle connection (after PostgreSQL went away they are all dead).
+    func discardIdle() {
+        let all = idle.withLock { list -> [PostgresConnection] in
+            defer { list = [] }
+            return list
+        }
+        for connection in all { Self.close(connection) }
+    }
+
     func closeAll() {
         let all = idle.withLock { list -> [PostgresConnection] in
             defer { list = [] }
@@ -341,9 +355,9 @@ final class PostgresTransaction: StorageTransaction {
     /// request answers 503 `unavailable` and the connection is closed instead of reused.
     static let statementTimeout: TimeAmount = .seconds(30)
 
-    private func result(_ query: PostgresQuery) throws -> PostgresQueryResult {
+    private func result(_ query: PostgresQuery, timeout: TimeAmount = PostgresTransaction.statementTimeout) throws -> PostgresQueryResult {
         do {
-            return try PostgresConnectionPool.waitForAnswer(connection.query(query, logger: logger), timeout: Self.statementTimeout)
+            return try PostgresConnectionPool.waitForAnswer(connection.query(query, logger: logger), timeout: timeout)
         } catch {
             // Only an error PostgreSQL itself reported leaves the connection usable.
             if (error as? PSQLError)?.serverInfo == nil { broken = true }
@@ -353,8 +367,8 @@ final class PostgresTransaction: StorageTransaction {
 
     /// Runs a statement; returns the rows it changed (or returned).
     @discardableResult
-    func run(_ query: PostgresQuery) throws -> Int {
-        try result(query).metadata.rows ?? 0
+    func run(_ query: PostgresQuery, timeout: TimeAmount = PostgresTransaction.statementTimeout) throws -> Int {
+        try result(query, timeout: timeout).metadata.rows ?? 0
     }
 
     /// Runs a statement; returns its command tag ("COMMIT", "ROLLBACK", …).
