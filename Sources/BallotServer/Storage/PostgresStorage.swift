@@ -359,10 +359,19 @@ final class PostgresTransaction: StorageTransaction {
         do {
             return try PostgresConnectionPool.waitForAnswer(connection.query(query, logger: logger), timeout: timeout)
         } catch {
-            // Only an error PostgreSQL itself reported leaves the connection usable.
-            if (error as? PSQLError)?.serverInfo == nil { broken = true }
+            if Self.endsConnection(error) { broken = true }
             throw PostgresStorageError("statement", error)
         }
+    }
+
+    /// Whether `error` leaves the connection unusable: anything but an error PostgreSQL reported
+    /// for the statement alone. A FATAL or PANIC (e.g. 57P01 "terminating connection due to
+    /// immediate shutdown command") or a class 08/57 SQLSTATE ends the session.
+    static func endsConnection(_ error: any Error) -> Bool {
+        guard let info = (error as? PSQLError)?.serverInfo else { return true }
+        if let severity = info[.severity], ["FATAL", "PANIC"].contains(severity) { return true }
+        guard let state = info[.sqlState] else { return false }
+        return state.hasPrefix("08") || state.hasPrefix("57")
     }
 
     /// Runs a statement; returns the rows it changed (or returned).
