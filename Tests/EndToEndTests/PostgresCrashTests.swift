@@ -118,14 +118,23 @@ extension PostgresInstancesTests {
             print("\(server.url) answers again \(String(format: "%.1f", Date().timeIntervalSince(restartedAt))) s after the restart")
         }
         #expect(servers.map(\.pid) == pids && servers.allSatisfy(\.isRunning), "the instances were not restarted")
-        // The same signed enrollment, refused while down, is accepted now.
-        let enrolled = await HTTPAnswer.ask(servers[1].url + "/v1/enrollments", method: "POST", body: enrollment)
+        // The same signed enrollment, refused while down, is accepted now. A statement that was
+        // sent on a connection PostgreSQL dropped is abandoned after its 30 s bound, so writes on
+        // an instance may take that long to resume (not a hang: bounded, then 503 and retried).
+        var enrolled = await HTTPAnswer.ask(servers[1].url + "/v1/enrollments", method: "POST", body: enrollment)
+        while enrolled.status != 201, Date().timeIntervalSince(restartedAt) < 120 {
+            try await Task.sleep(nanoseconds: 500_000_000)
+            enrolled = await HTTPAnswer.ask(servers[1].url + "/v1/enrollments", method: "POST", body: enrollment)
+        }
         #expect(enrolled.status == 201, "the probe enrollment after recovery: \(enrolled)")
+        print("the same enrollment accepted \(String(format: "%.1f", Date().timeIntervalSince(restartedAt))) s after the restart: \(enrolled)")
+        if Date().timeIntervalSince(restartedAt) >= 10 { print("instance log:\n\(servers[1].recentErrors.suffix(3000))") }
 
         let outcome = try await load.outcome()
         #expect(outcome.status == 0, "\(outcome.stdout)\(outcome.stderr)")
         let summary = try outcome.json()
         #expect(summary["succeeded"] as? Int == voters, "every voter got a receipt across the outage: \(outcome.stdout)")
+        print("simulate across the outage: \(summary["succeeded"] ?? "-") of \(voters) voters succeeded in \(summary["seconds"] ?? "-") s")
 
         // No acknowledged receipt lost, nothing stored twice, every receipt verifies.
         let problems = try election.lossCheck(receipts: receipts, voters: voters, verifyAgainst: servers[0].url)
