@@ -49,6 +49,18 @@ running() {
   [ -f "$data/PG_VERSION" ] && as_owner "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1
 }
 
+# Closes every descriptor above 2 of the calling (sub)shell. The server is a daemon and must
+# not keep its starter's descriptors open: Foundation's Process, for one, learns that the
+# script ended from a socket the script inherited, and waits as long as anyone holds it.
+close_inherited_fds() {
+  local fd
+  for fd in /proc/self/fd/*; do
+    fd="${fd##*/}"
+    [ "$fd" -gt 2 ] 2>/dev/null || continue
+    eval "exec $fd>&-" 2>/dev/null || true
+  done
+}
+
 url() {
   echo "postgres://postgres@127.0.0.1:$(cat "$dir/port")/postgres"
 }
@@ -79,8 +91,11 @@ start() {
     while port_in_use "$port"; do port=$((port + 1)); done
     echo "$port" >"$dir/port"
   fi
-  as_owner "$bin/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=200" start >/dev/null || {
+  (
+    close_inherited_fds
+    as_owner "$bin/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 60 \
+      -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=200" start >/dev/null
+  ) || {
     tail -n 20 "$dir/server.log" >&2 || true
     exit 1
   }

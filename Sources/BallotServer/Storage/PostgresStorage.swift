@@ -90,11 +90,14 @@ final class PostgresStorage: ElectionStorage {
         var (connection, wasIdle) = try connections.acquire()
         var tx = PostgresTransaction(connection, logger: connections.logger)
         do {
-            try tx.run(begin)
+            // BEGIN answers at once on a live connection; an idle one that died with a
+            // PostgreSQL restart may never answer, so it gets only a few seconds.
+            try tx.run(begin, timeout: wasIdle ? .seconds(5) : PostgresTransaction.statementTimeout)
         } catch where wasIdle {
-            // An idle connection may have died with a PostgreSQL restart; nothing ran yet, so
-            // drop it and begin once more on a new connection.
+            // An idle connection may have died with a PostgreSQL restart, and so may the other
+            // idle ones; nothing ran yet, so drop them and begin once more on a new connection.
             connections.release(connection, reusable: false)
+            connections.discardIdle()
             (connection, wasIdle) = try connections.acquire(fresh: true)
             tx = PostgresTransaction(connection, logger: connections.logger)
             do { try tx.run(begin) } catch {
@@ -119,7 +122,9 @@ final class PostgresStorage: ElectionStorage {
             return value
         } catch {
             // A connection that cannot even roll back is dropped; the next transaction connects anew.
-            reusable = (try? tx.run("ROLLBACK")) != nil
+            reusable = !tx.broken && !connection.isClosed && (try? tx.run("ROLLBACK")) != nil
+            // A connection that failed under us means PostgreSQL went away: the idle ones went with it.
+            if tx.broken { connections.discardIdle() }
             throw error
         }
     }
@@ -272,13 +277,27 @@ final class PostgresConnectionPool: Sendable {
             if !connection.isClosed { return (connection, true) }
         }
         let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
+        let connecting = PostgresConnection.connect(on: PostgresConnection.defaultEventLoopGroup.any(), configuration: configuration,
+                                                    id: id, logger: logger)
         do {
-            let connection = try PostgresConnection.connect(on: PostgresConnection.defaultEventLoopGroup.any(), configuration: configuration,
-                                                            id: id, logger: logger).wait()
-            return (connection, false)
+            // The connect timeout covers TCP only; the start-up exchange is bounded here.
+            return (try Self.waitForAnswer(connecting, timeout: .seconds(15)), false)
         } catch {
+            // A connection that arrives after the deadline is closed, not leaked.
+            connecting.whenSuccess { late in Self.close(late) }
             throw PostgresStorageError("connecting", error)
         }
+    }
+
+    /// Waits on the calling (blocking) thread for `future`, at most `timeout`.
+    static func waitForAnswer<T: Sendable>(_ future: EventLoopFuture<T>, timeout: TimeAmount) throws -> T {
+        let bounded = future.eventLoop.makePromise(of: T.self)
+        future.cascade(to: bounded)
+        let deadline = future.eventLoop.scheduleTask(in: timeout) {
+            bounded.fail(PostgresStorageError("PostgreSQL did not answer within \(timeout.nanoseconds / 1_000_000_000) s"))
+        }
+        defer { deadline.cancel() }
+        return try bounded.futureResult.wait()
     }
 
     func release(_ connection: PostgresConnection, reusable: Bool) {
@@ -299,6 +318,15 @@ final class PostgresConnectionPool: Sendable {
     deinit {
         // A command that ends without `close()` (status, export) still closes its connections.
         for connection in idle.withLock({ $0 }) { Self.close(connection) }
+    }
+
+    /// Closes every idle connection (after PostgreSQL went away they are all dead).
+    func discardIdle() {
+        let all = idle.withLock { list -> [PostgresConnection] in
+            defer { list = [] }
+            return list
+        }
+        for connection in all { Self.close(connection) }
     }
 
     func closeAll() {
@@ -324,18 +352,38 @@ final class PostgresTransaction: StorageTransaction {
 
     // MARK: statements
 
-    private func result(_ query: PostgresQuery) throws -> PostgresQueryResult {
+    /// Whether the connection failed under this transaction (no answer, or closed): then no
+    /// ROLLBACK is sent on it, since it would wait on the same dead connection.
+    private(set) var broken = false
+
+    /// The longest a statement's answer is awaited. A connection that PostgreSQL dropped (it was
+    /// stopped with `-m immediate`) can leave a statement unanswered forever; after this the
+    /// request answers 503 `unavailable` and the connection is closed instead of reused.
+    static let statementTimeout: TimeAmount = .seconds(30)
+
+    private func result(_ query: PostgresQuery, timeout: TimeAmount = PostgresTransaction.statementTimeout) throws -> PostgresQueryResult {
         do {
-            return try connection.query(query, logger: logger).wait()
+            return try PostgresConnectionPool.waitForAnswer(connection.query(query, logger: logger), timeout: timeout)
         } catch {
+            if Self.endsConnection(error) { broken = true }
             throw PostgresStorageError("statement", error)
         }
     }
 
+    /// Whether `error` leaves the connection unusable: anything but an error PostgreSQL reported
+    /// for the statement alone. A FATAL or PANIC (e.g. 57P01 "terminating connection due to
+    /// immediate shutdown command") or a class 08/57 SQLSTATE ends the session.
+    static func endsConnection(_ error: any Error) -> Bool {
+        guard let info = (error as? PSQLError)?.serverInfo else { return true }
+        if let severity = info[.severity], ["FATAL", "PANIC"].contains(severity) { return true }
+        guard let state = info[.sqlState] else { return false }
+        return state.hasPrefix("08") || state.hasPrefix("57")
+    }
+
     /// Runs a statement; returns the rows it changed (or returned).
     @discardableResult
-    func run(_ query: PostgresQuery) throws -> Int {
-        try result(query).metadata.rows ?? 0
+    func run(_ query: PostgresQuery, timeout: TimeAmount = PostgresTransaction.statementTimeout) throws -> Int {
+        try result(query, timeout: timeout).metadata.rows ?? 0
     }
 
     /// Runs a statement; returns its command tag ("COMMIT", "ROLLBACK", …).
