@@ -304,7 +304,8 @@ struct TestElection: Sendable {
     }
 
     /// The server's router on any store.
-    /// The router runs without rate limits (RateLimitTests cover them) unless `limits` says otherwise.
+    /// The router runs without rate limits (RateLimitTests cover them) unless `limits` says
+    /// otherwise; the limits refill by the test's clock, so a slow machine cannot refill them.
     static func withRouter<Value: Sendable>(
         store: ElectionStore, rollSecret: [UInt8], clock: Clock, limits: RateLimits = .unlimited,
         requestLimits: RequestLimits = .default,
@@ -314,7 +315,7 @@ struct TestElection: Sendable {
         logger.logLevel = .critical
         let committer = committer(store: store, clock: clock)
         var app = Application(router: buildRouter(store: store, committer: committer, rollSecret: rollSecret, limits: limits,
-                                                          requestLimits: requestLimits), logger: logger)
+                                                          requestLimits: requestLimits, limiterClock: clock), logger: logger)
         app.addServices(committer)
         return try await app.test(.router) { client in try await test(client, committer) }
     }

@@ -26,17 +26,18 @@ extension GroupCommitter: Service {
 
 /// Builds the router for a store; tests call this directly.
 func buildRouter(store: ElectionStore, committer: GroupCommitter, rollSecret: [UInt8],
-                 limits: RateLimits = .default, requestLimits: RequestLimits = .default) -> Router<BallotRequestContext> {
+                 limits: RateLimits = .default, requestLimits: RequestLimits = .default,
+                 limiterClock: Clock? = nil) -> Router<BallotRequestContext> {
     let router = Router(context: BallotRequestContext.self)
     let metrics = ServerMetrics()
-    let limiter = RateLimiter(limits)
+    let limiter = RateLimiter(limits, clock: limiterClock)
     // One line per request with its request id (hb.request.id) at debug level: `serve --log-level debug`.
     router.add(middleware: LogRequestsMiddleware(.debug))
     router.add(middleware: ErrorMiddleware(metrics: metrics))
     router.add(middleware: VoterRateLimitMiddleware(limiter: limiter, limits: limits))
     BallotAPI(store: store, committer: committer, rollSecret: rollSecret, tracker: StatusTracker(store: store),
               metrics: metrics, authenticator: RequestAuthenticator(store: store), limiter: limiter,
-              requestLimits: requestLimits).register(on: router)
+              requestLimits: requestLimits, proofs: ProofBatcher(workers: ProcessInfo.processInfo.activeProcessorCount)).register(on: router)
     return router
 }
 

@@ -12,20 +12,28 @@ final class TokenBuckets: Sendable {
     let capacity: Double
     let refillPerSecond: Double
     private let buckets = Mutex<[String: Bucket]>([:])
-    private let start = ContinuousClock.now
     /// Past this many keys, buckets that have refilled completely are forgotten.
     private let pruneAbove: Int
+    /// Seconds on a monotonic clock (a test gives its own hand-moved clock).
+    private let seconds: @Sendable () -> Double
 
-    init(capacity: Double, refillPerSecond: Double, pruneAbove: Int = 100_000) {
+    init(capacity: Double, refillPerSecond: Double, pruneAbove: Int = 100_000, seconds: (@Sendable () -> Double)? = nil) {
         self.capacity = capacity
         self.refillPerSecond = refillPerSecond
         self.pruneAbove = pruneAbove
+        self.seconds = seconds ?? Self.monotonicSeconds()
     }
 
-    private var now: Double {
-        let elapsed = ContinuousClock.now - start
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    /// Seconds since this call on the system's monotonic clock.
+    static func monotonicSeconds() -> @Sendable () -> Double {
+        let start = ContinuousClock.now
+        return {
+            let elapsed = ContinuousClock.now - start
+            return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        }
     }
+
+    private var now: Double { seconds() }
 
     /// Spends `cost` tokens of `key`; nil when allowed, else the seconds until it would be.
     func take(_ key: String, cost: Double = 1) -> Double? {
@@ -94,12 +102,22 @@ struct RateLimiter: Sendable {
     private let refusals: TokenBuckets?
     private let voters: TokenBuckets?
 
-    init(_ limits: RateLimits) {
+    /// - Parameter clock: the time the buckets refill by; the monotonic system clock unless a
+    ///   test gives its own (the limits are per minute, so a slow test on a loaded machine
+    ///   would otherwise see tokens come back between its requests).
+    init(_ limits: RateLimits, clock: Clock? = nil) {
         self.limits = limits
-        addresses = limits.perAddress > 0 ? TokenBuckets(capacity: 2 * limits.perAddress, refillPerSecond: limits.perAddress) : nil
+        var seconds: (@Sendable () -> Double)?
+        if let clock {
+            let now = clock.now
+            seconds = { Double(now()) / 1000 }
+        }
+        addresses = limits.perAddress > 0
+            ? TokenBuckets(capacity: 2 * limits.perAddress, refillPerSecond: limits.perAddress, seconds: seconds) : nil
         refusals = limits.refusalsPerAddress > 0
-            ? TokenBuckets(capacity: limits.refusalsPerAddress, refillPerSecond: limits.refusalsPerAddress / 60) : nil
-        voters = limits.perVoter > 0 ? TokenBuckets(capacity: limits.perVoter, refillPerSecond: limits.perVoter / 60) : nil
+            ? TokenBuckets(capacity: limits.refusalsPerAddress, refillPerSecond: limits.refusalsPerAddress / 60, seconds: seconds) : nil
+        voters = limits.perVoter > 0
+            ? TokenBuckets(capacity: limits.perVoter, refillPerSecond: limits.perVoter / 60, seconds: seconds) : nil
     }
 
     /// Before any work on a voter request from `address`: its request rate and its refusals.
