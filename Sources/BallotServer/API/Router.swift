@@ -104,6 +104,8 @@ struct BallotAPI: Sendable {
     let authenticator: RequestAuthenticator
     let limiter: RateLimiter
     let requestLimits: RequestLimits
+    /// Checks the proofs of ballots arriving together in one batch.
+    let proofs: ProofBatcher
 
     var rules: ElectionRules { store.rules }
 
@@ -214,7 +216,9 @@ struct BallotAPI: Sendable {
     private func validateProofs(_ ballot: Ballot, district: District) async throws -> GroupElement {
         guard let key = try await store.electionKey() else { throw RuleError.electionNotOpen }
         let context = BallotContent.context(electionHash: store.electionHash, electionKey: key, ballotID: ballot.ballotID, district: district.id)
-        if let problem = ballot.content.problem(in: district, context: context) { throw RuleError.invalidChoice(problem.description) }
+        if let problem = await proofs.problem(of: ballot.content, in: district, context: context) {
+            throw RuleError.invalidChoice(problem.description)
+        }
         return key
     }
 
