@@ -7,8 +7,15 @@ final class Batch {
     let tx: any StorageTransaction
     let log: LogAppender
     let now: Timestamp
-    private var sums: [String: TallySums] = [:]
+    /// The running sums touched by this batch, in the pure-Swift Jacobian form (one mixed
+    /// addition per ciphertext component); turned into ciphertexts only when read or flushed.
+    private var sums: [String: RunningSum] = [:]
     private var dirty: Set<String> = []
+
+    fileprivate struct RunningSum {
+        var ballots: Int
+        var sum: CiphertextSum
+    }
 
     init(_ tx: any StorageTransaction, electionHash: Digest, now: Timestamp) throws {
         self.tx = tx
@@ -16,24 +23,27 @@ final class Batch {
         log = try LogAppender(tx, electionHash: electionHash, timestamp: now)
     }
 
-    func sums(_ district: String) throws -> TallySums {
+    private func running(_ district: String) throws -> RunningSum {
         if let cached = sums[district] { return cached }
         let stored = try tx.tallySums(district: district) ?? TallySums(ballots: 0, ciphertexts: [])
-        sums[district] = stored
-        return stored
+        var sum = CiphertextSum(count: stored.ciphertexts.count)
+        guard sum.add(stored.ciphertexts) else { throw RuleError.internalError }
+        let loaded = RunningSum(ballots: stored.ballots, sum: sum)
+        sums[district] = loaded
+        return loaded
+    }
+
+    func sums(_ district: String) throws -> TallySums {
+        let r = try running(district)
+        return TallySums(ballots: r.ballots, ciphertexts: r.sum.count == 0 ? [] : r.sum.ciphertexts())
     }
 
     /// Adds (sign +1) or removes (−1) one ballot's ciphertexts from its district's running sum.
     func tally(_ ciphertexts: [Ciphertext], district: String, sign: Int) throws {
-        var current = try sums(district)
-        if current.ciphertexts.isEmpty {
-            current.ciphertexts = sign > 0 ? ciphertexts : ciphertexts.map { Ciphertext(alpha: -$0.alpha, beta: -$0.beta) }
-        } else {
-            guard current.ciphertexts.count == ciphertexts.count else { throw RuleError.internalError }
-            current.ciphertexts = zip(current.ciphertexts, ciphertexts).map {
-                sign > 0 ? $0 + $1 : Ciphertext(alpha: $0.alpha - $1.alpha, beta: $0.beta - $1.beta)
-            }
-        }
+        var current = try running(district)
+        if current.sum.count == 0 { current.sum = CiphertextSum(count: ciphertexts.count) }
+        let applied = sign > 0 ? current.sum.add(ciphertexts) : current.sum.subtract(ciphertexts)
+        guard applied else { throw RuleError.internalError }
         current.ballots += sign
         sums[district] = current
         dirty.insert(district)
@@ -41,8 +51,8 @@ final class Batch {
 
     /// Writes the touched sums back (in the batch's transaction, before the seal).
     func flush() throws {
-        for district in dirty.sorted() {
-            if let s = sums[district] { try tx.setTallySums(district: district, s) }
+        for district in dirty.sorted() where sums[district] != nil {
+            try tx.setTallySums(district: district, try self.sums(district))
         }
         dirty = []
     }
@@ -50,7 +60,7 @@ final class Batch {
     /// The in-memory state an operation may change, to restore when its savepoint rolls back.
     struct Mark {
         fileprivate let log: Int
-        fileprivate let sums: [String: TallySums]
+        fileprivate let sums: [String: RunningSum]
         fileprivate let dirty: Set<String>
     }
 
