@@ -31,11 +31,15 @@ private struct Batch {
         self.entries = entries
     }
 
-    /// Whether eq. 49 holds over every proof of `contents` (one per entry, in order).
+    /// Whether eq. 49 holds over every proof of `contents` (one per entry, in order). The
+    /// pure-Swift multiplication must agree with OpenSSL's EC_POINTs_mul on the same weighted
+    /// equation, valid or tampered.
     func holds(_ contents: [BallotContent]) -> Bool {
         var batch = ProofBatch(electionKey: key)
         for (entry, content) in zip(entries, contents) { content.addEquations(in: entry.district, context: entry.context, to: &batch) }
-        return batch.holds()
+        let verdict = batch.holds()
+        #expect(verdict == batch.holdsUsingOpenSSL(), "pure-Swift MSM and OpenSSL disagree on the same batch")
+        return verdict
     }
 
     /// The ballot-by-ballot fallback: each ballot's own verdict (itself a batch that, when it

@@ -179,6 +179,23 @@ public struct ProofBatch: Sendable {
         ps.append(.generator)
         return MultiScalar.linearCombination(scalars: ks, points: ps).isIdentity
     }
+
+    /// The same check through OpenSSL's EC_POINTs_mul: the reference that benchmarks time in
+    /// the same run (docs/performance.md) and that tests hold the pure-Swift result to.
+    public func holdsUsingOpenSSL() -> Bool {
+        guard !broken else { return false }
+        var terms: [(Scalar, GroupElement)] = []
+        terms.reserveCapacity(points.count + 1)
+        for (s, p) in zip(scalars, points) {
+            guard let element = try? p.groupElement() else { return false }
+            terms.append((s.scalar, element))
+        }
+        if !k.isZero {
+            guard let K = electionKey, let element = try? K.groupElement() else { return false }
+            terms.append((k.scalar, element))
+        }
+        return GroupElement.combination(generator: g.scalar, terms).isIdentity
+    }
 }
 
 /// Disjunctive Chaum-Pedersen proof that a ciphertext encrypts 0 or 1, in commitment form
