@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VoterKit
 @testable import BallotServer
 
 /// The dashboard's and the results protocol's sentences: one file per language, compiled into

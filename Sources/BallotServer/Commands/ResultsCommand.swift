@@ -3,6 +3,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import VoterKit
 import VotingCore
 
 /// `ballot-server results`: the signed results per district as CSV, JSON or a printable HTML
@@ -32,7 +33,7 @@ struct ResultsCommand: AsyncParsableCommand {
         try await reporter.run {
             let store = try await dataOption.open()
             let document = try await ResultsDocument.load(store)
-            let bytes = try document.render(format, language: lang ?? PageLanguage.fromEnvironment())
+            let bytes = try document.render(format, language: lang ?? PageLanguage.fromEnvironment(ProcessInfo.processInfo.environment))
             guard let out else {
                 FileHandle.standardOutput.write(Data(bytes))
                 return

@@ -1,20 +1,10 @@
-import ArgumentParser
 import Foundation
+import VoterKit
 
-/// A language of the observer's and voter's faces: the dashboard and the HTML results protocol.
-/// Error codes stay English in every language; only sentences change.
-enum PageLanguage: String, CaseIterable, Sendable, ExpressibleByArgument {
-    case en, ru, ky
-
-    /// The language the POSIX locale variables name (`LC_ALL`, then `LC_MESSAGES`, then
-    /// `LANG`, the first that is set and not empty), when it is one of ours; English otherwise.
-    static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> PageLanguage {
-        let locale = ["LC_ALL", "LC_MESSAGES", "LANG"].lazy.compactMap { environment[$0] }.first { !$0.isEmpty } ?? ""
-        // "ky_KG.UTF-8", "ru_RU@euro", "ru": the language is what comes before "_", "." or "@".
-        let code = locale.prefix { $0 != "_" && $0 != "." && $0 != "@" && $0 != "-" }.lowercased()
-        return PageLanguage(rawValue: code) ?? .en
-    }
-}
+/// A language of the observer's and voter's faces: the dashboard and the HTML results protocol
+/// speak the voter tool's languages, chosen the same way (VoterKit's `Lang`: `--lang`, else
+/// LC_ALL, LC_MESSAGES or LANG, else English). Error codes stay English in every language.
+typealias PageLanguage = Lang
 
 /// The sentences of the dashboard and the results protocol, one JSON file per language
 /// (`Resources/web/{en,ru,ky}.json`: a flat object of key → sentence, `{name}` marks a value).
