@@ -130,6 +130,17 @@ struct ProofBatchTests {
         }
     }
 
+    @Test("a ballot's limit proof adds to its ciphertexts' terms instead of repeating them: 6 terms per option + 2")
+    func limitProofSharesTerms() throws {
+        let b = try Batch()
+        for entry in b.entries {
+            var batch = ProofBatch(electionKey: b.key)
+            entry.content.addEquations(in: entry.district, context: entry.context, to: &batch)
+            #expect(batch.termCount == 6 * entry.district.options.count + 2)
+            #expect(batch.holds() && batch.holdsUsingOpenSSL())
+        }
+    }
+
     @Test("two errors that cancel without weights (z0 + 1 in one proof, z0 − 1 in another) are still caught")
     func compensatingErrors() throws {
         let b = try Batch()

@@ -73,8 +73,16 @@ public struct BallotContent: Sendable, Hashable, Codable {
             batch.broken = true
             return
         }
-        for (ct, proof) in zip(ciphertexts, proofs) { proof.addEquations(ciphertext: ct, context: context, to: &batch) }
-        limitProof.addEquations(ciphertexts: ciphertexts, value: UInt64(district.selectionLimit), context: context, to: &batch)
+        // Each 0/1 proof appends its terms ending with its ciphertext's alpha and beta; the
+        // limit proof adds its coefficients to those two terms rather than repeating them.
+        var existing: [(alpha: Int, beta: Int)] = []
+        existing.reserveCapacity(ciphertexts.count)
+        for (ct, proof) in zip(ciphertexts, proofs) {
+            proof.addEquations(ciphertext: ct, context: context, to: &batch)
+            existing.append((alpha: batch.termCount - 2, beta: batch.termCount - 1))
+        }
+        limitProof.addEquations(ciphertexts: ciphertexts, value: UInt64(district.selectionLimit), context: context, to: &batch,
+                                existing: existing)
     }
 
     /// Checks shape and every proof; nil when the ballot is well formed for the contest. All

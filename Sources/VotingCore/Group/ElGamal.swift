@@ -141,6 +141,14 @@ public struct ProofBatch: Sendable {
         }
     }
 
+    /// Adds `s` to the scalar of term `index` when that term's point is `point`; false (and
+    /// nothing changed) otherwise, so the caller appends a term instead.
+    mutating func addToTerm(_ index: Int, _ s: ScalarN, point: GroupElement) -> Bool {
+        guard index >= 0, index < points.count, let p = AffinePoint(point), points[index] == p else { return false }
+        scalars[index] = scalars[index] + s
+        return true
+    }
+
     mutating func add(_ s: ScalarN, _ p: GroupElement) {
         guard let point = AffinePoint(p) else {
             broken = true
@@ -365,7 +373,12 @@ public struct KnownValueProof: Sendable, Hashable, Codable {
 
     /// Adds eq. 29's two equations (weighted): z·G − a − c·Σalpha = O and
     /// z·K − b − c·Σbeta + c·L·G = O. The sums are spread over the ciphertexts' own terms.
-    func addEquations(ciphertexts: [Ciphertext], value: UInt64, context ctx: ProofContext, to batch: inout ProofBatch) {
+    /// `existing[i]`, when given, is where the batch already holds the terms of
+    /// `ciphertexts[i]`'s alpha and beta (a ballot's 0/1 proofs put them there): the limit
+    /// proof's coefficients are added to those terms instead of repeating the points, so a
+    /// ballot's equation has 22 fewer terms (the sum is the same).
+    func addEquations(ciphertexts: [Ciphertext], value: UInt64, context ctx: ProofContext, to batch: inout ProofBatch,
+                      existing: [(alpha: Int, beta: Int)]? = nil) {
         let c = Self.challengeN(ctx, ciphertexts, value, a, b)
         let z = ScalarN(self.z)
         let w = (batch.weight(), batch.weight())
@@ -374,7 +387,11 @@ public struct KnownValueProof: Sendable, Hashable, Codable {
         batch.add(-w.0, a)
         batch.add(-w.1, b)
         let ca = -(w.0 * c), cb = -(w.1 * c)
-        for ct in ciphertexts {
+        for (i, ct) in ciphertexts.enumerated() {
+            if let at = existing, i < at.count, batch.addToTerm(at[i].alpha, ca, point: ct.alpha),
+               batch.addToTerm(at[i].beta, cb, point: ct.beta) {
+                continue
+            }
             batch.add(ca, ct.alpha)
             batch.add(cb, ct.beta)
         }
