@@ -121,12 +121,16 @@ extension PostgresInstancesTests {
         // The same signed enrollment, refused while down, is accepted now. A statement that was
         // sent on a connection PostgreSQL dropped is abandoned after its 30 s bound, so writes on
         // an instance may take that long to resume (not a hang: bounded, then 503 and retried).
+        // 201 stores it now; 200 means an earlier try was stored although its answer was a 503
+        // (the commit reached PostgreSQL, the answer did not come back): the resend gets the
+        // original receipt, as docs/operations.md says. Either way it is recorded exactly once.
+        let recorded: Set<Int> = [200, 201]
         var enrolled = await HTTPAnswer.ask(servers[1].url + "/v1/enrollments", method: "POST", body: enrollment)
-        while enrolled.status != 201, Date().timeIntervalSince(restartedAt) < 120 {
+        while !recorded.contains(enrolled.status), Date().timeIntervalSince(restartedAt) < 120 {
             try await Task.sleep(nanoseconds: 500_000_000)
             enrolled = await HTTPAnswer.ask(servers[1].url + "/v1/enrollments", method: "POST", body: enrollment)
         }
-        #expect(enrolled.status == 201, "the probe enrollment after recovery: \(enrolled)")
+        #expect(recorded.contains(enrolled.status), "the probe enrollment after recovery: \(enrolled)")
         print("the same enrollment accepted \(String(format: "%.1f", Date().timeIntervalSince(restartedAt))) s after the restart: \(enrolled)")
         if Date().timeIntervalSince(restartedAt) >= 10 { print("instance log:\n\(servers[1].recentErrors.suffix(3000))") }
 
