@@ -58,4 +58,51 @@ struct ProofBatcherTests {
         let (_, otherContext) = try ballot()
         #expect(await batcher.problem(of: good, in: district, context: otherContext) != nil)
     }
+
+    /// A sender of bad ballots: whatever the positions, every bad ballot is named with its own
+    /// reason and every good one passes; and finding one bad ballot among 32 costs the server
+    /// a bounded number of batch checks and single checks, not 32 single checks.
+    @Test func bisectionNamesEveryBadBallotAndBoundsTheCost() throws {
+        let goods = try (0..<32).map { _ in try ballot() }
+        let bads = try (0..<3).map { _ in try tampered() }
+        let district = self.district
+        func items(_ list: [(BallotContent, ProofContext)]) -> [(content: BallotContent, district: District, context: ProofContext)] {
+            list.map { (content: $0.0, district: district, context: $0.1) }
+        }
+
+        // All good: one batch check, nothing alone.
+        var cost = ProofBatcher.Cost()
+        #expect(ProofBatcher.judge(items(goods), cost: &cost).allSatisfy { $0 == nil })
+        #expect(cost.batches == 1 && cost.singles == 0, "\(cost)")
+
+        // One bad among 32, at the first, a middle and the last position.
+        for position in [0, 19, 31] {
+            var list = goods
+            list[position] = bads[0]
+            cost = ProofBatcher.Cost()
+            let problems = ProofBatcher.judge(items(list), cost: &cost)
+            #expect(problems[position] == .badRangeProof(option: "o3"))
+            #expect(problems.enumerated().allSatisfy { $0.offset == position || $0.element == nil })
+            // At most two batch checks per halving (5 halvings) after the first, and at most two ballots alone.
+            #expect(cost.batches <= 1 + 2 * 5 && cost.singles <= 2, "\(cost)")
+            // At most about twice the batch's own terms, where 32 single checks would cost far more.
+            #expect(cost.terms <= 3 * 32 * 68, "\(cost)")
+        }
+
+        // Three bad ones at random positions among 32.
+        var list = goods
+        let positions = Set((0..<32).shuffled().prefix(3))
+        for (n, p) in positions.sorted().enumerated() { list[p] = bads[n] }
+        cost = ProofBatcher.Cost()
+        let problems = ProofBatcher.judge(items(list), cost: &cost)
+        for i in 0..<32 {
+            if positions.contains(i) { #expect(problems[i] == .badRangeProof(option: "o3"), "ballot \(i)") } else { #expect(problems[i] == nil, "ballot \(i)") }
+        }
+        #expect(cost.singles <= 3 * 2 && cost.batches <= 1 + 3 * 2 * 5, "\(cost)")
+
+        // Every ballot bad: each is still named (the cost is then that of checking each alone, and more).
+        cost = ProofBatcher.Cost()
+        let allBad = ProofBatcher.judge(items(bads), cost: &cost)
+        #expect(allBad.allSatisfy { $0 == .badRangeProof(option: "o3") })
+    }
 }
