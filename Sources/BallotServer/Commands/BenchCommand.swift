@@ -30,6 +30,8 @@ struct BenchCommand: AsyncParsableCommand {
     var instances = 1
     @Option(name: .customLong("tally-ballots"), help: "Ballots in the in-process tally and decryption benchmark (0 skips it).")
     var tallyBallots = 100_000
+    @Option(help: "Cast at this steady rate, ballots per second, instead of as fast as the clients can (open loop: each ballot has its send time, and its latency counts from that time, so a server falling behind shows in p99); 0 = as fast as possible.")
+    var rate: Double = 0
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -37,6 +39,7 @@ struct BenchCommand: AsyncParsableCommand {
         guard (1...1024).contains(clients) else { throw ValidationError("--clients must be 1 to 1024") }
         guard (0...1_000_000).contains(tallyBallots) else { throw ValidationError("--tally-ballots must be 0 to 1000000") }
         guard (1...8).contains(instances) else { throw ValidationError("--instances must be 1 to 8") }
+        guard rate == 0 || (1...100_000).contains(rate) else { throw ValidationError("--rate must be 0 (as fast as possible) or 1 to 100000 ballots per second") }
         let location: DatabaseLocation
         do { location = try DatabaseLocation(database) } catch let error as CommandError { throw ValidationError(error.message) }
         if instances > 1, location == .sqlite {
@@ -99,10 +102,13 @@ struct BenchCommand: AsyncParsableCommand {
         let ratioToRawOneCore: Double
         let rawEd25519VerifyPlusSignMicroseconds: Double
         let encryptMicroseconds: Double
+        /// The steady send rate of `--rate`, nil when the clients cast as fast as they could.
+        let castRate: Double?
         let tally: Tally?
         let cores: Int
         enum CodingKeys: String, CodingKey {
             case database, instances, voters, clients, options, enrollment, casting, cores, tally
+            case castRate = "cast_rate"
             case castCPU = "cast_cpu"
             case rawBallotCheckMicroseconds = "raw_ballot_check_us"
             case rawBallotChecksPerSecondOneCore = "raw_ballot_checks_per_second_one_core"
@@ -214,7 +220,7 @@ struct BenchCommand: AsyncParsableCommand {
             }
             let castProgress = ProgressBar("cast", total: ballots.count, enabled: !output.json)
             let cpuBefore = CPUSample(servers: servers, postmaster: postmaster)
-            let (_, castPhase) = try await runConcurrently(Array(ballots.enumerated()), clients: clients, progress: castProgress) { i, ballot in
+            let (_, castPhase) = try await runConcurrently(Array(ballots.enumerated()), clients: clients, rate: rate, progress: castProgress) { i, ballot in
                 let response = try await instances[i % instanceCount].cast(ballot)
                 guard response.trackingCode == ballot.trackingCode else { throw VoterError("bench", "tracking code mismatch") }
                 return response.logged.receipt.logIndex
@@ -250,7 +256,7 @@ struct BenchCommand: AsyncParsableCommand {
                                 enrollment: enrollPhase, casting: castPhase, castCPU: castCPU,
                                 rawBallotCheckMicroseconds: rawCheck, rawBallotChecksPerSecondOneCore: rawRate,
                                 ratioToRawOneCore: castPhase.perSecond / rawRate, rawEd25519VerifyPlusSignMicroseconds: rawSign,
-                                encryptMicroseconds: encrypt,
+                                encryptMicroseconds: encrypt, castRate: rate > 0 ? rate : nil,
                                 tally: tally, cores: ProcessInfo.processInfo.activeProcessorCount)
             reporter.emit(result) {
                 func ms(_ v: Double?) -> String { v.map { String(format: "%.2f", $0) } ?? "n/a" }
@@ -263,7 +269,8 @@ struct BenchCommand: AsyncParsableCommand {
                 var lines: [String] = [
                     "bench: \(voters) voters, \(contest.options.count)-option encrypted ballots, \(clients) concurrent clients, \(result.cores) cores, \(storage), servers and load generator on one machine",
                     "  enroll: \(fmt(enrollPhase.perSecond)) /s   p50 \(fmt(enrollPhase.p50Ms)) ms   p99 \(fmt(enrollPhase.p99Ms)) ms",
-                    "  cast:   \(fmt(castPhase.perSecond)) ballots/s   p50 \(fmt(castPhase.p50Ms)) ms   p99 \(fmt(castPhase.p99Ms)) ms   (every proof verified by the server)",
+                    "  cast:   \(fmt(castPhase.perSecond)) ballots/s   p50 \(fmt(castPhase.p50Ms)) ms   p99 \(fmt(castPhase.p99Ms)) ms   (every proof verified by the server"
+                        + (rate > 0 ? "; sent at a steady \(fmt(rate))/s, latency from each ballot's send time)" : ")"),
                     cpuLine,
                     "  raw in-process ballot check (signature + \(contest.options.count) zero-or-one proofs + limit proof): \(fmt(rawCheck)) µs = \(fmt(rawRate)) /s on one core",
                     "  ratio cast rate / raw one-core check rate: \(String(format: "%.3f", result.ratioToRawOneCore))",
@@ -280,8 +287,10 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     /// Runs `work` over `items` with `clients` workers; returns results in order and timings.
+    /// With `rate` > 0, item i is due at start + i/rate and its latency counts from then (open
+    /// loop: a client that is late because the server is slow does not hide the delay).
     private func runConcurrently<Item: Sendable, Output: Sendable>(
-        _ items: [Item], clients: Int, progress: ProgressBar,
+        _ items: [Item], clients: Int, rate: Double = 0, progress: ProgressBar,
         _ work: @escaping @Sendable (Item) async throws -> Output
     ) async throws -> ([Output], Phase) {
         let next = WorkCounter()
@@ -293,7 +302,12 @@ struct BenchCommand: AsyncParsableCommand {
                     while true {
                         let i = next.take()
                         guard i < items.count else { break }
-                        let t0 = ContinuousClock.now
+                        var t0 = ContinuousClock.now
+                        if rate > 0 {
+                            let due = started + .seconds(Double(i) / rate)
+                            if due > t0 { try await Task.sleep(until: due, clock: .continuous) }
+                            t0 = due
+                        }
                         let out = try await work(items[i])
                         mine.append((i, out, (ContinuousClock.now - t0).milliseconds))
                         progress.advance()
