@@ -27,4 +27,36 @@ struct BenchTests {
         #expect(outcome.status != 0)
         #expect((outcome.stdout + outcome.stderr).contains("--rate must be"), "\(outcome.stdout)\(outcome.stderr)")
     }
+
+    /// The capacity benchmark's election is a real one: filled through the rules, served,
+    /// closed by the real command, exported, and `voter audit` passes on it.
+    @Test("bench-capacity fills a real election, measures the served server and closes it; the record it leaves passes the audit")
+    func capacityElectionIsReal() throws {
+        let work = try Tools.temporaryDirectory("bench-capacity")
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let data = work + "/election"
+        let outcome = try Tools.run(Tools.ballotServer, ["bench-capacity", "--ballots", "24", "--proofs", "20", "--data", data, "--json"], timeout: 300)
+        #expect(outcome.status == 0, "\(outcome.stdout)\(outcome.stderr)")
+        let json = try outcome.json()
+        #expect(json["ballots"] as? Int == 24)
+        #expect(json["proofs"] as? Int == 20)
+        // 24 enrollments and 24 ballots besides the set-up entries.
+        #expect((json["log_entries"] as? Int ?? 0) > 48, "\(outcome.stdout)")
+        for field in ["inclusion_p50_us", "inclusion_p99_us", "inclusion_in_process_p50_us", "close_s", "fill_s"] {
+            #expect((json[field] as? Double ?? 0) > 0, "\(field): \(outcome.stdout)")
+        }
+        for phase in ["memory_after_start", "memory_after_proofs", "memory_after_close"] {
+            #expect(((json[phase] as? [String: Any])?["rss_mib"] as? Double ?? 0) > 0, "\(phase): \(outcome.stdout)")
+        }
+        let status = try Tools.run(Tools.ballotServer, ["status", "--data", data, "--json"])
+        #expect(status.stdout.contains("\"closed\""), "\(status.stdout)")
+        let export = try Tools.run(Tools.ballotServer, ["export", "--data", data, "--out", work + "/record.jsonl"])
+        #expect(export.status == 0, "\(export.stdout)\(export.stderr)")
+        let audit = try Tools.run(Tools.voter, ["audit", "--record", work + "/record.jsonl", "--json"])
+        #expect(audit.status == 0, "\(audit.stdout.suffix(2000))")
+        #expect((try? audit.json())?["passed"] as? Bool == true)
+
+        let again = try Tools.run(Tools.ballotServer, ["bench-capacity", "--ballots", "10", "--data", data])
+        #expect(again.status != 0 && (again.stdout + again.stderr).contains("exists already"), "\(again.stdout)\(again.stderr)")
+    }
 }

@@ -1,0 +1,259 @@
+import ArgumentParser
+import Foundation
+import VoterKit
+import VotingCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `ballot-server bench-capacity`: a server holding N ballots. Fills a fresh SQLite election
+/// with N voters who enroll and cast encrypted 11-option ballots, written straight into the
+/// store through the election rules (the same `enroll` and `recordBallot` the server runs, the
+/// same log appender, Merkle nodes, running sums and checkpoints, in write transactions of
+/// 4,096 voters); then starts the real `serve` on it and measures what a server holding them
+/// costs: its memory, inclusion proofs over HTTP, and the real `close` command.
+///
+/// What the fill skips, and why the figures do not depend on it: HTTP and the server's proof
+/// check of each ballot (the ballots are made here by `BallotContent.encrypt`, as `voter`
+/// makes them; `bench` measures casting). Every ballot's proofs are valid: `ballot-server
+/// export` of the election then `voter audit` passes.
+struct BenchCapacityCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-capacity",
+        abstract: "Benchmark a server holding N ballots (run with -c release): memory, inclusion proofs, close.",
+        discussion: """
+            The election is filled through the election rules without HTTP (voters enroll and cast real encrypted ballots, \
+            written in transactions of 4,096 voters), then the real `serve` is started on it: its resident memory after \
+            start, after the inclusion proofs and after the close, the inclusion proof round trip over loopback (one \
+            connection, random log entries, at the latest checkpoint) and the wall time of `ballot-server close --server`. \
+            --data keeps the election (a new directory) for `export` and `voter audit`.
+            """)
+
+    @Option(help: "Ballots (voters who enroll and cast) in the election.")
+    var ballots = 100_000
+    @Option(help: "Inclusion proofs to request after the fill.")
+    var proofs = 2_000
+    @Option(help: "Keep the election in this new directory instead of a temporary one.")
+    var data: String?
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        guard (10...2_000_000).contains(ballots) else { throw ValidationError("--ballots must be 10 to 2000000") }
+        guard (10...1_000_000).contains(proofs) else { throw ValidationError("--proofs must be 10 to 1000000") }
+        if let data, FileManager.default.fileExists(atPath: data) {
+            throw ValidationError("--data \(data) exists already: give a new directory (the benchmark makes its own election)")
+        }
+    }
+
+    struct Memory: Encodable {
+        let rssMiB: Double
+        let peakMiB: Double
+        enum CodingKeys: String, CodingKey { case rssMiB = "rss_mib", peakMiB = "peak_mib" }
+    }
+
+    struct Result: Encodable {
+        let ballots: Int
+        let options: Int
+        let logEntries: UInt64
+        let databaseBytes: Int
+        let fillSeconds: Double
+        let serverStartSeconds: Double
+        let memoryAfterStart: Memory
+        let memoryAfterProofs: Memory
+        let memoryAfterClose: Memory
+        let proofs: Int
+        let inclusionP50Microseconds: Double
+        let inclusionP99Microseconds: Double
+        let inclusionInProcessP50Microseconds: Double
+        let inclusionInProcessP99Microseconds: Double
+        let closeSeconds: Double
+        let cores: Int
+        enum CodingKeys: String, CodingKey {
+            case ballots, options, proofs, cores
+            case logEntries = "log_entries", databaseBytes = "database_bytes", fillSeconds = "fill_s"
+            case serverStartSeconds = "server_start_s", memoryAfterStart = "memory_after_start"
+            case memoryAfterProofs = "memory_after_proofs", memoryAfterClose = "memory_after_close"
+            case inclusionP50Microseconds = "inclusion_p50_us", inclusionP99Microseconds = "inclusion_p99_us"
+            case inclusionInProcessP50Microseconds = "inclusion_in_process_p50_us"
+            case inclusionInProcessP99Microseconds = "inclusion_in_process_p99_us"
+            case closeSeconds = "close_s"
+        }
+    }
+
+    func run() async throws {
+        let reporter = Reporter(json: output.json)
+        try await reporter.run {
+            #if DEBUG
+            if !output.json { print("warning: this is a debug build; run `swift run -c release ballot-server bench-capacity` for real figures") }
+            #endif
+            let path = data ?? FileManager.default.temporaryDirectory.appendingPathComponent("ballot-capacity-\(UUID().uuidString)").path
+            defer { if data == nil { try? FileManager.default.removeItem(atPath: path) } }
+            let started = ContinuousClock.now
+            let options = try await Self.fill(path: path, ballots: ballots, progress: !output.json)
+            let fillSeconds = (ContinuousClock.now - started).seconds
+            let result = try await measure(path: path, options: options, fillSeconds: fillSeconds)
+            reporter.emit(result) {
+                func mem(_ m: Memory) -> String { String(format: "%.1f MiB (peak %.1f MiB)", m.rssMiB, m.peakMiB) }
+                return """
+                bench-capacity: \(ballots) ballots × \(options) options, \(result.logEntries) log entries, SQLite \(result.databaseBytes / 1_048_576) MiB (filled in \(String(format: "%.1f", fillSeconds)) s), \(result.cores) cores
+                  serve started in \(String(format: "%.2f", result.serverStartSeconds)) s; resident memory \(mem(result.memoryAfterStart))
+                  inclusion proof over HTTP (\(proofs) random log entries, one connection): p50 \(fmt(result.inclusionP50Microseconds)) µs, p99 \(fmt(result.inclusionP99Microseconds)) µs; in process (storage reads and hashing only): p50 \(fmt(result.inclusionInProcessP50Microseconds)) µs, p99 \(fmt(result.inclusionInProcessP99Microseconds)) µs
+                  after the proofs: \(mem(result.memoryAfterProofs))
+                  close (ballot-server close --server, the order, the reveals and the aggregate in one transaction): \(String(format: "%.2f", result.closeSeconds)) s; after it: \(mem(result.memoryAfterClose))
+                """
+            }
+        }
+    }
+
+    /// The example election's 11-option district, N voters on its roll, the ceremony through a
+    /// real server, the open, then every voter's enrollment and ballot through the rules.
+    /// Returns the number of options.
+    static func fill(path: String, ballots: Int, progress: Bool) async throws -> Int {
+        let dir = DataDirectory(path: path)
+        let store = try await ElectionStore.create(in: dir, database: .sqlite, manifest: try ExampleElection.manifest())
+        guard let contest = store.manifest.district(BenchCommand.district) else {
+            throw CommandError("bench", "the example has no district \(BenchCommand.district)")
+        }
+        let commissionKey = try dir.commissionKey()
+        let rollSecret = try dir.rollSecret()
+        let rows = ExampleElection.roll(voters: ballots, districts: 1).map {
+            ElectionStore.RollLine(personalNumber: $0.personalNumber, district: contest.id, line: $0.line)
+        }
+        let rollBar = ProgressBar("roll (codes and commitments)", total: rows.count, enabled: progress)
+        let (_, codes) = try await store.importRoll(rows, rollSecret: rollSecret, commissionKey: commissionKey) { _ in rollBar.advance(by: 1000) }
+        rollBar.finish()
+        let trustees = try await LocalTrustees.register(in: store, commissionKey: commissionKey)
+        do {
+            let server = try ServerProcess(executable: currentExecutable(), dataDirectory: path)
+            defer { server.stop() }
+            try await BallotServerClient.withPooledHTTPClient(connections: 2) { http in
+                try await trustees.runCeremony(client: try BallotServerClient(baseURL: server.url, http: http))
+            }
+        }
+        _ = try await store.changeWindow(.open, commissionKey: commissionKey)
+        guard let key = try await store.electionKey() else { throw CommandError("bench", "the ceremony did not publish an election key") }
+        let hash = store.electionHash
+        let rules = store.rules
+        let clock = store.clock
+
+        let bar = ProgressBar("voters enroll and cast", total: codes.count, enabled: progress)
+        for part in codes.chunked(4096) {
+            let macs = part.map { PersonalNumber.mac(PersonalNumber.normalize($0.personalNumber), secret: rollSecret) }
+            let salts = try await store.storage.read { tx in
+                try macs.map { mac -> Salt in
+                    guard let row = try tx.rollRow(voterMac: mac) else { throw CommandError("bench", "a generated voter is not on the roll") }
+                    return row.commitment.salt
+                }
+            }
+            // What each voter's device and the server's enrollment route compute, on every core.
+            let made = try Parallel.map(part.indices) { i -> (ElectionRules.EnrollmentAttempt, SignedBallot) in
+                let j = i - part.startIndex
+                let code = EnrollmentCode.normalize(part[i].code)
+                let voter = try Ed25519PrivateKey()
+                let signature = try voter.signature(for: EnrollmentRequest.signedBytes(electionHash: hash, voterKey: voter.publicKey, normalizedCode: code))
+                let attempt = ElectionRules.EnrollmentAttempt(
+                    voterMac: macs[j], salt: salts[j],
+                    typedCommitment: EnrollmentCode.commitment(normalizedCode: code, salt: salts[j], electionHash: hash),
+                    normalizedCode: code, voterKey: voter.publicKey, signature: signature)
+                let id = try BallotID.random()
+                let context = BallotContent.context(electionHash: hash, electionKey: key, ballotID: id, district: contest.id)
+                let choice = contest.options[i % contest.options.count].id
+                let (content, _) = try BallotContent.encrypt(selections: [choice], district: contest, context: context)
+                return (attempt, try Ballot(electionHash: hash, ballotID: id, district: contest.id, content: content).cast(with: voter))
+            }
+            let now = clock.now()
+            try await store.storage.write { tx in
+                let batch = try Batch(tx, electionHash: rules.electionHash, now: now)
+                for (attempt, ballot) in made {
+                    guard case .new = try rules.enroll(batch, attempt).get().0, case .new = try rules.recordBallot(batch, ballot).get() else {
+                        throw CommandError("bench", "a generated voter was already recorded")
+                    }
+                }
+                try batch.flush()
+                _ = try batch.log.seal(serverKey: rules.serverKey)
+            }
+            bar.advance(by: part.count)
+        }
+        bar.finish()
+        try await store.storage.close()
+        return contest.options.count
+    }
+
+    /// Starts `serve` on the filled election and measures it.
+    private func measure(path: String, options: Int, fillSeconds: Double) async throws -> Result {
+        let executable = currentExecutable()
+        let startClock = ContinuousClock.now
+        let server = try ServerProcess(executable: executable, dataDirectory: path, startTimeout: 600)
+        defer { server.stop() }
+        let startSeconds = (ContinuousClock.now - startClock).seconds
+        let afterStart = try Self.memory(server.pid)
+
+        // Round trips over loopback, one connection, as a voter's `verify` asks.
+        let (size, roundTrips) = try await BallotServerClient.withPooledHTTPClient(connections: 1) { http in
+            let client = try BallotServerClient(baseURL: server.url, http: http)
+            let size = try await client.latestCheckpoint().checkpoint.treeSize
+            var times: [Double] = []
+            times.reserveCapacity(proofs)
+            for n in 0..<(proofs + 100) {
+                let index = UInt64.random(in: 0..<size)
+                let t0 = ContinuousClock.now
+                let body = try await client.inclusionProof(index: index, treeSize: size)
+                let t = (ContinuousClock.now - t0).seconds * 1e6
+                guard body.index == index, body.treeSize == size else { throw CommandError("bench", "the server answered another inclusion proof") }
+                if n >= 100 { times.append(t) }  // the first 100 warm the connection and the caches
+            }
+            return (size, times)
+        }
+        let afterProofs = try Self.memory(server.pid)
+
+        // The same proofs in process: what the server's storage and hashing cost without HTTP.
+        let store = try await ElectionStore.open(DataDirectory(path: path), database: .sqlite)
+        var local: [Double] = []
+        for _ in 0..<proofs {
+            let index = UInt64.random(in: 0..<size)
+            let t0 = ContinuousClock.now
+            _ = try await store.inclusionProof(index: index, treeSize: size)
+            local.append((ContinuousClock.now - t0).seconds * 1e6)
+        }
+        try await store.storage.close()
+
+        let closeClock = ContinuousClock.now
+        let close = Process()
+        close.executableURL = executable
+        close.arguments = ["close", "--server", server.url, "--commission-key", DataDirectory(path: path).commissionKeyPath, "--json"]
+        close.standardOutput = FileHandle.nullDevice
+        close.standardError = FileHandle.nullDevice
+        try close.run()
+        close.waitUntilExit()
+        let closeSeconds = (ContinuousClock.now - closeClock).seconds
+        guard close.terminationStatus == 0 else { throw CommandError("bench", "ballot-server close failed (exit \(close.terminationStatus))") }
+        let afterClose = try Self.memory(server.pid)
+
+        // The database with its write-ahead log (not yet checkpointed into the main file).
+        let database = ["", "-wal"].reduce(0) { sum, suffix in
+            sum + ((try? FileManager.default.attributesOfItem(atPath: DataDirectory(path: path).databasePath + suffix)[.size] as? Int) ?? 0)
+        }
+        func pct(_ xs: [Double], _ p: Double) -> Double {
+            let s = xs.sorted()
+            return s.isEmpty ? 0 : s[min(s.count - 1, Int(Double(s.count) * p))]
+        }
+        return Result(ballots: ballots, options: options, logEntries: size, databaseBytes: database, fillSeconds: fillSeconds,
+                      serverStartSeconds: startSeconds, memoryAfterStart: afterStart, memoryAfterProofs: afterProofs, memoryAfterClose: afterClose,
+                      proofs: proofs, inclusionP50Microseconds: pct(roundTrips, 0.5), inclusionP99Microseconds: pct(roundTrips, 0.99),
+                      inclusionInProcessP50Microseconds: pct(local, 0.5), inclusionInProcessP99Microseconds: pct(local, 0.99),
+                      closeSeconds: closeSeconds, cores: ProcessInfo.processInfo.activeProcessorCount)
+    }
+
+    /// The process's resident memory now and its peak so far (VmRSS, VmHWM).
+    static func memory(_ pid: Int32) throws -> Memory {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else {
+            throw CommandError("bench", "cannot read /proc/\(pid)/status")
+        }
+        func kib(_ field: String) -> Double {
+            guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(field + ":") }),
+                  let value = Double(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first ?? "") else { return 0 }
+            return value
+        }
+        return Memory(rssMiB: kib("VmRSS") / 1024, peakMiB: kib("VmHWM") / 1024)
+    }
+}
