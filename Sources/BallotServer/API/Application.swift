@@ -37,7 +37,8 @@ func buildRouter(store: ElectionStore, committer: GroupCommitter, rollSecret: [U
     router.add(middleware: VoterRateLimitMiddleware(limiter: limiter, limits: limits))
     BallotAPI(store: store, committer: committer, rollSecret: rollSecret, tracker: StatusTracker(store: store),
               metrics: metrics, authenticator: RequestAuthenticator(store: store), limiter: limiter,
-              requestLimits: requestLimits, proofs: ProofBatcher(workers: ProcessInfo.processInfo.activeProcessorCount)).register(on: router)
+              requestLimits: requestLimits, proofs: ProofBatcher(workers: ProcessInfo.processInfo.activeProcessorCount,
+                                                  observe: { [histogram = metrics.proofBatchSizes] in histogram.record(Double($0)) })).register(on: router)
     return router
 }
 

@@ -3,8 +3,12 @@ import VotingCore
 
 /// Checks the proofs of ballots that arrive together as one batch (docs/protocol.md eq. 49):
 /// every equation of every waiting ballot is weighted and folded into one multi-scalar
-/// multiplication, which costs a fraction per ballot of checking each alone. A ballot waits at
-/// most `window` for others to join; a full batch is checked at once. When a batch fails, it is
+/// multiplication, which costs a fraction per ballot of checking each alone. At most `workers`
+/// batches are checked at a time (the machine's cores). While they are all busy, arriving
+/// ballots wait together and the next free worker takes them all (up to `maxBatch`) at once,
+/// so batches grow with the load, as a group commit does, and the cost per ballot falls when
+/// it matters most. With a worker free, the first ballot waits at most `window` for others to
+/// join; a full batch is checked at once. When a batch fails, it is
 /// halved until the bad ballots are found, and those are checked alone, so only they are
 /// refused, each with its own reason. One bad ballot among n costs about 2n more terms and
 /// 2·log2(n) more batch checks, not n single checks (≈2.5–3× the batch's own cost): a sender of
@@ -19,19 +23,34 @@ final class ProofBatcher: Sendable {
 
     private struct State {
         var pending: [Item] = []
+        /// A window is running: its end hands the waiting ballots to a free worker.
         var scheduled = false
+        /// Workers checking a batch now.
+        var busy = 0
+
+        /// Up to `maxBatch` waiting ballots, oldest first.
+        mutating func take(_ maxBatch: Int) -> [Item] {
+            let n = min(pending.count, maxBatch)
+            let taken = Array(pending.prefix(n))
+            pending.removeFirst(n)
+            return taken
+        }
     }
 
     private let state = Mutex(State())
     private let window: Duration
     private let maxBatch: Int
     private let workers: Int
+    /// Told the size of every batch checked (the server's metrics).
+    private let observe: @Sendable (Int) -> Void
 
     /// - Parameters:
-    ///   - window: how long the first ballot of a batch waits for others (the added latency bound).
+    ///   - window: how long the first ballot of a batch waits for others while a worker is free (the added latency bound).
     ///   - maxBatch: ballots checked in one batch at most; a full batch does not wait.
-    ///   - workers: batches checked in parallel when more than one is ready (the machine's cores).
-    init(window: Duration = .milliseconds(2), maxBatch: Int = 128, workers: Int = 2) {
+    ///   - workers: batches checked at the same time (the machine's cores).
+    ///   - observe: told the number of ballots of each batch checked.
+    init(window: Duration = .milliseconds(2), maxBatch: Int = 128, workers: Int = 2, observe: @escaping @Sendable (Int) -> Void = { _ in }) {
+        self.observe = observe
         self.window = window
         self.maxBatch = max(1, maxBatch)
         self.workers = max(1, workers)
@@ -44,10 +63,11 @@ final class ProofBatcher: Sendable {
             let item = Item(content: content, district: district, context: context, continuation: continuation)
             let action = state.withLock { s -> Action in
                 s.pending.append(item)
-                if s.pending.count >= maxBatch * workers {
-                    let taken = s.pending
-                    s.pending = []
-                    return .checkNow(taken)
+                // Every worker busy: the first to finish takes this ballot with the others waiting.
+                guard s.busy < workers else { return .nothing }
+                if s.pending.count >= maxBatch {
+                    s.busy += 1
+                    return .check(s.take(maxBatch))
                 }
                 if s.scheduled { return .nothing }
                 s.scheduled = true
@@ -55,17 +75,17 @@ final class ProofBatcher: Sendable {
             }
             switch action {
             case .nothing: break
-            case .checkNow(let items): Task { await self.check(items) }
+            case .check(let items): Task { self.work(items) }
             case .schedule:
                 Task {
                     try? await Task.sleep(for: self.window)
                     let items = self.state.withLock { s -> [Item] in
                         s.scheduled = false
-                        let taken = s.pending
-                        s.pending = []
-                        return taken
+                        guard s.busy < self.workers, !s.pending.isEmpty else { return [] }
+                        s.busy += 1
+                        return s.take(self.maxBatch)
                     }
-                    await self.check(items)
+                    if !items.isEmpty { self.work(items) }
                 }
             }
         }
@@ -74,22 +94,26 @@ final class ProofBatcher: Sendable {
     private enum Action {
         case nothing
         case schedule
-        case checkNow([Item])
+        case check([Item])
     }
 
-    /// Splits `items` into up to `workers` batches checked in parallel.
-    private func check(_ items: [Item]) async {
-        guard !items.isEmpty else { return }
-        let parts = min(workers, (items.count + maxBatch - 1) / maxBatch)
-        if parts <= 1 {
+    /// One worker: checks `items`, then whatever waited meanwhile (no further window: those
+    /// ballots have waited already), until nothing waits.
+    private func work(_ first: [Item]) {
+        var items = first
+        while !items.isEmpty {
+            observe(items.count)
             Self.checkBatch(items)
-            return
-        }
-        await withTaskGroup(of: Void.self) { group in
-            for w in 0..<parts {
-                let part = stride(from: w, to: items.count, by: parts).map { items[$0] }
-                group.addTask { Self.checkBatch(part) }
+            let (next, extra) = state.withLock { s -> ([Item], [Item]) in
+                let next = s.take(maxBatch)
+                if next.isEmpty { s.busy -= 1 }
+                // More than a full batch still waiting and a worker idle: start it too.
+                guard s.pending.count >= maxBatch, s.busy < workers else { return (next, []) }
+                s.busy += 1
+                return (next, s.take(maxBatch))
             }
+            if !extra.isEmpty { Task { self.work(extra) } }
+            items = next
         }
     }
 

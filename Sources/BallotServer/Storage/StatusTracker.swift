@@ -162,6 +162,8 @@ final class ServerMetrics: Sendable {
     private let logEntries: Gauge
     private let storageWritable: Gauge
     private let failedBatches: Gauge
+    /// Ballots per proof batch (ProofBatcher): how much the batching saves shows here.
+    let proofBatchSizes: ValueHistogram
 
     init() {
         ballots = registry.makeCounter(descriptor: Self.name("ballots_accepted", "total", "Ballots newly logged (identical re-sends not counted)"))
@@ -173,6 +175,8 @@ final class ServerMetrics: Sendable {
         logEntries = registry.makeGauge(descriptor: Self.name("log", "entries", "Entries in the transparency log"))
         storageWritable = registry.makeGauge(descriptor: Self.name("storage", "writable", "1 when the last batch committed, 0 while storage fails (disk full, read-only, database down)"))
         failedBatches = registry.makeGauge(descriptor: Self.name("storage_failed", "batches", "Write batches that could not be committed since start"))
+        proofBatchSizes = registry.makeValueHistogram(descriptor: Self.name("proof_batch", "ballots", "Ballots whose proofs were checked together in one batch"),
+                                                      buckets: [1, 2, 4, 8, 16, 32, 64, 128])
     }
 
     /// `evote_<metric>_<unit>`, the names the metrics had before the descriptor API.
