@@ -22,6 +22,14 @@ struct BenchTests {
         }
     }
 
+    /// bench-group itself is the opt-in FastP256Bench (about 20 s of CPU in a debug build); its
+    /// arithmetic is FastP256Tests'. Here only that the command exists and checks its bound.
+    @Test func benchGroupChecksItsBound() throws {
+        let outcome = try Tools.run(Tools.ballotServer, ["bench-group", "--terms", "10", "--json"])
+        #expect(outcome.status != 0)
+        #expect((outcome.stdout + outcome.stderr).contains("--terms must be 64 to 1048576"), "\(outcome.stdout)\(outcome.stderr)")
+    }
+
     @Test func aRateOutOfRangeIsRefused() throws {
         let outcome = try Tools.run(Tools.ballotServer, ["bench", "--rate", "0.5", "--voters", "10"])
         #expect(outcome.status != 0)

@@ -14,7 +14,7 @@ struct BallotServerCommand: AsyncParsableCommand {
         abstract: "The election commission's server: election setup, voter roll, HTTP API, transparency log.",
         version: EvoteVersion.line,
         subcommands: [InitCommand.self, RollCommand.self, TrusteeCommand.self, StationCommand.self, ServeCommand.self, OpenCommand.self, CloseCommand.self,
-                      StatusCommand.self, ExportCommand.self, BackupCommand.self, ResultsCommand.self, ExampleCommand.self, DemoCommand.self, BenchCommand.self, BenchAuditCommand.self, BenchCapacityCommand.self,
+                      StatusCommand.self, ExportCommand.self, BackupCommand.self, ResultsCommand.self, ExampleCommand.self, DemoCommand.self, BenchCommand.self, BenchAuditCommand.self, BenchCapacityCommand.self, BenchGroupCommand.self,
                       TLSCertCommand.self])
 }
 
