@@ -137,6 +137,9 @@ struct BenchCapacityCommand: AsyncParsableCommand {
         let clock = store.clock
 
         let bar = ProgressBar("voters enroll and cast", total: codes.count, enabled: progress)
+        // A pipeline: the next chunk's voters are made on every core while the last chunk's
+        // transaction commits on the database's writer.
+        var writing: Task<Void, any Error>?
         for part in codes.chunked(4096) {
             let macs = part.map { PersonalNumber.mac(PersonalNumber.normalize($0.personalNumber), secret: rollSecret) }
             let salts = try await store.storage.read { tx in
@@ -161,19 +164,24 @@ struct BenchCapacityCommand: AsyncParsableCommand {
                 let (content, _) = try BallotContent.encrypt(selections: [choice], district: contest, context: context)
                 return (attempt, try Ballot(electionHash: hash, ballotID: id, district: contest.id, content: content).cast(with: voter))
             }
-            let now = clock.now()
-            try await store.storage.write { tx in
-                let batch = try Batch(tx, electionHash: rules.electionHash, now: now)
-                for (attempt, ballot) in made {
-                    guard case .new = try rules.enroll(batch, attempt).get().0, case .new = try rules.recordBallot(batch, ballot).get() else {
-                        throw CommandError("bench", "a generated voter was already recorded")
+            try await writing?.value
+            let storage = store.storage
+            writing = Task {
+                let now = clock.now()
+                try await storage.write { tx in
+                    let batch = try Batch(tx, electionHash: rules.electionHash, now: now)
+                    for (attempt, ballot) in made {
+                        guard case .new = try rules.enroll(batch, attempt).get().0, case .new = try rules.recordBallot(batch, ballot).get() else {
+                            throw CommandError("bench", "a generated voter was already recorded")
+                        }
                     }
+                    try batch.flush()
+                    _ = try batch.log.seal(serverKey: rules.serverKey)
                 }
-                try batch.flush()
-                _ = try batch.log.seal(serverKey: rules.serverKey)
+                bar.advance(by: made.count)
             }
-            bar.advance(by: part.count)
         }
+        try await writing?.value
         bar.finish()
         try await store.storage.close()
         return contest.options.count
