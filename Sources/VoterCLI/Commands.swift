@@ -429,7 +429,7 @@ struct AuditCommand: AsyncParsableCommand {
                 for check in report.checks {
                     let number = check.number < 10 ? " \(check.number)" : "\(check.number)"
                     lines.append("\(check.passed ? "✓" : "✗") \(number). \(word("audit.check.", "\(check.number)")) " + L("audit.examined", ["count": "\(check.examined)"]))
-                    for failure in check.failures { lines.append("      - \(failure)") }
+                    for failure in check.details { lines.append("      - \(failure.localized)") }
                     if check.moreFailures > 0 { lines.append("      " + L("audit.more-failures", ["count": "\(check.moreFailures)"])) }
                 }
                 lines.append(L(report.passed ? "audit.passed" : "audit.failed"))

@@ -89,6 +89,29 @@ struct CatalogTests {
         #expect(Self.english["audit.check.\(AuditCheck.allCases.count + 1)"] == nil)
     }
 
+    @Test("every audit failure code has its sentence, and the English one is VotingCore's, placeholder for placeholder")
+    func auditFailureSentences() {
+        for (code, template) in AuditFailure.templates.sorted(by: { $0.key < $1.key }) {
+            #expect(Self.english["audit.failure." + code] == template, "audit.failure.\(code)")
+        }
+        let extra = Self.english.keys.filter { $0.hasPrefix("audit.failure.") && AuditFailure.templates["\($0.dropFirst("audit.failure.".count))"] == nil }
+        #expect(extra.isEmpty, "catalog sentences for no audit code: \(extra.sorted())")
+        // Rendered in Kyrgyz with its values; an unknown code or a failure read back without values stays English.
+        let failure = AuditFailure(code: "ballot-outside-window", values: ["entry": "12", "code": "ABCD-EFGH"])
+        #expect(failure.message == "entry 12: ballot ABCD-EFGH logged outside the voting window")
+        #expect(Catalog.sentence("audit.failure." + failure.code, failure.values, fallback: failure.message, lang: .ky)
+                == "№12 жазуу: ABCD-EFGH бюллетени добуш берүү мөөнөтүнөн тышкары жазылган")
+        #expect(Catalog.sentence("audit.failure.ballot-outside-window", [:], fallback: "as sent", lang: .ky) == "as sent")
+        #expect(Catalog.sentence("audit.failure.no-such-code", ["entry": "1"], fallback: "as sent", lang: .ru) == "as sent")
+    }
+
+    @Test("every receipt-check failure code has its sentence, and the English one is VotingCore's")
+    func receiptFailureSentences() {
+        for (code, template) in ReceiptVerifier.failureTemplates.sorted(by: { $0.key < $1.key }) {
+            #expect(Self.english["verify.failure." + code] == template, "verify.failure.\(code)")
+        }
+    }
+
     @Test("placeholders are filled once; a value with braces is not read as a placeholder")
     func filling() {
         #expect(Catalog.fill("{a} and {b}", ["a": "{b}", "b": "x"]) == "{b} and x")
