@@ -112,6 +112,34 @@ struct CatalogTests {
         }
     }
 
+    /// Every refusal code the server can send, read from its sources (each `RuleError(.category, code: "…"`), so a
+    /// new code without a sentence in the voter's languages fails here.
+    static func serverErrorCodes() throws -> Set<String> {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let sources = root.appendingPathComponent("Sources/BallotServer")
+        var codes: Set<String> = []
+        let files = FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? []
+        for file in files where file.pathExtension == "swift" {
+            let text = try String(contentsOf: file, encoding: .utf8)
+            for match in text.matches(of: #/RuleError\(\s*\.\w+\s*,\s*code:\s*"([a-z0-9-]+)"/#) { codes.insert(String(match.output.1)) }
+        }
+        return codes
+    }
+
+    @Test("every error code the server sends (Sources/BallotServer's RuleErrors) has a sentence in every language")
+    func serverCodesHaveSentences() throws {
+        let codes = try Self.serverErrorCodes()
+        #expect(codes.count > 40, "found \(codes.count) codes; is the pattern still right?")
+        for code in ["invalid-credentials", "already-voted", "headers-too-large", "malformed", "not-found", "request-expired"] {
+            #expect(codes.contains(code), "\(code) not found in the sources")
+        }
+        let missing = codes.filter { Self.english["server." + $0] == nil }.sorted()
+        #expect(missing.isEmpty, "server codes without a catalog sentence: \(missing)")
+        // The client's rule: the catalog sentence in Russian and Kyrgyz, the server's own (English) sentence for a code it does not know.
+        #expect(Catalog.sentence("server.wrong-district", ["code": "?"], fallback: "sent", lang: .ru).contains("другом округе"))
+        #expect(Catalog.sentence("server.some-future-code", ["code": "?"], fallback: "sent", lang: .ky) == "sent")
+    }
+
     @Test("placeholders are filled once; a value with braces is not read as a placeholder")
     func filling() {
         #expect(Catalog.fill("{a} and {b}", ["a": "{b}", "b": "x"]) == "{b} and x")
