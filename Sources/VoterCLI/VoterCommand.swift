@@ -22,7 +22,9 @@ enum VoterCommandMain {
             language.append(contentsOf: rest.prefix(first == "--lang" ? 2 : 1))
             rest = rest.dropFirst(first == "--lang" ? 2 : 1)
         }
-        guard !language.isEmpty, let command = rest.first, !command.hasPrefix("-") else { return Array(rest) }
+        // Only before a known subcommand: `voter --lang ky bogus` then says that `bogus` is unexpected, not `--lang`.
+        guard !language.isEmpty, let command = rest.first,
+              VoterCommand.configuration.subcommands.contains(where: { $0._commandName == command }) else { return Array(rest) }
         return [command] + language + rest.dropFirst()
     }
 }
