@@ -93,51 +93,54 @@ public struct ReceiptVerifier: Sendable {
         do {
             let entry = try LogEntry.decode(canonical: entryBytes)
             guard entry.index == receipt.logIndex else {
-                throw RecordError.mismatch("entry index \(entry.index) but receipt index \(receipt.logIndex)")
+                throw ContentMismatch("entry-index-mismatch", ["entry_index": "\(entry.index)"])
             }
-            guard entry.electionHash == electionHash else { throw RecordError.mismatch("entry names another election") }
+            guard entry.electionHash == electionHash else { throw ContentMismatch("entry-other-election") }
             func expect(_ kind: LogEntryKind) throws {
-                guard entry.kind == kind else { throw RecordError.mismatch("entry is a \(entry.kind.rawValue), not a \(kind.rawValue)") }
+                guard entry.kind == kind else { throw ContentMismatch("entry-kind-mismatch", ["entry_kind": entry.kind.rawValue, "expected_kind": kind.rawValue]) }
             }
             switch receipt.kind {
             case .ballot:
                 try expect(.ballot)
                 let ballot = try SignedBallot.decode(canonical: entry.payload)
                 guard ballot.trackingCode.digest == receipt.subject else {
-                    throw RecordError.mismatch("logged ballot has tracking code \(ballot.trackingCode.hex)")
+                    throw ContentMismatch("ballot-code-mismatch", ["code": ballot.trackingCode.hex])
                 }
                 guard ballot.ballot.electionHash == electionHash, ballot.hasValidSignature else {
-                    throw RecordError.mismatch("the logged ballot is not validly signed for this election")
+                    throw ContentMismatch("ballot-unsigned")
                 }
             case .spoiled:
                 try expect(.spoiled)
                 let spoiled = try SpoiledBallot.decode(canonical: entry.payload)
                 guard spoiled.trackingCode.digest == receipt.subject else {
-                    throw RecordError.mismatch("logged spoiled ballot has tracking code \(spoiled.trackingCode.hex)")
+                    throw ContentMismatch("spoiled-code-mismatch", ["code": spoiled.trackingCode.hex])
                 }
                 guard spoiled.ballot.electionHash == electionHash else {
-                    throw RecordError.mismatch("the logged spoiled ballot names another election")
+                    throw ContentMismatch("spoiled-other-election")
                 }
             case .supervised:
                 try expect(.supervised)
                 let supervised = try SupervisedBallot.decode(canonical: entry.payload)
                 guard supervised.trackingCode.digest == receipt.subject else {
-                    throw RecordError.mismatch("logged supervised ballot has tracking code \(supervised.trackingCode.hex)")
+                    throw ContentMismatch("supervised-code-mismatch", ["code": supervised.trackingCode.hex])
                 }
                 guard supervised.ballot.electionHash == electionHash else {
-                    throw RecordError.mismatch("the logged supervised ballot names another election")
+                    throw ContentMismatch("supervised-other-election")
                 }
             case .enrollment:
                 try expect(.enrollment)
                 let enrollment = try Enrollment.decode(canonical: entry.payload)
                 guard enrollment.voterKey.rawRepresentation == receipt.subject.bytes else {
-                    throw RecordError.mismatch("logged enrollment is for another key")
+                    throw ContentMismatch("enrollment-other-key")
                 }
             }
             if let expectedPayload, expectedPayload != entry.payload {
-                throw RecordError.mismatch("the logged \(receipt.kind.rawValue) differs from what was submitted")
+                throw ContentMismatch("payload-differs")
             }
             record("entry-content", true, "log entry \(entry.index) holds the \(receipt.kind.rawValue) the receipt names", "", [:])
+        } catch let mismatch as ContentMismatch {
+            record("entry-content", false, "", mismatch.code,
+                   mismatch.values.merging(["index": "\(receipt.logIndex)", "kind": receipt.kind.rawValue]) { own, _ in own })
         } catch {
             record("entry-content", false, "", "entry-content-mismatch", ["index": "\(receipt.logIndex)", "kind": receipt.kind.rawValue, "reason": "\(error)"])
         }
@@ -152,5 +155,26 @@ public struct ReceiptVerifier: Sendable {
         "leaf-hash-mismatch": "the entry's leaf hash is {computed}…, the receipt says {receipt}…",
         "inclusion-invalid": "the inclusion proof of entry {index} does not reach the checkpoint's root: {reason}",
         "entry-content-mismatch": "log entry {index} does not hold the {kind} the receipt names: {reason}",
+        "entry-index-mismatch": "log entry {index} does not hold the {kind} the receipt names: mismatch: entry index {entry_index} but receipt index {index}",
+        "entry-other-election": "log entry {index} does not hold the {kind} the receipt names: mismatch: entry names another election",
+        "entry-kind-mismatch": "log entry {index} does not hold the {kind} the receipt names: mismatch: entry is a {entry_kind}, not a {expected_kind}",
+        "ballot-code-mismatch": "log entry {index} does not hold the {kind} the receipt names: mismatch: logged ballot has tracking code {code}",
+        "ballot-unsigned": "log entry {index} does not hold the {kind} the receipt names: mismatch: the logged ballot is not validly signed for this election",
+        "spoiled-code-mismatch": "log entry {index} does not hold the {kind} the receipt names: mismatch: logged spoiled ballot has tracking code {code}",
+        "spoiled-other-election": "log entry {index} does not hold the {kind} the receipt names: mismatch: the logged spoiled ballot names another election",
+        "supervised-code-mismatch": "log entry {index} does not hold the {kind} the receipt names: mismatch: logged supervised ballot has tracking code {code}",
+        "supervised-other-election": "log entry {index} does not hold the {kind} the receipt names: mismatch: the logged supervised ballot names another election",
+        "enrollment-other-key": "log entry {index} does not hold the {kind} the receipt names: mismatch: logged enrollment is for another key",
+        "payload-differs": "log entry {index} does not hold the {kind} the receipt names: mismatch: the logged {kind} differs from what was submitted",
     ]
+
+    /// Why a log entry is not what the receipt names: a code from `failureTemplates` and its values.
+    private struct ContentMismatch: Error {
+        let code: String
+        let values: [String: String]
+        init(_ code: String, _ values: [String: String] = [:]) {
+            self.code = code
+            self.values = values
+        }
+    }
 }
