@@ -4,19 +4,18 @@ import VoterKit
 import VotingCore
 
 struct EnrollCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "enroll",
-        abstract: "Generate your voting key on this device and enroll it with your one-time code.",
-        discussion: """
-            The wallet is written before anything is sent, with the new key and the request; if the answer is lost \
-            (a dropped connection, a server restart), run the same command again with the same --wallet: it resends that \
-            request and gets the original receipt.
-            """)
+    // Computed, not stored: the help is in the language chosen before parsing (VoterCommandMain).
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "enroll",
+            abstract: L("help.enroll.abstract"),
+            discussion: L("help.enroll.discussion"))
+    }
 
     @OptionGroup var serverOption: ServerOption
-    @Option(name: .customLong("personal-number"), help: "Your personal number as on the voter roll.")
+    @Option(name: .customLong("personal-number"), help: ArgumentHelp(L("help.option.personal-number")))
     var personalNumber: String
-    @Option(help: "The one-time enrollment code from the registration office (XXXX-XXXX-XXXX-XXXX).")
+    @Option(help: ArgumentHelp(L("help.option.code")))
     var code: String
     @OptionGroup var walletOption: WalletOption
     @OptionGroup var output: OutputOptions
@@ -63,8 +62,11 @@ struct EnrollCommand: AsyncParsableCommand {
 }
 
 struct BallotCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "ballot", abstract: "Show your district's ballot.")
+    // Computed, not stored: the help is in the language chosen before parsing (VoterCommandMain).
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "ballot", abstract: L("help.ballot.abstract"))
+    }
 
     @OptionGroup var serverOption: ServerOption
     @OptionGroup var walletOption: WalletOption
@@ -131,23 +133,21 @@ extension BallotCommand {
 }
 
 struct CastCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "cast",
-        abstract: "Encrypt, sign and cast your ballot; the receipt is verified before success is reported.",
-        discussion: """
-            The signed ballot is written to the wallet before it is sent. If the answer is lost, run the command again: it \
-            resends that same ballot (whatever --choice says) and gets the original receipt. With --challenge, one encryption \
-            of your choice is first opened and published as spoiled (never counted, naming no voter) and checked to hold your \
-            choice; then a fresh encryption is cast.
-            """)
+    // Computed, not stored: the help is in the language chosen before parsing (VoterCommandMain).
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "cast",
+            abstract: L("help.cast.abstract"),
+            discussion: L("help.cast.discussion"))
+    }
 
     @OptionGroup var serverOption: ServerOption
-    @Option(name: .customLong("choice"), help: "Option id to mark (repeat for contests with more than one selection).")
+    @Option(name: .customLong("choice"), help: ArgumentHelp(L("help.option.choice")))
     var choices: [String]
     @OptionGroup var walletOption: WalletOption
-    @Option(name: .customLong("receipt-out"), help: "Where to save the receipt (default: receipt-<short code>.json).")
+    @Option(name: .customLong("receipt-out"), help: ArgumentHelp(L("help.option.receipt-out")))
     var receiptOut: String?
-    @Flag(help: "First challenge an encryption: it is opened, published as spoiled (never counted, no voter named) and checked to hold your choice; then a fresh encryption is cast.")
+    @Flag(help: ArgumentHelp(L("help.option.challenge")))
     var challenge = false
     @OptionGroup var output: OutputOptions
 
@@ -208,13 +208,16 @@ struct CastCommand: AsyncParsableCommand {
 }
 
 struct ReceiptCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "receipt",
-        abstract: "Fetch and check the receipt of the ballot your wallet's key cast (after a lost answer, or a lost receipt file).")
+    // Computed, not stored: the help is in the language chosen before parsing (VoterCommandMain).
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "receipt",
+            abstract: L("help.receipt.abstract"))
+    }
 
     @OptionGroup var serverOption: ServerOption
     @OptionGroup var walletOption: WalletOption
-    @Option(name: .customLong("receipt-out"), help: "Where to save the receipt (default: receipt-<short code>.json).")
+    @Option(name: .customLong("receipt-out"), help: ArgumentHelp(L("help.option.receipt-out")))
     var receiptOut: String?
     @OptionGroup var output: OutputOptions
 
@@ -251,20 +254,19 @@ struct ReceiptCommand: AsyncParsableCommand {
 }
 
 struct VerifyCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "verify",
-        abstract: "Check a saved receipt against the live log: signatures, inclusion now, and that history was not rewritten.",
-        discussion: """
-            Exit status: 0 verified (or superseded by your in-person ballot after the close); 1 evidence of tampering (data \
-            signed by this election's server key contradicts your receipt); 2 the check could not be made (server \
-            unreachable, not an evote server, another election). Without --server the receipt's own server is used.
-            """)
+    // Computed, not stored: the help is in the language chosen before parsing (VoterCommandMain).
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "verify",
+            abstract: L("help.verify.abstract"),
+            discussion: L("help.verify.discussion"))
+    }
 
-    @Option(help: "The ballot server (default: the server named in the receipt).")
+    @Option(help: ArgumentHelp(L("help.verify.server")))
     var server: String?
-    @Option(name: .customLong("ca-file"), help: "Also trust the certificates in this PEM file for https.")
+    @Option(name: .customLong("ca-file"), help: ArgumentHelp(L("help.verify.ca-file")))
     var caFile: String?
-    @Option(help: "The receipt file saved by `voter cast`.")
+    @Option(help: ArgumentHelp(L("help.verify.receipt")))
     var receipt: String
     @OptionGroup var output: OutputOptions
 
@@ -306,9 +308,12 @@ struct VerifyCommand: AsyncParsableCommand {
 }
 
 struct ResultsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "results",
-        abstract: "Show the signed results per district (after the trustees' decryption), checking the server's signature.")
+    // Computed, not stored: the help is in the language chosen before parsing (VoterCommandMain).
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "results",
+            abstract: L("help.results.abstract"))
+    }
 
     @OptionGroup var serverOption: ServerOption
     @OptionGroup var output: OutputOptions
@@ -392,15 +397,18 @@ struct ResultsCommand: AsyncParsableCommand {
 }
 
 struct AuditCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "audit",
-        abstract: "Verify a whole election from its public record: every signature, proof, count and winner (docs/verification.md).")
+    // Computed, not stored: the help is in the language chosen before parsing (VoterCommandMain).
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "audit",
+            abstract: L("help.audit.abstract"))
+    }
 
-    @Option(help: "Stream the record from this ballot server (GET /v1/record).")
+    @Option(help: ArgumentHelp(L("help.audit.server")))
     var server: String?
-    @Option(help: "Read the record from a file written by `ballot-server export`.")
+    @Option(help: ArgumentHelp(L("help.audit.record")))
     var record: String?
-    @Option(name: .customLong("ca-file"), help: "With --server over https: also trust the certificates in this PEM file.")
+    @Option(name: .customLong("ca-file"), help: ArgumentHelp(L("help.audit.ca-file")))
     var caFile: String?
     @OptionGroup var output: OutputOptions
 
@@ -429,7 +437,7 @@ struct AuditCommand: AsyncParsableCommand {
                 for check in report.checks {
                     let number = check.number < 10 ? " \(check.number)" : "\(check.number)"
                     lines.append("\(check.passed ? "✓" : "✗") \(number). \(word("audit.check.", "\(check.number)")) " + L("audit.examined", ["count": "\(check.examined)"]))
-                    for failure in check.failures { lines.append("      - \(failure)") }
+                    for failure in check.details { lines.append("      - \(failure.localized)") }
                     if check.moreFailures > 0 { lines.append("      " + L("audit.more-failures", ["count": "\(check.moreFailures)"])) }
                 }
                 lines.append(L(report.passed ? "audit.passed" : "audit.failed"))

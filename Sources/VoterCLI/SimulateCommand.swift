@@ -9,53 +9,32 @@ import VotingCore
 /// with C concurrent workers; throughput, latency and failures are reported, and with
 /// `--expect` the signed results are awaited and compared with what was cast.
 struct SimulateCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "simulate",
-        abstract: "Enroll and cast for many voters from a codes file, concurrently; report ballots/s and latency, and with --expect check the published results.",
-        discussion: """
-            --server may name several instances of one election, separated by commas (e.g. behind no load balancer): voter i \
-            enrolls and casts through instance i mod n.
-
-            The codes file is the one `ballot-server roll import --codes-out` writes (personal_number,district,code,commitment); the \
-            first --voters lines are used. Each voter's key is generated and kept in memory only.
-
-            --distribution FILE is JSON mapping district id -> option id -> share or count, e.g. \
-            {"d01": {"c01": 0.5, "c02": 0.25, "against-all": 0.25}, "d02": {"c01": 3, "c03": 2}}. A district whose numbers are all \
-            integers gets exactly those counts (at most as many as its voters among the first N); otherwise its numbers are shares \
-            that sum to 1, rounded by largest remainder over its voters. Voters of districts the file does not name are not used. \
-            Without --distribution every voter marks a random option.
-
-            --expect waits (polling every second, up to --wait-seconds) until the commission closes voting and a quorum of \
-            trustees decrypts, checks the results' signature, and compares every count in the districts this run cast in with \
-            what it cast. Exit code 1 when a count differs or a voter failed, 0 otherwise; 2 on an error.
-
-            --supersede-share S --station-key FILE: after every voter has cast remotely, the share S (0 to 1) of the planned voters, \
-            rounded to the nearest whole number, also vote at the polling station whose key file is FILE (made by `ballot-server \
-            station keygen` and registered with `ballot-server station add`): a supervised ballot, cast like `ballot-server station \
-            cast` does, that supersedes their remote one (docs/protocol.md §16). The voters are chosen deterministically, spread \
-            evenly over the plan in file order (positions ⌊k·N/m⌋); each marks the option after their remote one in the ballot's \
-            order, so a superseded ballot counted by mistake shows as a mismatch. The expected counts are then what should be \
-            counted: remote ballots not superseded plus supervised ballots, and --expect compares the results with those.
-            """)
+    // Computed, not stored: the help is in the language chosen before parsing (VoterCommandMain).
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "simulate",
+            abstract: L("help.simulate.abstract"),
+            discussion: L("help.simulate.discussion"))
+    }
 
     @OptionGroup var serverOption: ServerOption
-    @Option(help: "The codes file written by `ballot-server roll import --codes-out` (personal_number,district,code,commitment).")
+    @Option(help: ArgumentHelp(L("help.simulate.codes")))
     var codes: String
-    @Option(help: "How many voters to use: the first N of the codes file.")
+    @Option(help: ArgumentHelp(L("help.simulate.voters")))
     var voters: Int
-    @Option(help: "Concurrent workers (each enrolls a voter, then casts their ballot).")
+    @Option(help: ArgumentHelp(L("help.simulate.concurrency")))
     var concurrency: Int
-    @Option(help: "JSON file: district id -> option id -> share (fraction) or count (integer).")
+    @Option(help: ArgumentHelp(L("help.simulate.distribution")))
     var distribution: String?
-    @Flag(help: "After casting, wait for the signed results and compare them with what this run cast.")
+    @Flag(help: ArgumentHelp(L("help.simulate.expect")))
     var expect = false
-    @Option(name: .customLong("wait-seconds"), help: "With --expect: how long to wait for the results.")
+    @Option(name: .customLong("wait-seconds"), help: ArgumentHelp(L("help.simulate.wait-seconds")))
     var waitSeconds = 600
-    @Option(name: .customLong("receipts-out"), help: "Append every receipt received, one JSON line each, as it arrives (a new file).")
+    @Option(name: .customLong("receipts-out"), help: ArgumentHelp(L("help.simulate.receipts-out")))
     var receiptsOut: String?
-    @Option(name: .customLong("supersede-share"), help: "Share of the voters (0 to 1, e.g. 0.05) who, after casting remotely, vote again at a polling station; needs --station-key.")
+    @Option(name: .customLong("supersede-share"), help: ArgumentHelp(L("help.simulate.supersede-share")))
     var supersedeShare = "0"
-    @Option(name: .customLong("station-key"), help: "With --supersede-share: the polling station's key file (`ballot-server station keygen --out`), registered in this election.")
+    @Option(name: .customLong("station-key"), help: ArgumentHelp(L("help.simulate.station-key")))
     var stationKey: String?
     @OptionGroup var output: OutputOptions
 

@@ -22,45 +22,44 @@ enum VoterCommandMain {
             language.append(contentsOf: rest.prefix(first == "--lang" ? 2 : 1))
             rest = rest.dropFirst(first == "--lang" ? 2 : 1)
         }
-        guard !language.isEmpty, let command = rest.first, !command.hasPrefix("-") else { return Array(rest) }
+        // Only before a known subcommand: `voter --lang ky bogus` then says that `bogus` is unexpected, not `--lang`.
+        guard !language.isEmpty, let command = rest.first,
+              VoterCommand.configuration.subcommands.contains(where: { $0._commandName == command }) else { return Array(rest) }
         return [command] + language + rest.dropFirst()
     }
 }
 
 struct VoterCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "voter",
-        abstract: "Enroll, see your ballot, cast it, and check that it is recorded as cast.",
-        discussion: """
-            Every subcommand takes --lang ky|ru|en (also before its name: voter --lang ky ballot …): the language of the \
-            sentences it prints (Kyrgyz, Russian, English). \
-            Without it the language comes from LC_ALL, LC_MESSAGES or LANG (ky_KG.UTF-8 gives Kyrgyz, ru_RU.UTF-8 Russian, \
-            anything else English). Error codes, exit codes and --json keys stay the same in every language; district and \
-            option names are shown in the language when the election's manifest gives them.
-            """,
-        version: EvoteVersion.line,
-        subcommands: [EnrollCommand.self, BallotCommand.self, CastCommand.self, ReceiptCommand.self, VerifyCommand.self, ResultsCommand.self, AuditCommand.self, SimulateCommand.self])
+    // Computed, not stored: the help is in the language chosen before parsing (VoterCommandMain).
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "voter",
+            abstract: L("help.voter.abstract"),
+            discussion: L("help.voter.discussion"),
+            version: EvoteVersion.line,
+            subcommands: [EnrollCommand.self, BallotCommand.self, CastCommand.self, ReceiptCommand.self, VerifyCommand.self, ResultsCommand.self, AuditCommand.self, SimulateCommand.self])
+    }
 }
 
 struct ServerOption: ParsableArguments {
-    @Option(help: "The ballot server, e.g. http://127.0.0.1:8080 or https://…")
+    @Option(help: ArgumentHelp(L("help.option.server")))
     var server: String
-    @Option(name: .customLong("ca-file"), help: "Also trust the certificates in this PEM file for https (a server certificate from `ballot-server tls-cert`).")
+    @Option(name: .customLong("ca-file"), help: ArgumentHelp(L("help.option.ca-file")))
     var caFile: String?
 
     func client() throws -> BallotServerClient { try BallotServerClient(baseURL: server, caFile: caFile) }
 }
 
 struct WalletOption: ParsableArguments {
-    @Option(help: "The voter's wallet file (private key, mode 0600).")
+    @Option(help: ArgumentHelp(L("help.option.wallet")))
     var wallet = "voter-wallet.json"
 }
 
 struct OutputOptions: ParsableArguments {
-    @Flag(name: .long, help: "Print machine-readable JSON instead of text.")
+    @Flag(name: .long, help: ArgumentHelp(L("help.option.json")))
     var json = false
     // Read before parsing (VoterCommandMain); declared here so every subcommand accepts and documents it.
-    @Option(help: "Language of the sentences: ky, ru or en (default: from LC_ALL, LC_MESSAGES or LANG; English otherwise).")
+    @Option(help: ArgumentHelp(L("help.option.lang")))
     var lang: Lang?
 }
 

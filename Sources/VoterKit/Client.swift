@@ -282,12 +282,13 @@ public struct BallotServerClient: Sendable {
 }
 
 extension BallotServerClient {
-    /// The server's sentences are English; for the refusals a voter meets, the catalog has
-    /// the same sentence in the other languages (`server.<code>`), otherwise it is shown as sent.
+    /// The server's sentences are English (and may name details, e.g. seconds to wait); in the
+    /// other languages every code the server sends has its catalog sentence (`server.<code>`,
+    /// CatalogTests reads the codes from the server's sources); a code this client version does
+    /// not know is shown with the server's sentence.
     static func sentence(of problem: ErrorBody) -> String {
-        let key = "server." + problem.code
-        guard Lang.current != .en, Catalog.table(.en)[key] != nil else { return problem.message }
-        return L(key, ["code": problem.trackingCode ?? "?"])
+        guard Lang.current != .en else { return problem.message }
+        return Catalog.sentence("server." + problem.code, ["code": problem.trackingCode ?? "?"], fallback: problem.message)
     }
 
     /// What went wrong on the way, in words a person can act on: TLS trust and http/https

@@ -1,6 +1,7 @@
 import Foundation
 public import ArgumentParser
 import Synchronization
+public import VotingCore
 
 /// A language of the voter tool's sentences (`voter --lang`): Kyrgyz, Russian or English.
 /// Error codes, JSON keys and verdicts stay English; only sentences change.
@@ -72,39 +73,11 @@ public enum Catalog {
         return fill(template, values)
     }
 
-    /// Replaces each `{name}` once, left to right, so a value that contains braces is never
-    /// read as a placeholder; an unknown `{name}` is left as written.
-    static func fill(_ template: String, _ values: [String: String]) -> String {
-        var out = ""
-        var rest = template[...]
-        while let open = rest.firstIndex(of: "{") {
-            out.append(contentsOf: rest[..<open])
-            let after = rest[rest.index(after: open)...]
-            if let close = after.firstIndex(of: "}"), let value = values[String(after[..<close])] {
-                out += value
-                rest = after[after.index(after: close)...]
-            } else {
-                out.append("{")
-                rest = after
-            }
-        }
-        out.append(contentsOf: rest)
-        return out
-    }
+    /// Fills `{name}` placeholders (VotingCore's SentenceTemplate: one rule for every sentence).
+    static func fill(_ template: String, _ values: [String: String]) -> String { SentenceTemplate.fill(template, values) }
 
     /// The `{name}` placeholders of a template.
-    public static func placeholders(_ template: String) -> Set<String> {
-        var names: Set<String> = []
-        var rest = template[...]
-        while let open = rest.firstIndex(of: "{") {
-            let after = rest[rest.index(after: open)...]
-            guard let close = after.firstIndex(of: "}") else { break }
-            let name = after[..<close]
-            if !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) { names.insert(String(name)) }
-            rest = after[after.index(after: close)...]
-        }
-        return names
-    }
+    public static func placeholders(_ template: String) -> Set<String> { SentenceTemplate.placeholders(template) }
 }
 
 /// The word for `name` in the current language when the catalog has `prefix + name`
@@ -115,3 +88,28 @@ public func word(_ prefix: String, _ name: String) -> String {
 
 /// The sentence `key` in the current language (`Catalog.text`).
 public func L(_ key: String, _ values: [String: String] = [:]) -> String { Catalog.text(key, values) }
+
+extension Catalog {
+    /// The catalog's sentence `key` filled with `values` when the catalog has it and every
+    /// placeholder has a value; `fallback` (the sender's English sentence) otherwise.
+    public static func sentence(_ key: String, _ values: [String: String], fallback: String, lang: Lang = .current) -> String {
+        guard let template = tables[lang]?[key] ?? tables[.en]?[key],
+              Catalog.placeholders(template).isSubset(of: values.keys) else { return fallback }
+        return fill(template, values)
+    }
+}
+
+extension AuditFailure {
+    /// The failure in the current language (`audit.failure.<code>`), VotingCore's English
+    /// sentence for a code this catalog does not know or a failure read back without values.
+    public var localized: String { Catalog.sentence("audit.failure." + code, values, fallback: message) }
+}
+
+extension CheckResult {
+    /// The detail in the current language: a failed check with a code from the catalog
+    /// (`verify.failure.<code>`), anything else as written.
+    public var localizedDetail: String {
+        guard !passed, let code else { return detail }
+        return Catalog.sentence("verify.failure." + code, values, fallback: detail)
+    }
+}

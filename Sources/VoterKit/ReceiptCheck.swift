@@ -35,9 +35,9 @@ public enum ReceiptCheck {
     }
 
     /// A check that failed for lack of an answer, not because of a contradiction.
-    private struct Unreachable: Error { let message: String }
-    /// A signed contradiction.
-    private struct Contradiction: Error { let message: String }
+    private struct Unreachable: Error { let code: String; let message: String }
+    /// A signed contradiction, with a stable code (the check's `code` in the JSON).
+    private struct Contradiction: Error { let code: String; let message: String }
 
     public static func run(client: BallotServerClient, receipt file: BallotReceiptFile) async -> Outcome {
         var results: [CheckResult] = []
@@ -48,7 +48,8 @@ public enum ReceiptCheck {
         let receipt = file.logged.receipt
         let codeOK = receipt.kind == .ballot && receipt.subject == file.trackingCode.digest && file.shortCode == file.trackingCode.short
         results.append(CheckResult(name: "tracking-code", passed: codeOK,
-                                   detail: codeOK ? L("verify.code-ok", ["code": file.shortCode]) : L("verify.code-mismatch", ["code": file.shortCode])))
+                                   detail: codeOK ? L("verify.code-ok", ["code": file.shortCode]) : L("verify.code-mismatch", ["code": file.shortCode]),
+                                   code: codeOK ? nil : "tracking-code-mismatch"))
         guard own.allSatisfy(\.passed), codeOK else {
             return Outcome(verdict: .couldNotCheck, checks: results,
                            advice: L("verify.advice-bad-file"))
@@ -61,16 +62,17 @@ public enum ReceiptCheck {
                 results.append(CheckResult(name: "same-election", passed: false,
                                            detail: L("verify.other-election", ["server": client.baseURL, "election": "\(info.electionHash.hex.prefix(16))…",
                                                                                  "key": "\(info.serverKey.hex.prefix(16))…", "receipt_election": "\(file.electionHash.hex.prefix(16))…",
-                                                                                 "receipt_key": "\(file.serverKey.hex.prefix(16))…"])))
+                                                                                 "receipt_key": "\(file.serverKey.hex.prefix(16))…"]),
+                                           code: "other-election"))
                 return Outcome(verdict: .couldNotCheck, checks: results,
                                advice: L("verify.advice-other-election", ["receipt_server": file.server]))
             }
             results.append(CheckResult(name: "same-election", passed: true, detail: L("verify.same-election", ["server": client.baseURL])))
         } catch let error as VoterError {
-            results.append(CheckResult(name: "same-election", passed: false, detail: unreachableDetail(error)))
+            results.append(CheckResult(name: "same-election", passed: false, detail: unreachableDetail(error), code: error.code))
             return Outcome(verdict: .couldNotCheck, checks: results, advice: unreachableAdvice(error, client: client))
         } catch {
-            results.append(CheckResult(name: "same-election", passed: false, detail: "\(error)"))
+            results.append(CheckResult(name: "same-election", passed: false, detail: "\(error)", code: "unreadable"))
             return Outcome(verdict: .couldNotCheck, checks: results, advice: L("verify.advice-unreadable"))
         }
 
@@ -81,16 +83,16 @@ public enum ReceiptCheck {
                 results.append(CheckResult(name: name, passed: true, detail: try await body()))
             } catch let error as Contradiction {
                 tampered = true
-                results.append(CheckResult(name: name, passed: false, detail: error.message))
+                results.append(CheckResult(name: name, passed: false, detail: error.message, code: error.code))
             } catch let error as Unreachable {
                 unreachable = unreachable ?? VoterError("not-this-server", error.message)
-                results.append(CheckResult(name: name, passed: false, detail: L("verify.could-not-check", ["reason": error.message])))
+                results.append(CheckResult(name: name, passed: false, detail: L("verify.could-not-check", ["reason": error.message]), code: error.code))
             } catch let error as VoterError where ["unreachable", "bad-response"].contains(error.code) || error.code.hasPrefix("http-") || error.code == "unavailable" {
                 unreachable = unreachable ?? error
-                results.append(CheckResult(name: name, passed: false, detail: L("verify.could-not-check", ["reason": unreachableDetail(error)])))
+                results.append(CheckResult(name: name, passed: false, detail: L("verify.could-not-check", ["reason": unreachableDetail(error)]), code: error.code))
             } catch {
                 tampered = true
-                results.append(CheckResult(name: name, passed: false, detail: "\(error)"))
+                results.append(CheckResult(name: name, passed: false, detail: "\(error)", code: "error"))
             }
         }
 
@@ -98,10 +100,10 @@ public enum ReceiptCheck {
         await record("fresh-checkpoint") {
             let cp = try await client.latestCheckpoint()
             guard cp.isValid(serverKey: file.serverKey), cp.checkpoint.electionHash == file.electionHash else {
-                throw Unreachable(message: L("verify.checkpoint-unsigned"))
+                throw Unreachable(code: "checkpoint-unsigned", message: L("verify.checkpoint-unsigned"))
             }
             guard cp.checkpoint.treeSize >= receipt.checkpoint.checkpoint.treeSize else {
-                throw Contradiction(message: L("verify.log-cut", ["now": "\(cp.checkpoint.treeSize)", "receipt": "\(receipt.checkpoint.checkpoint.treeSize)"]))
+                throw Contradiction(code: "log-cut", message: L("verify.log-cut", ["now": "\(cp.checkpoint.treeSize)", "receipt": "\(receipt.checkpoint.checkpoint.treeSize)"]))
             }
             fresh = cp
             return L("verify.checkpoint", ["size": "\(cp.checkpoint.treeSize)", "root": "\(cp.checkpoint.rootHash.hex.prefix(16))…"])
@@ -112,7 +114,7 @@ public enum ReceiptCheck {
             await record("consistency") {
                 if old.treeSize == new.treeSize {
                     guard old.rootHash == new.rootHash else {
-                        throw Contradiction(message: L("verify.fork", ["size": "\(old.treeSize)"]))
+                        throw Contradiction(code: "fork", message: L("verify.fork", ["size": "\(old.treeSize)"]))
                     }
                     return L("verify.same-root")
                 }
@@ -121,7 +123,7 @@ public enum ReceiptCheck {
                     try Merkle.verifyConsistency(size1: old.treeSize, size2: new.treeSize, root1: old.rootHash.bytes,
                                                  root2: new.rootHash.bytes, proof: proof.proof.map(\.bytes))
                 } catch {
-                    throw Contradiction(message: L("verify.rewritten", ["now": "\(new.treeSize)", "receipt": "\(old.treeSize)"]))
+                    throw Contradiction(code: "rewritten", message: L("verify.rewritten", ["now": "\(new.treeSize)", "receipt": "\(old.treeSize)"]))
                 }
                 return L("verify.consistent", ["receipt": "\(old.treeSize)", "now": "\(new.treeSize)"])
             }
@@ -131,14 +133,14 @@ public enum ReceiptCheck {
                     try Merkle.verifyInclusion(leafHash: receipt.leafHash.bytes, index: receipt.logIndex, treeSize: new.treeSize,
                                                proof: proof.proof.map(\.bytes), root: new.rootHash.bytes)
                 } catch {
-                    throw Contradiction(message: L("verify.not-included", ["index": "\(receipt.logIndex)", "size": "\(new.treeSize)"]))
+                    throw Contradiction(code: "not-included", message: L("verify.not-included", ["index": "\(receipt.logIndex)", "size": "\(new.treeSize)"]))
                 }
                 return L("verify.included", ["index": "\(receipt.logIndex)", "size": "\(new.treeSize)"])
             }
             await record("entry-unchanged") {
                 let page = try await client.entries(start: receipt.logIndex, limit: 1)
                 guard let entry = page.entries.first, entry.index == receipt.logIndex, entry.data == file.logged.entry else {
-                    throw Contradiction(message: L("verify.entry-changed", ["index": "\(receipt.logIndex)"]))
+                    throw Contradiction(code: "entry-changed", message: L("verify.entry-changed", ["index": "\(receipt.logIndex)"]))
                 }
                 return L("verify.entry-unchanged", ["index": "\(receipt.logIndex)"])
             }
@@ -148,14 +150,14 @@ public enum ReceiptCheck {
                       let entry = try? LogEntry.decode(canonical: first.data.bytes), entry.kind == .election,
                       let setup = try? ElectionSetup.decode(canonical: entry.payload),
                       setup.electionHash == file.electionHash, setup.serverKey == file.serverKey else {
-                    throw Contradiction(message: L("verify.anchor-wrong"))
+                    throw Contradiction(code: "anchor-wrong", message: L("verify.anchor-wrong"))
                 }
                 let proof = try await client.inclusionProof(index: 0, treeSize: new.treeSize)
                 do {
                     try Merkle.verifyInclusion(leafHash: Merkle.leafHash(first.data.bytes).bytes, index: 0, treeSize: new.treeSize,
                                                proof: proof.proof.map(\.bytes), root: new.rootHash.bytes)
                 } catch {
-                    throw Contradiction(message: L("verify.anchor-not-in-log"))
+                    throw Contradiction(code: "anchor-not-in-log", message: L("verify.anchor-not-in-log"))
                 }
                 return L("verify.anchor-ok")
             }
@@ -171,7 +173,7 @@ public enum ReceiptCheck {
                 let ballot = try SignedBallot.decode(canonical: entry.payload)
                 guard receipt.logIndex < aggregateIndex,
                       aggregate.districts.contains(where: { $0.district == ballot.ballot.district }) else {
-                    throw Contradiction(message: L("verify.not-in-aggregate"))
+                    throw Contradiction(code: "not-in-aggregate", message: L("verify.not-in-aggregate"))
                 }
                 // The close reveals which remote ballots supervised ballots superseded (§16).
                 var start: UInt64 = receipt.logIndex
@@ -206,13 +208,16 @@ public enum ReceiptCheck {
     }
 
     /// The receipt file's own checks (VotingCore's ReceiptVerifier) in the chosen language: a
-    /// passed check's sentence from the catalog; a failed one as VotingCore words it.
+    /// passed check's sentence from the catalog, a failed one's from its code and values.
     static func localized(_ checks: [CheckResult], file: BallotReceiptFile) -> [CheckResult] {
         let receipt = file.logged.receipt
         let values = ["key": "\(file.serverKey.hex.prefix(16))…", "election": "\(file.electionHash.hex.prefix(16))…",
                       "size": "\(receipt.checkpoint.checkpoint.treeSize)", "index": "\(receipt.logIndex)"]
         return checks.map { check in
-            guard check.passed, receipt.kind == .ballot, Catalog.table(.en)["verify.own." + check.name] != nil else { return check }
+            guard check.passed else {
+                return CheckResult(name: check.name, passed: false, detail: check.localizedDetail, code: check.code, values: check.values)
+            }
+            guard receipt.kind == .ballot, Catalog.table(.en)["verify.own." + check.name] != nil else { return check }
             return CheckResult(name: check.name, passed: true, detail: L("verify.own." + check.name, values))
         }
     }

@@ -70,7 +70,7 @@ public enum StationActions {
         let checks = ReceiptVerifier(serverKey: election.serverKey, electionHash: election.electionHash)
             .verify(receipt: answer.logged.receipt, entryBytes: answer.logged.entry.bytes, inclusionProof: answer.logged.inclusionProof)
         guard checks.allSatisfy(\.passed), answer.trackingCode == ballot.trackingCode else {
-            throw VoterError("receipt-invalid", L("error.supervised-receipt-failed", ["checks": checks.filter { !$0.passed }.map(\.detail).joined(separator: "; ")]))
+            throw VoterError("receipt-invalid", L("error.supervised-receipt-failed", ["checks": checks.filter { !$0.passed }.map(\.localizedDetail).joined(separator: "; ")]))
         }
         return answer
     }

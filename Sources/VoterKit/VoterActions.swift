@@ -266,7 +266,7 @@ public enum VoterActions {
         let failed = checks.filter { !$0.passed }
         guard failed.isEmpty else {
             throw VoterError("receipt-invalid", L("error.receipt-failed", ["what": word("receipt-kind.", what),
-                                                                          "checks": failed.map { "\($0.name) (\($0.detail))" }.joined(separator: "; ")]))
+                                                                          "checks": failed.map { "\($0.name) (\($0.localizedDetail))" }.joined(separator: "; ")]))
         }
     }
 }

@@ -624,7 +624,7 @@ struct AuditTamperTests {
         let checks = try #require(json["checks"] as? [[String: Any]])
         #expect(checks.count == 16)
         #expect(checks.map { $0["number"] as? Int } == Array(1...16))
-        #expect(Set(checks[0].keys) == ["number", "name", "passed", "examined", "failures", "more_failures"])
+        #expect(Set(checks[0].keys) == ["number", "name", "passed", "examined", "failures", "failure_codes", "more_failures"])
 
         let failed = try Tools.run(Tools.voter, ["audit", "--record", bad, "--json"])
         #expect(failed.status == 1, "\(failed.stdout)\(failed.stderr)")
@@ -634,6 +634,23 @@ struct AuditTamperTests {
         let text = try Tools.run(Tools.voter, ["audit", "--record", bad])
         #expect(text.status == 1)
         #expect(text.stdout.contains("AUDIT FAILED"))
+        #expect(text.stdout.contains("the published aggregate differs from the sum of the counted ballots"), "\(text.stdout)")
+
+        // In Kyrgyz: the failure's details from the catalog; with --json the codes stay English and
+        // `failures` keeps VotingCore's English sentences.
+        let kyrgyz = try Tools.run(Tools.voter, ["audit", "--record", bad, "--lang", "ky"])
+        #expect(kyrgyz.status == 1)
+        #expect(kyrgyz.stdout.contains("АУДИТТЕН ӨТКӨН ЖОК"), "\(kyrgyz.stdout)")
+        #expect(kyrgyz.stdout.contains("жарыяланган сумма d1 округ(дар)унда") || kyrgyz.stdout.contains("жарыяланган сумма d2 округ(дар)унда")
+                || kyrgyz.stdout.contains("жарыяланган сумма ["), "\(kyrgyz.stdout)")
+        #expect(!kyrgyz.stdout.contains("the published aggregate differs"), "\(kyrgyz.stdout)")
+        let kyrgyzJSON = try Tools.run(Tools.voter, ["audit", "--record", bad, "--lang", "ky", "--json"])
+        #expect(kyrgyzJSON.status == 1)
+        let aggregate = try #require((try kyrgyzJSON.json()["checks"] as? [[String: Any]])?.first { $0["number"] as? Int == 12 })
+        let codes = try #require(aggregate["failure_codes"] as? [String])
+        #expect(codes.contains("aggregate-mismatch"), "\(aggregate)")
+        #expect((aggregate["failures"] as? [String])?.count == codes.count)
+        #expect((aggregate["failures"] as? [String] ?? []).contains { $0.hasPrefix("the published aggregate differs") }, "\(aggregate)")
 
         let missing = try Tools.run(Tools.voter, ["audit", "--record", good + ".absent", "--json"])
         #expect(missing.status == 2)

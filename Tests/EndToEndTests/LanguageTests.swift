@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VoterKit
 
 /// The built `voter` binary speaks Kyrgyz, Russian or English (`--lang`, else LC_ALL,
 /// LC_MESSAGES or LANG): the sentence of an error changes, its code and the exit status do
@@ -83,5 +84,75 @@ struct LanguageTests {
         #expect(help.stdout.contains("--lang"), "\(help.stdout)")
         let root = try Tools.run(Tools.voter, ["--help"])
         #expect(root.stdout.contains("--lang ky|ru|en"), "\(root.stdout)")
+    }
+
+    /// English sentences of the help that must not be left in a Kyrgyz or Russian help.
+    static let englishHelp = ["Enroll, see your ballot, cast it", "Encrypt, sign and cast your ballot", "The signed ballot is written",
+                              "Show help information", "Print machine-readable JSON", "The ballot server, e.g.", "USAGE:", "OPTIONS:"]
+
+    @Test("voter --help and voter cast --help are in Kyrgyz and Russian: catalog sentences, no English abstract or heading",
+          arguments: [(["--lang", "ky"], [:], Lang.ky), (["--lang=ru"], [:], Lang.ru), ([], ["LANG": "ky_KG.UTF-8"], Lang.ky),
+                      ([], ["LC_ALL": "ru_RU.UTF-8"], Lang.ru)] as [([String], [String: String], Lang)])
+    func localizedHelp(_ option: [String], _ environment: [String: String], _ lang: Lang) throws {
+        for command in [["--help"], ["cast", "--help"]] + (option.isEmpty ? [["help", "cast"]] : []) {
+            // --lang before or after the subcommand, as a person would type it.
+            let help = try Tools.run(Tools.voter, option + command, environment: environment)
+            #expect(help.status == 0, "\(command): \(help.stderr)")
+            for english in Self.englishHelp {
+                #expect(!help.stdout.contains(english), "\(lang) \(command) still says \"\(english)\": \(help.stdout)")
+            }
+            #expect(help.stdout.contains(Catalog.text("help.heading.usage", lang: lang) + ":"), "\(help.stdout)")
+            #expect(help.stdout.contains(Catalog.text("help.show-help", lang: lang)), "\(help.stdout)")
+            // Option and subcommand names are the public interface: never translated.
+            #expect(help.stdout.contains("--lang") && help.stdout.contains("--json"), "\(help.stdout)")
+        }
+        let root = try Tools.run(Tools.voter, option + ["--help"], environment: environment)
+        let abstract = Catalog.text("help.voter.abstract", lang: lang).split(separator: " ").prefix(3).joined(separator: " ")
+        #expect(root.stdout.contains(Catalog.text("help.heading.overview", lang: lang) + ": " + abstract), "\(root.stdout)")
+        #expect(root.stdout.contains(Catalog.text("help.heading.subcommands", lang: lang) + ":"), "\(root.stdout)")
+        for subcommand in ["enroll", "ballot", "cast", "receipt", "verify", "results", "audit", "simulate"] {
+            #expect(root.stdout.contains(subcommand), "subcommand names stay: \(subcommand)")
+        }
+        // Words are wrapped by the parser, so compare the first words of each catalog sentence.
+        let cast = try Tools.run(Tools.voter, ["cast", "--help"] + option, environment: environment)
+        for key in ["help.cast.abstract", "help.cast.discussion", "help.option.choice", "help.option.challenge", "help.option.wallet"] {
+            let start = Catalog.text(key, lang: lang).split(separator: " ").prefix(3).joined(separator: " ")
+            #expect(cast.stdout.contains(start), "\(lang) cast --help lacks \(key) (\(start)): \(cast.stdout)")
+        }
+    }
+
+    @Test("English help is unchanged: the parser's own headings and the English sentences")
+    func englishHelp() throws {
+        let cast = try Tools.run(Tools.voter, ["cast", "--help"])
+        #expect(cast.status == 0)
+        #expect(cast.stdout.contains("USAGE:") && cast.stdout.contains("OPTIONS:") && cast.stdout.contains("Show help information."))
+        #expect(cast.stdout.contains("Encrypt, sign and cast your ballot"), "\(cast.stdout)")
+    }
+
+    @Test("an argument error under --lang ru --json: exit 2, code bad-arguments, a Russian sentence that names the option",
+          arguments: [["enroll", "--server", "http://127.0.0.1:1", "--code", "AAAA"],
+                      ["verify", "--receipt", "r.json", "--frobnicate"],
+                      ["verify", "--receipt", "r.json", "--lang", "de"]])
+    func russianArgumentError(_ arguments: [String]) throws {
+        // --lang de is itself the bad value, so the language then comes from the environment: Russian here too.
+        let russian = ["LANG": "ru_RU.UTF-8"]
+        let json = try Self.failure(arguments.contains("--lang") ? arguments : arguments + ["--lang", "ru"], environment: russian)
+        #expect(json.status == 2)
+        #expect(json.code == "bad-arguments")
+        for english in ["Missing expected argument", "Unknown option", "is invalid for", "Please provide"] {
+            #expect(!json.message.contains(english), "\(json.message)")
+        }
+        if arguments.contains("enroll") {
+            #expect(json.message.contains("не указан обязательный аргумент '--personal-number <personal-number>'"), "\(json.message)")
+        } else if arguments.contains("--frobnicate") {
+            #expect(json.message.contains("неизвестный параметр '--frobnicate'"), "\(json.message)")
+        } else {
+            #expect(json.message.contains("значение 'de' недопустимо для '--lang <lang>'"), "\(json.message)")
+        }
+        // Text: the same sentence after error[bad-arguments], and the usage with a Russian heading.
+        let text = try Tools.run(Tools.voter, arguments, environment: russian)
+        #expect(text.status == 2)
+        #expect(text.stderr.contains("error[bad-arguments]: "), "\(text.stderr)")
+        #expect(text.stderr.contains("ИСПОЛЬЗОВАНИЕ:") && !text.stderr.contains("USAGE:"), "\(text.stderr)")
     }
 }

@@ -163,6 +163,24 @@ struct VoterBinaryTests {
         let tampered = try Tools.run(Tools.voter, ["verify", "--server", server.url, "--receipt", work + "/tampered.json", "--json"])
         #expect(tampered.status == 2, "\(tampered.stdout)")
         #expect(try tampered.json()["verdict"] as? String == "could-not-check")
+        // Its failed checks in Kyrgyz: the sentence from the catalog, the code English and stable.
+        let kyrgyz = try Tools.run(Tools.voter, ["verify", "--server", server.url, "--receipt", work + "/tampered.json", "--lang", "ky"])
+        #expect(kyrgyz.status == 2)
+        #expect(kyrgyz.stdout.contains("✗ receipt-signature: квитанциянын кол тамгасы шайлоонун"), "\(kyrgyz.stdout)")
+        #expect(kyrgyz.stdout.contains("КОРУТУНДУ: ТЕКШЕРҮҮ МҮМКҮН БОЛГОН ЖОК"), "\(kyrgyz.stdout)")
+        #expect(!kyrgyz.stdout.contains("does not verify under"), "\(kyrgyz.stdout)")
+        // The altered index: the logged entry is not the one the receipt names, said in Kyrgyz to the end.
+        #expect(kyrgyz.stdout.contains("✗ entry-content: журналдын №"), "\(kyrgyz.stdout)")
+        #expect(kyrgyz.stdout.contains("жазуунун номери"), "\(kyrgyz.stdout)")
+        #expect(!kyrgyz.stdout.contains("mismatch"), "\(kyrgyz.stdout)")
+        let kyrgyzJSON = try Tools.run(Tools.voter, ["verify", "--server", server.url, "--receipt", work + "/tampered.json", "--lang", "ky", "--json"])
+        let checks = try #require(try kyrgyzJSON.json()["checks"] as? [[String: Any]])
+        let signature = try #require(checks.first { $0["name"] as? String == "receipt-signature" })
+        #expect(signature["passed"] as? Bool == false)
+        #expect(signature["code"] as? String == "receipt-signature-invalid")
+        #expect((signature["detail"] as? String ?? "").contains("кол тамгасы"), "\(signature)")
+        #expect(checks.filter { $0["passed"] as? Bool == true }.allSatisfy { $0["code"] == nil }, "a passed check has no code")
+        #expect(checks.first { $0["name"] as? String == "entry-content" }?["code"] as? String == "entry-index-mismatch", "\(checks)")
 
         // The election's own server key, serving the log as it was before the ballot (rolled
         // back): signed data contradicts the receipt, which is evidence of tampering, exit 1.

@@ -89,6 +89,57 @@ struct CatalogTests {
         #expect(Self.english["audit.check.\(AuditCheck.allCases.count + 1)"] == nil)
     }
 
+    @Test("every audit failure code has its sentence, and the English one is VotingCore's, placeholder for placeholder")
+    func auditFailureSentences() {
+        for (code, template) in AuditFailure.templates.sorted(by: { $0.key < $1.key }) {
+            #expect(Self.english["audit.failure." + code] == template, "audit.failure.\(code)")
+        }
+        let extra = Self.english.keys.filter { $0.hasPrefix("audit.failure.") && AuditFailure.templates["\($0.dropFirst("audit.failure.".count))"] == nil }
+        #expect(extra.isEmpty, "catalog sentences for no audit code: \(extra.sorted())")
+        // Rendered in Kyrgyz with its values; an unknown code or a failure read back without values stays English.
+        let failure = AuditFailure(code: "ballot-outside-window", values: ["entry": "12", "code": "ABCD-EFGH"])
+        #expect(failure.message == "entry 12: ballot ABCD-EFGH logged outside the voting window")
+        #expect(Catalog.sentence("audit.failure." + failure.code, failure.values, fallback: failure.message, lang: .ky)
+                == "№12 жазуу: ABCD-EFGH бюллетени добуш берүү мөөнөтүнөн тышкары жазылган")
+        #expect(Catalog.sentence("audit.failure.ballot-outside-window", [:], fallback: "as sent", lang: .ky) == "as sent")
+        #expect(Catalog.sentence("audit.failure.no-such-code", ["entry": "1"], fallback: "as sent", lang: .ru) == "as sent")
+    }
+
+    @Test("every receipt-check failure code has its sentence, and the English one is VotingCore's")
+    func receiptFailureSentences() {
+        for (code, template) in ReceiptVerifier.failureTemplates.sorted(by: { $0.key < $1.key }) {
+            #expect(Self.english["verify.failure." + code] == template, "verify.failure.\(code)")
+        }
+    }
+
+    /// Every refusal code the server can send, read from its sources (each `RuleError(.category, code: "…"`), so a
+    /// new code without a sentence in the voter's languages fails here.
+    static func serverErrorCodes() throws -> Set<String> {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let sources = root.appendingPathComponent("Sources/BallotServer")
+        var codes: Set<String> = []
+        let files = FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? []
+        for file in files where file.pathExtension == "swift" {
+            let text = try String(contentsOf: file, encoding: .utf8)
+            for match in text.matches(of: #/RuleError\(\s*\.\w+\s*,\s*code:\s*"([a-z0-9-]+)"/#) { codes.insert(String(match.output.1)) }
+        }
+        return codes
+    }
+
+    @Test("every error code the server sends (Sources/BallotServer's RuleErrors) has a sentence in every language")
+    func serverCodesHaveSentences() throws {
+        let codes = try Self.serverErrorCodes()
+        #expect(codes.count > 40, "found \(codes.count) codes; is the pattern still right?")
+        for code in ["invalid-credentials", "already-voted", "headers-too-large", "malformed", "not-found", "request-expired"] {
+            #expect(codes.contains(code), "\(code) not found in the sources")
+        }
+        let missing = codes.filter { Self.english["server." + $0] == nil }.sorted()
+        #expect(missing.isEmpty, "server codes without a catalog sentence: \(missing)")
+        // The client's rule: the catalog sentence in Russian and Kyrgyz, the server's own (English) sentence for a code it does not know.
+        #expect(Catalog.sentence("server.wrong-district", ["code": "?"], fallback: "sent", lang: .ru).contains("другом округе"))
+        #expect(Catalog.sentence("server.some-future-code", ["code": "?"], fallback: "sent", lang: .ky) == "sent")
+    }
+
     @Test("placeholders are filled once; a value with braces is not read as a placeholder")
     func filling() {
         #expect(Catalog.fill("{a} and {b}", ["a": "{b}", "b": "x"]) == "{b} and x")

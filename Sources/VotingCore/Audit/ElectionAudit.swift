@@ -5,12 +5,13 @@
 public final class ElectionAudit {
     private struct Tally {
         var examined = 0
-        var failures: [String] = []
+        var failures: [AuditFailure] = []
         var more = 0
         mutating func pass() { examined += 1 }
-        mutating func fail(_ why: String) {
+        mutating func fail(_ failure: @autoclosure () -> AuditFailure) {
             examined += 1
-            if failures.count < 20 { failures.append(why) } else { more += 1 }
+            // Only the listed failures are built; the rest are counted.
+            if failures.count < 20 { failures.append(failure()) } else { more += 1 }
         }
     }
 
@@ -90,7 +91,10 @@ public final class ElectionAudit {
     }
 
     private func pass(_ check: AuditCheck) { tallies[check, default: Tally()].pass() }
-    private func fail(_ check: AuditCheck, _ why: String) { tallies[check, default: Tally()].fail(why) }
+    /// A failed item: its stable code and named values (AuditFailure renders the sentence).
+    private func fail(_ check: AuditCheck, _ code: String, _ values: @autoclosure () -> [String: String] = [:]) {
+        tallies[check, default: Tally()].fail(AuditFailure(code: code, values: values()))
+    }
 
     // MARK: streaming
 
@@ -98,20 +102,20 @@ public final class ElectionAudit {
     /// it fails check 2 and is then ignored (no entry, no checkpoint, no leaf). `number`
     /// counts every line of the record from 1, malformed ones included.
     public func malformedLine(_ number: Int, _ error: RecordLineError) {
-        fail(.entries, "record line \(number) is malformed: \(error.description)")
+        fail(.entries, "record-line-malformed", ["line": "\(number)", "reason": "\(error.description)"])
     }
 
     /// A record line that could not be read for another reason than the grammar.
     public func malformedLine(_ number: Int, _ error: any Error) {
         if let error = error as? RecordLineError { return malformedLine(number, error) }
-        fail(.entries, "record line \(number) is malformed: \(error)")
+        fail(.entries, "record-line-malformed", ["line": "\(number)", "reason": "\(error)"])
     }
 
     public func consume(_ item: RecordItem) async {
         switch item {
         case .header(let header):
             guard header.format == RecordItem.format else {
-                fail(.entries, "the record format is \(header.format), not \(RecordItem.format)")
+                fail(.entries, "record-format", ["format": "\(header.format)", "expected": "\(RecordItem.format)"])
                 return
             }
             headerHash = header.electionHash
@@ -129,22 +133,22 @@ public final class ElectionAudit {
         let cp = signed.checkpoint
         if let setup {
             if signed.isValid(serverKey: setup.serverKey) && cp.electionHash == electionHash { pass(.checkpointSignatures) } else {
-                fail(.checkpointSignatures, "checkpoint of size \(cp.treeSize) is not signed by the election's server key for this election")
+                fail(.checkpointSignatures, "checkpoint-unsigned", ["size": "\(cp.treeSize)"])
             }
         } else {
-            fail(.checkpointSignatures, "checkpoint of size \(cp.treeSize) appears before the election setup entry")
+            fail(.checkpointSignatures, "checkpoint-before-setup", ["size": "\(cp.treeSize)"])
         }
         if cp.treeSize == frontier.size {
             if cp.rootHash == frontier.root { pass(.logRoot) } else {
-                fail(.logRoot, "checkpoint of size \(cp.treeSize) has root \(cp.rootHash.hex.prefix(16))…, the entries give \(frontier.root.hex.prefix(16))…")
+                fail(.logRoot, "checkpoint-root-mismatch", ["size": "\(cp.treeSize)", "root": "\(cp.rootHash.hex.prefix(16))", "computed": "\(frontier.root.hex.prefix(16))"])
             }
         } else {
-            fail(.logRoot, "checkpoint of size \(cp.treeSize) is placed after entry \(Int(frontier.size) - 1); it must follow entry \(Int(cp.treeSize) - 1)")
+            fail(.logRoot, "checkpoint-misplaced", ["size": "\(cp.treeSize)", "after": "\(Int(frontier.size) - 1)", "expected": "\(Int(cp.treeSize) - 1)"])
         }
         if let last = lastCheckpoint {
             // Only sizes must grow: the server's clock is not required to be monotonic (protocol §5.3).
             if cp.treeSize > last.treeSize { pass(.checkpointConsistency) } else {
-                fail(.checkpointConsistency, "checkpoint of size \(cp.treeSize) does not extend the previous one (size \(last.treeSize))")
+                fail(.checkpointConsistency, "checkpoint-not-extending", ["size": "\(cp.treeSize)", "previous": "\(last.treeSize)"])
             }
         } else {
             pass(.checkpointConsistency)
@@ -159,11 +163,11 @@ public final class ElectionAudit {
         do {
             entry = try LogEntry.decode(canonical: body.data.bytes)
         } catch {
-            fail(.entries, "entry \(position) does not decode: \(error)")
+            fail(.entries, "entry-undecodable", ["entry": "\(position)", "reason": "\(error)"])
             return
         }
         guard entry.index == position, body.index == position, entry.kind == body.kind else {
-            fail(.entries, "entry at position \(position) says index \(entry.index) and kind \(entry.kind.rawValue)")
+            fail(.entries, "entry-misplaced", ["position": "\(position)", "index": "\(entry.index)", "kind": "\(entry.kind.rawValue)"])
             return
         }
         if position == 0 {
@@ -171,31 +175,31 @@ public final class ElectionAudit {
             return
         }
         guard let setup, let electionHash else {
-            fail(.entries, "entry \(position) comes without a valid election setup in entry 0")
+            fail(.entries, "entry-without-setup", ["entry": "\(position)"])
             return
         }
         guard entry.electionHash == electionHash else {
-            fail(.entries, "entry \(position) names another election")
+            fail(.entries, "entry-other-election", ["entry": "\(position)"])
             return
         }
         pass(.entries)
         do {
             try await apply(entry, setup: setup, electionHash: electionHash)
         } catch {
-            fail(.entries, "entry \(position) (\(entry.kind.rawValue)) has a payload that does not decode: \(error)")
+            fail(.entries, "entry-payload-undecodable", ["entry": "\(position)", "kind": "\(entry.kind.rawValue)", "reason": "\(error)"])
         }
     }
 
     private func consumeSetup(_ entry: LogEntry) {
         guard entry.kind == .election, let setup = try? ElectionSetup.decode(canonical: entry.payload) else {
-            fail(.manifest, "entry 0 is not the election setup")
+            fail(.manifest, "setup-not-first")
             return
         }
         let hash = setup.electionHash
         let problems = setup.manifest.problems()
-        if entry.electionHash != hash { fail(.manifest, "entry 0 names election \(entry.electionHash.hex.prefix(16))…, its setup hashes to \(hash.hex.prefix(16))…") }
-        else if let header = headerHash, header != hash { fail(.manifest, "the record header names another election than its entry 0") }
-        else if !problems.isEmpty { fail(.manifest, "the manifest is invalid: \(problems.joined(separator: "; "))") }
+        if entry.electionHash != hash { fail(.manifest, "setup-hash-mismatch", ["election": "\(entry.electionHash.hex.prefix(16))", "computed": "\(hash.hex.prefix(16))"]) }
+        else if let header = headerHash, header != hash { fail(.manifest, "header-other-election") }
+        else if !problems.isEmpty { fail(.manifest, "manifest-invalid", ["problems": "\(problems.joined(separator: "; "))"]) }
         else { pass(.manifest) }
         self.setup = setup
         electionHash = hash
@@ -220,22 +224,22 @@ public final class ElectionAudit {
 
     private func apply(_ entry: LogEntry, setup: ElectionSetup, electionHash: Digest) async throws {
         let manifest = setup.manifest
-        let at = "entry \(entry.index)"
+        let at = entry.index
         switch entry.kind {
         case .election:
-            fail(.entries, "\(at) is a second election setup")
+            fail(.entries, "second-setup", ["entry": "\(at)"])
 
         case .roll:
             let (list, hash, signed) = try RollImport.decode(payload: entry.payload, commissionKey: setup.commissionKey)
             if !signed || hash != electionHash {
-                fail(.enrollments, "\(at): the roll list is not signed by the commission's registrar key for this election")
+                fail(.enrollments, "roll-unsigned", ["entry": "\(at)"])
             } else if state != .setup {
-                fail(.enrollments, "\(at): voters added to the roll after voting opened")
+                fail(.enrollments, "roll-after-open", ["entry": "\(at)"])
             } else if let unknown = list.districts.first(where: { districtIndex[$0.district] == nil }) {
-                fail(.enrollments, "\(at): the roll list names district \(unknown.district), which is not in the manifest")
+                fail(.enrollments, "roll-unknown-district", ["entry": "\(at)", "district": "\(unknown.district)"])
             } else if list.districts.contains(where: { d in d.commitments.contains { commitments[Key32($0.value)] != nil } })
                         || Set(list.districts.flatMap { $0.commitments.map { Key32($0.value) } }).count != list.districts.reduce(0, { $0 + $1.commitments.count }) {
-                fail(.enrollments, "\(at): the roll list repeats a code commitment")
+                fail(.enrollments, "roll-repeats-commitment", ["entry": "\(at)"])
             } else {
                 pass(.enrollments)
                 for d in list.districts {
@@ -256,13 +260,13 @@ public final class ElectionAudit {
         case .trustee:
             let (r, hash, commissionSignature) = try TrusteeRegistration.decode(payload: entry.payload)
             if hash != electionHash || !setup.commissionKey.isValidSignature(commissionSignature, for: r.appointmentBytes(electionHash: electionHash)) {
-                fail(.trusteeCeremony, "\(at): trustee \(r.index)'s registration is not appointed by the commission key for this election")
+                fail(.trusteeCeremony, "trustee-not-appointed", ["entry": "\(at)", "trustee": "\(r.index)"])
             } else if !r.isSelfSigned {
-                fail(.trusteeCeremony, "\(at): trustee \(r.index)'s registration is not signed by the trustee's own signing key")
+                fail(.trusteeCeremony, "trustee-not-self-signed", ["entry": "\(at)", "trustee": "\(r.index)"])
             } else if trustees[r.index] != nil || r.index < 1 || Int(r.index) > manifest.trustees.count {
-                fail(.trusteeCeremony, "\(at): trustee \(r.index) registered twice or outside 1…\(manifest.trustees.count)")
+                fail(.trusteeCeremony, "trustee-twice-or-outside", ["entry": "\(at)", "trustee": "\(r.index)", "count": "\(manifest.trustees.count)"])
             } else if state != .setup || !dealings.isEmpty {
-                fail(.trusteeCeremony, "\(at): trustee \(r.index) registered after the ceremony started or after voting opened")
+                fail(.trusteeCeremony, "trustee-late", ["entry": "\(at)", "trustee": "\(r.index)"])
             } else {
                 pass(.trusteeCeremony)
                 trustees[r.index] = r
@@ -272,11 +276,11 @@ public final class ElectionAudit {
             let (d, hash) = try DealerPublication.decode(payload: entry.payload)
             let registered = trustees.values.sorted { $0.index < $1.index }
             if hash != electionHash || dealings[d.index] != nil {
-                fail(.trusteeCeremony, "\(at): dealing of trustee \(d.index) is repeated or for another election")
+                fail(.trusteeCeremony, "dealing-repeated", ["entry": "\(at)", "trustee": "\(d.index)"])
             } else if registered.count != manifest.trustees.count || !verifications.isEmpty || state != .setup {
-                fail(.trusteeCeremony, "\(at): dealing of trustee \(d.index) before every trustee was registered, after a verification, or after voting opened")
+                fail(.trusteeCeremony, "dealing-out-of-order", ["entry": "\(at)", "trustee": "\(d.index)"])
             } else if let problem = d.problem(electionHash: electionHash, quorum: manifest.trustees.quorum, trustees: registered) {
-                fail(.trusteeCeremony, "\(at): \(problem)")
+                fail(.trusteeCeremony, "dealing-invalid", ["entry": "\(at)", "problem": "\(problem)"])
             } else {
                 pass(.trusteeCeremony)
                 dealings[d.index] = d
@@ -285,13 +289,13 @@ public final class ElectionAudit {
         case .verification:
             let (v, hash) = try ShareVerification.decode(payload: entry.payload)
             if hash != electionHash || trustees[v.index].map({ !$0.signingKey.isValidSignature(v.signature, for: v.signedBytes(electionHash: electionHash)) }) ?? true {
-                fail(.trusteeCeremony, "\(at): verification of trustee \(v.index) is not signed by its registered key")
+                fail(.trusteeCeremony, "verification-unsigned", ["entry": "\(at)", "trustee": "\(v.index)"])
             } else if verifications[v.index] != nil {
-                fail(.trusteeCeremony, "\(at): trustee \(v.index) published a second verification")
+                fail(.trusteeCeremony, "verification-twice", ["entry": "\(at)", "trustee": "\(v.index)"])
             } else if dealings.count != manifest.trustees.count || state != .setup {
-                fail(.trusteeCeremony, "\(at): verification of trustee \(v.index) before every dealing was logged, or after voting opened")
+                fail(.trusteeCeremony, "verification-out-of-order", ["entry": "\(at)", "trustee": "\(v.index)"])
             } else if !v.complaints.isEmpty {
-                fail(.trusteeCeremony, "\(at): trustee \(v.index) complained about trustee(s) \(v.complaints)")
+                fail(.trusteeCeremony, "verification-complaint", ["entry": "\(at)", "trustee": "\(v.index)", "complaints": "\(v.complaints)"])
                 verifications[v.index] = v
             } else {
                 pass(.trusteeCeremony)
@@ -303,7 +307,7 @@ public final class ElectionAudit {
             let expected = ElectionKeyRecord.derive(from: dealings.values.sorted { $0.index < $1.index }, trustees: trustees.keys.sorted())
             let accepted = verifications.count == manifest.trustees.count && verifications.values.allSatisfy { $0.complaints.isEmpty }
             if electionKey != nil || dealings.count != manifest.trustees.count || !accepted || expected != record || state != .setup {
-                fail(.trusteeCeremony, "\(at): the election key is not the one derived from all \(manifest.trustees.count) dealings after every trustee accepted them")
+                fail(.trusteeCeremony, "election-key-wrong", ["entry": "\(at)", "count": "\(manifest.trustees.count)"])
             } else {
                 pass(.trusteeCeremony)
                 electionKey = record
@@ -312,9 +316,9 @@ public final class ElectionAudit {
         case .station:
             let (s, hash, signature) = try StationRegistration.decode(payload: entry.payload)
             if hash != electionHash || !setup.commissionKey.isValidSignature(signature, for: s.appointmentBytes(electionHash: electionHash)) {
-                fail(.supervisedBallots, "\(at): station \(s.index) is not appointed by the commission key for this election")
+                fail(.supervisedBallots, "station-not-appointed", ["entry": "\(at)", "station": "\(s.index)"])
             } else if s.index < 1 || stations[s.index] != nil || state == .closed {
-                fail(.supervisedBallots, "\(at): station \(s.index) registered twice, with index 0, or after the close")
+                fail(.supervisedBallots, "station-twice-or-late", ["entry": "\(at)", "station": "\(s.index)"])
             } else {
                 pass(.supervisedBallots)
                 stations[s.index] = s
@@ -330,7 +334,7 @@ public final class ElectionAudit {
             case (.close, .open) where ok:
                 state = .closed
                 closedAt = entry.index
-            default: fail(.ballotEligibility, "\(at): window order \(w.action.rawValue) is unsigned, out of order, or opens before the election key or with an empty roll")
+            default: fail(.ballotEligibility, "window-order-invalid", ["entry": "\(at)", "action": "\(w.action.rawValue)"])
             }
 
         case .enrollment:
@@ -361,23 +365,23 @@ public final class ElectionAudit {
 
         case .aggregate:
             await flushBallots()
-            if publishedAggregate != nil { fail(.aggregate, "\(at): a second aggregate") }
+            if publishedAggregate != nil { fail(.aggregate, "second-aggregate", ["entry": "\(at)"]) }
             publishedAggregate = try TallyAggregate.decode(canonical: entry.payload)
-            if state != .closed { fail(.aggregate, "\(at): the aggregate was published before the close") }
+            if state != .closed { fail(.aggregate, "aggregate-before-close", ["entry": "\(at)"]) }
             for (code, info) in supervised where !info.revealed {
-                fail(.supervisedBallots, "\(at): supervised ballot \(Self.short(code)) was never revealed before the aggregate")
+                fail(.supervisedBallots, "supervised-never-revealed", ["entry": "\(at)", "code": "\(Self.short(code))"])
             }
 
         case .decryption:
             let (p, hash) = try PartialDecryption.decode(payload: entry.payload)
             guard let aggregate = publishedAggregate, let record = electionKey, let trustee = trustees[p.index],
                   Int(p.index) >= 1, Int(p.index) <= record.publicShares.count, hash == electionHash else {
-                fail(.partialDecryptions, "\(at): partial decryption of trustee \(p.index) before the aggregate or from an unknown trustee")
+                fail(.partialDecryptions, "decryption-unknown", ["entry": "\(at)", "trustee": "\(p.index)"])
                 return
             }
-            if decryptions[p.index] != nil { fail(.partialDecryptions, "\(at): trustee \(p.index) decrypted twice") }
+            if decryptions[p.index] != nil { fail(.partialDecryptions, "decryption-twice", ["entry": "\(at)", "trustee": "\(p.index)"]) }
             else if let problem = p.problem(electionHash: electionHash, aggregate: aggregate, publicShare: record.publicShares[Int(p.index) - 1], signingKey: trustee.signingKey) {
-                fail(.partialDecryptions, "\(at): \(problem)")
+                fail(.partialDecryptions, "decryption-invalid", ["entry": "\(at)", "problem": "\(problem)"])
             } else {
                 pass(.partialDecryptions)
                 // Only valid decryptions count, in log order (protocol §13.3).
@@ -387,10 +391,10 @@ public final class ElectionAudit {
 
         case .results:
             let signed = try SignedResults.decode(payload: entry.payload)
-            if results != nil { fail(.counts, "\(at): a second results entry") }
-            else if publishedAggregate == nil { fail(.counts, "\(at): results published without an aggregate") }
+            if results != nil { fail(.counts, "second-results", ["entry": "\(at)"]) }
+            else if publishedAggregate == nil { fail(.counts, "results-without-aggregate", ["entry": "\(at)"]) }
             else if decryptionOrder.count < manifest.trustees.quorum {
-                fail(.counts, "\(at): results published after \(decryptionOrder.count) valid partial decryptions; the quorum is \(manifest.trustees.quorum)")
+                fail(.counts, "results-before-quorum", ["entry": "\(at)", "count": "\(decryptionOrder.count)", "quorum": "\(manifest.trustees.quorum)"])
             }
             if results == nil { results = signed }
         }
@@ -398,29 +402,29 @@ public final class ElectionAudit {
 
     // MARK: check 7
 
-    private func applyEnrollment(_ e: Enrollment, index: UInt64, at: String) {
+    private func applyEnrollment(_ e: Enrollment, index: UInt64, at: UInt64) {
         let key = Key32(e.voterKey)
         let commitmentKey = Key32(e.commitment)
         let info = commitments[commitmentKey]
         let firstTime = voters[key] == nil
         if !firstTime {
-            fail(.enrollments, "\(at): key \(e.voterKey.hex.prefix(16))… enrolled twice")
+            fail(.enrollments, "key-enrolled-twice", ["entry": "\(at)", "key": "\(e.voterKey.hex.prefix(16))"])
         } else if districtIndex[e.district] == nil {
-            fail(.enrollments, "\(at): district \(e.district) is not in the manifest")
+            fail(.enrollments, "enrollment-unknown-district", ["entry": "\(at)", "district": "\(e.district)"])
         } else if state == .closed {
-            fail(.enrollments, "\(at): enrollment after the close")
+            fail(.enrollments, "enrollment-after-close", ["entry": "\(at)"])
         } else if info == nil || info?.district != districtIndex[e.district] {
-            fail(.enrollments, "\(at): the enrollment opens no commitment of district \(e.district)'s signed roll lists")
+            fail(.enrollments, "enrollment-opens-nothing", ["entry": "\(at)", "district": "\(e.district)"])
         } else if info?.status == .used {
-            fail(.enrollments, "\(at): the code commitment \(e.commitment.hex.prefix(16))… was already used by another enrollment")
+            fail(.enrollments, "commitment-used", ["entry": "\(at)", "commitment": "\(e.commitment.hex.prefix(16))"])
         } else if info?.status == .retired {
-            fail(.enrollments, "\(at): the code commitment \(e.commitment.hex.prefix(16))… was retired by a reissue")
+            fail(.enrollments, "commitment-retired", ["entry": "\(at)", "commitment": "\(e.commitment.hex.prefix(16))"])
         } else if let info, let di = districtIndex[e.district] {
             active[Int(di)] += 1
             commitments[commitmentKey]?.status = .used
             commitments[commitmentKey]?.opener = key
             if active[Int(di)] > roll[Int(di)] {
-                fail(.enrollments, "\(at): district \(e.district) now has \(active[Int(di)]) active enrollments but \(roll[Int(di)]) voters on the roll")
+                fail(.enrollments, "district-over-roll", ["entry": "\(at)", "district": "\(e.district)", "active": "\(active[Int(di)])", "roll": "\(roll[Int(di)])"])
             } else {
                 // The code opening and the proof of possession are judged in a batch.
                 pendingEnrollments.append(PendingEnrollment(index: index, enrollment: e, salt: info.salt.salt))
@@ -434,24 +438,25 @@ public final class ElectionAudit {
         }
     }
 
-    private func applyReissue(_ r: ReissueEntry, hash: Digest, setup: ElectionSetup, at: String, index: UInt64) {
+    private func applyReissue(_ r: ReissueEntry, hash: Digest, setup: ElectionSetup, at: UInt64, index: UInt64) {
         let order = r.order
         let old = Key32(order.replaces)
         let info = commitments[old]
         if hash != electionHash || !r.isSigned(by: setup.commissionKey) {
-            fail(.enrollments, "\(at): the code reissue is not signed by the commission's registrar key for this election")
+            fail(.enrollments, "reissue-unsigned", ["entry": "\(at)"])
         } else if state == .closed {
-            fail(.enrollments, "\(at): a code reissued after the close")
+            fail(.enrollments, "reissue-after-close", ["entry": "\(at)"])
         } else if info == nil || info?.district != districtIndex[order.district] {
-            fail(.enrollments, "\(at): the reissue replaces \(order.replaces.hex.prefix(16))…, which is no commitment of district \(order.district)")
+            fail(.enrollments, "reissue-unknown-commitment", ["entry": "\(at)", "commitment": "\(order.replaces.hex.prefix(16))", "district": "\(order.district)"])
         } else if info?.status == .retired {
-            fail(.enrollments, "\(at): the reissue replaces a commitment already retired")
+            fail(.enrollments, "reissue-retired", ["entry": "\(at)"])
         } else if commitments[Key32(order.commitment.value)] != nil {
-            fail(.enrollments, "\(at): the reissue's new commitment is already on the roll")
+            fail(.enrollments, "reissue-commitment-exists", ["entry": "\(at)"])
         } else if r.revoked.map(Key32.init) != (info?.opener.map { [$0] } ?? []) {
-            fail(.enrollments, "\(at): the reissue revokes \(r.revoked.map { String($0.hex.prefix(16)) }) but the retired code enrolled \(info?.opener == nil ? "no key" : "another key")")
+            fail(.enrollments, info?.opener == nil ? "reissue-revokes-unused" : "reissue-revokes-other",
+                 ["entry": "\(at)", "revoked": "\(r.revoked.map { String($0.hex.prefix(16)) })"])
         } else if let opener = info?.opener, voters[opener]?.hasBallot == true {
-            fail(.enrollments, "\(at): the reissue revokes a key that has already cast a ballot")
+            fail(.enrollments, "reissue-revokes-voter", ["entry": "\(at)"])
         } else if let info {
             pass(.enrollments)
             commitments[old]?.status = .retired
@@ -486,9 +491,9 @@ public final class ElectionAudit {
         }
         for (item, verdict) in zip(batch, verdicts) {
             if !verdict.opens {
-                fail(.enrollments, "entry \(item.index): the code \(item.enrollment.code) does not open commitment \(item.enrollment.commitment.hex.prefix(16))…")
+                fail(.enrollments, "code-does-not-open", ["entry": "\(item.index)", "code": "\(item.enrollment.code)", "commitment": "\(item.enrollment.commitment.hex.prefix(16))"])
             } else if !verdict.signed {
-                fail(.enrollments, "entry \(item.index): the enrollment's proof of possession does not verify under key \(item.enrollment.voterKey.hex.prefix(16))…")
+                fail(.enrollments, "enrollment-proof-invalid", ["entry": "\(item.index)", "key": "\(item.enrollment.voterKey.hex.prefix(16))"])
             } else {
                 pass(.enrollments)
             }
@@ -497,60 +502,60 @@ public final class ElectionAudit {
 
     // MARK: checks 8-11
 
-    private func applySpoiled(_ spoiled: SpoiledBallot, manifest: ElectionManifest, electionHash: Digest, at: String, index: UInt64) {
+    private func applySpoiled(_ spoiled: SpoiledBallot, manifest: ElectionManifest, electionHash: Digest, at: UInt64, index: UInt64) {
         let b = spoiled.ballot
         let code = spoiled.trackingCode.short
         let claimed = claim(b.ballotID)
         guard let district = manifest.district(b.district), let key = electionKey?.key else {
-            fail(.spoiledBallots, "\(at): spoiled ballot for an unknown district or before the election key")
+            fail(.spoiledBallots, "spoiled-unknown-district", ["entry": "\(at)"])
             return
         }
         let context = BallotContent.context(electionHash: electionHash, electionKey: key, ballotID: b.ballotID, district: b.district)
         if !insideWindow(index) {
-            fail(.spoiledBallots, "\(at): spoiled ballot \(code) logged outside the voting window")
+            fail(.spoiledBallots, "spoiled-outside-window", ["entry": "\(at)", "code": "\(code)"])
         } else if b.electionHash != electionHash {
-            fail(.spoiledBallots, "\(at): spoiled ballot \(code) names another election")
+            fail(.spoiledBallots, "spoiled-other-election", ["entry": "\(at)", "code": "\(code)"])
         } else if !claimed {
-            fail(.spoiledBallots, "\(at): spoiled ballot \(code) reuses a ballot id already in the log")
+            fail(.spoiledBallots, "spoiled-id-reused", ["entry": "\(at)", "code": "\(code)"])
         } else if b.content.problem(in: district, context: context) != nil {
-            fail(.spoiledBallots, "\(at): spoiled ballot \(code) has proofs that do not verify")
+            fail(.spoiledBallots, "spoiled-proofs-invalid", ["entry": "\(at)", "code": "\(code)"])
         } else if Selections.problem(spoiled.opening.selections, in: district) != nil || !spoiled.opening.opens(b.content, district: district, electionKey: key) {
-            fail(.spoiledBallots, "\(at): spoiled ballot \(code) does not open to the choice it claims")
+            fail(.spoiledBallots, "spoiled-opening-wrong", ["entry": "\(at)", "code": "\(code)"])
         } else { pass(.spoiledBallots) }
     }
 
-    private func applySupervised(_ s: SupervisedBallot, manifest: ElectionManifest, electionHash: Digest, at: String, index: UInt64) {
+    private func applySupervised(_ s: SupervisedBallot, manifest: ElectionManifest, electionHash: Digest, at: UInt64, index: UInt64) {
         let b = s.ballot
         let code = s.trackingCode
         let claimed = claim(b.ballotID)
         guard insideWindow(index) else {
-            fail(.supervisedBallots, "\(at): supervised ballot \(code.short) logged outside the voting window")
+            fail(.supervisedBallots, "supervised-outside-window", ["entry": "\(at)", "code": "\(code.short)"])
             return
         }
         guard let station = stations[s.station] else {
-            fail(.supervisedBallots, "\(at): supervised ballot \(code.short) names station \(s.station), which is not registered before it")
+            fail(.supervisedBallots, "supervised-unknown-station", ["entry": "\(at)", "code": "\(code.short)", "station": "\(s.station)"])
             return
         }
         guard b.electionHash == electionHash, s.isSigned(by: station.signingKey) else {
-            fail(.supervisedBallots, "\(at): supervised ballot \(code.short) is not signed by station \(s.station) for this election")
+            fail(.supervisedBallots, "supervised-unsigned", ["entry": "\(at)", "code": "\(code.short)", "station": "\(s.station)"])
             return
         }
         guard let district = manifest.district(b.district), let di = districtIndex[b.district] else {
-            fail(.supervisedBallots, "\(at): supervised ballot \(code.short) is for district \(b.district), which is not in the manifest")
+            fail(.supervisedBallots, "supervised-unknown-district", ["entry": "\(at)", "code": "\(code.short)", "district": "\(b.district)"])
             return
         }
         guard claimed else {
-            fail(.supervisedBallots, "\(at): supervised ballot \(code.short) reuses a ballot id already in the log")
+            fail(.supervisedBallots, "supervised-id-reused", ["entry": "\(at)", "code": "\(code.short)"])
             return
         }
         pass(.supervisedBallots)
         guard let key = electionKey?.key else {
-            fail(.ballotProofs, "\(at): a supervised ballot before the election key was published")
+            fail(.ballotProofs, "supervised-before-key", ["entry": "\(at)"])
             return
         }
         let context = BallotContent.context(electionHash: electionHash, electionKey: key, ballotID: b.ballotID, district: b.district)
         guard b.content.problem(in: district, context: context) == nil else {
-            fail(.ballotProofs, "\(at): supervised ballot \(code.short) has a proof that does not verify or the wrong shape")
+            fail(.ballotProofs, "supervised-proof-invalid", ["entry": "\(at)", "code": "\(code.short)"])
             return
         }
         pass(.ballotProofs)
@@ -558,41 +563,43 @@ public final class ElectionAudit {
         supervised[Key32(code.digest)] = SupervisedInfo(district: di, link: s.link)
     }
 
-    private func applyReveal(_ item: SupersessionReveal.Item, at: String) {
+    private func applyReveal(_ item: SupersessionReveal.Item, at: UInt64) {
         let code = Key32(item.supervised.digest)
         guard state == .closed, publishedAggregate == nil else {
-            fail(.supervisedBallots, "\(at): a supersession reveal outside the close (it must come after the close entry, before the aggregate)")
+            fail(.supervisedBallots, "reveal-outside-close", ["entry": "\(at)"])
             return
         }
         guard let info = supervised[code], !info.revealed else {
-            fail(.supervisedBallots, "\(at): the reveal names \(item.supervised.short), which is no counted supervised ballot or was revealed already")
+            fail(.supervisedBallots, "reveal-unknown", ["entry": "\(at)", "code": "\(item.supervised.short)"])
             return
         }
         guard SupervisedBallot.link(pseudonym: item.pseudonym, blinding: item.blinding) == info.link else {
-            fail(.supervisedBallots, "\(at): the reveal of \(item.supervised.short) does not open its link commitment")
+            fail(.supervisedBallots, "reveal-link-mismatch", ["entry": "\(at)", "code": "\(item.supervised.short)"])
             return
         }
         let pseudonym = Key32(item.pseudonym)
         guard let root = commitments[pseudonym], root.root == pseudonym, root.district == info.district else {
-            fail(.supervisedBallots, "\(at): supervised ballot \(item.supervised.short) is for \(item.pseudonym.hex.prefix(16))…, which is no roll entry of its district")
+            fail(.supervisedBallots, "reveal-not-roll-entry", ["entry": "\(at)", "code": "\(item.supervised.short)", "pseudonym": "\(item.pseudonym.hex.prefix(16))"])
             return
         }
         guard revealedPseudonyms.insert(pseudonym).inserted else {
-            fail(.supervisedBallots, "\(at): a second supervised ballot (\(item.supervised.short)) for the same roll entry")
+            fail(.supervisedBallots, "reveal-second", ["entry": "\(at)", "code": "\(item.supervised.short)"])
             return
         }
         let expected = ballotByRoot[pseudonym]
         let stated = item.superseded.map { Key32($0.digest) }
         guard expected == stated else {
-            fail(.supervisedBallots, expected == nil
-                 ? "\(at): the reveal of \(item.supervised.short) supersedes a ballot that is not its voter's counted remote ballot"
-                 : "\(at): supervised ballot \(item.supervised.short) leaves its voter's remote ballot \(expected.map(Self.short) ?? "") counted")
+            if let expected {
+                fail(.supervisedBallots, "reveal-leaves-counted", ["entry": "\(at)", "code": "\(item.supervised.short)", "remote": Self.short(expected)])
+            } else {
+                fail(.supervisedBallots, "reveal-supersedes-other", ["entry": "\(at)", "code": "\(item.supervised.short)"])
+            }
             return
         }
         if stated != nil {
             // The superseded ballot leaves the sum (its bytes hash to the tracking code checked above).
             guard let ballot = try? Ballot.decode(canonical: item.supersededBallot) else {
-                fail(.supervisedBallots, "\(at): the superseded ballot's bytes do not decode")
+                fail(.supervisedBallots, "reveal-superseded-undecodable", ["entry": "\(at)"])
                 return
             }
             subtract(ballot.content.ciphertexts, district: info.district)
@@ -685,7 +692,7 @@ public final class ElectionAudit {
         for (position, check) in checked.enumerated() {
             let index = batch[position].index
             guard let ballot = check.ballot else {
-                fail(.entries, "entry \(index) (ballot) has a payload that does not decode")
+                fail(.entries, "ballot-undecodable", ["entry": "\(index)"])
                 continue
             }
             let b = ballot.ballot
@@ -693,28 +700,28 @@ public final class ElectionAudit {
             let record = voters[voter]
             let code = ballot.trackingCode.short
             if !insideWindow(index) {
-                fail(.ballotEligibility, "entry \(index): ballot \(code) logged outside the voting window")
+                fail(.ballotEligibility, "ballot-outside-window", ["entry": "\(index)", "code": "\(code)"])
             } else if !check.signed {
-                fail(.ballotEligibility, "entry \(index): ballot \(code) is not validly signed for this election")
+                fail(.ballotEligibility, "ballot-unsigned", ["entry": "\(index)", "code": "\(code)"])
             } else if record == nil || record?.district != districtIndex[b.district] || (record?.enrolledAt ?? .max) > index {
-                fail(.ballotEligibility, "entry \(index): ballot \(code) is not from a key enrolled in district \(b.district) before it")
+                fail(.ballotEligibility, "ballot-not-enrolled", ["entry": "\(index)", "code": "\(code)", "district": "\(b.district)"])
             } else if let revoked = record?.revokedAt, revoked < index {
-                fail(.ballotEligibility, "entry \(index): ballot \(code) is from key \(ballot.voterKey.hex.prefix(16))…, revoked by a reissue at entry \(revoked)")
+                fail(.ballotEligibility, "ballot-key-revoked", ["entry": "\(index)", "code": "\(code)", "key": "\(ballot.voterKey.hex.prefix(16))", "reissue": "\(revoked)"])
             } else if record?.hasBallot == true {
-                fail(.ballotEligibility, "entry \(index): a second ballot from key \(ballot.voterKey.hex.prefix(16))…")
+                fail(.ballotEligibility, "ballot-second", ["entry": "\(index)", "key": "\(ballot.voterKey.hex.prefix(16))"])
             } else if batch[position].idClaimedBefore {
-                fail(.ballotEligibility, "entry \(index): ballot \(code) reuses a ballot id already in the log")
+                fail(.ballotEligibility, "ballot-id-reused", ["entry": "\(index)", "code": "\(code)"])
             } else if let record {
                 pass(.ballotEligibility)
                 voters[voter]?.hasBallot = true
                 if key == nil {
-                    fail(.ballotProofs, "entry \(index): a ballot before the election key was published")
+                    fail(.ballotProofs, "ballot-before-key", ["entry": "\(index)"])
                 } else if check.proofs {
                     pass(.ballotProofs)
                     add(b.content.ciphertexts, district: record.district)
                     if let root = record.root { ballotByRoot[root] = Key32(ballot.trackingCode.digest) }
                 } else {
-                    fail(.ballotProofs, "entry \(index): ballot \(code) has a proof that does not verify or the wrong shape")
+                    fail(.ballotProofs, "ballot-proof-invalid", ["entry": "\(index)", "code": "\(code)"])
                 }
             }
         }
@@ -726,35 +733,35 @@ public final class ElectionAudit {
     public func finish() async -> AuditReport {
         await flushBallots()
         await flushEnrollments()
-        if headerHash == nil { fail(.entries, "the record has no header line") }
+        if headerHash == nil { fail(.entries, "record-no-header") }
         if let end = expectedEnd {
             if end.entries != frontier.size || end.checkpoints != checkpointCount {
-                fail(.checkpointConsistency, "the record says \(end.entries) entries and \(end.checkpoints) checkpoints, it holds \(frontier.size) and \(checkpointCount)")
+                fail(.checkpointConsistency, "record-end-mismatch", ["entries": "\(end.entries)", "checkpoints": "\(end.checkpoints)", "held_entries": "\(frontier.size)", "held_checkpoints": "\(checkpointCount)"])
             }
         } else {
-            fail(.checkpointConsistency, "the record has no end line: it may be truncated")
+            fail(.checkpointConsistency, "record-no-end")
         }
         if lastCheckpoint?.treeSize != frontier.size {
-            fail(.checkpointConsistency, "no signed checkpoint covers all \(frontier.size) entries")
+            fail(.checkpointConsistency, "no-final-checkpoint", ["entries": "\(frontier.size)"])
         }
-        if setup == nil { fail(.manifest, "the record has no election setup entry") }
+        if setup == nil { fail(.manifest, "record-no-setup") }
         if let manifest = setup?.manifest {
-            if electionKey == nil { fail(.trusteeCeremony, "no election key was published") }
-            if trustees.count != manifest.trustees.count { fail(.trusteeCeremony, "\(trustees.count) trustees registered, the manifest needs \(manifest.trustees.count)") }
+            if electionKey == nil { fail(.trusteeCeremony, "no-election-key") }
+            if trustees.count != manifest.trustees.count { fail(.trusteeCeremony, "trustees-missing", ["registered": "\(trustees.count)", "needed": "\(manifest.trustees.count)"]) }
             concludeTally(manifest)
         }
         let checks = AuditCheck.allCases.map { check -> AuditCheckResult in
             let t = tallies[check] ?? Tally()
             return AuditCheckResult(number: check.rawValue, name: check.name, passed: t.failures.isEmpty, examined: t.examined,
-                                    failures: t.failures, moreFailures: t.more)
+                                    details: t.failures, moreFailures: t.more)
         }
         return AuditReport(electionHash: electionHash, entries: frontier.size, ballots: ballotCount, checks: checks)
     }
 
     private func concludeTally(_ manifest: ElectionManifest) {
         guard let published = publishedAggregate else {
-            if state == .closed { fail(.aggregate, "the election closed but no aggregate was published") }
-            if results != nil { fail(.counts, "results were published but no aggregate") }
+            if state == .closed { fail(.aggregate, "no-aggregate") }
+            if results != nil { fail(.counts, "results-no-aggregate") }
             return
         }
         let recomputed = TallyAggregate(districts: manifest.districts.enumerated().map { i, d in
@@ -762,47 +769,47 @@ public final class ElectionAudit {
         })
         if recomputed == published { pass(.aggregate) } else {
             let wrong = zip(recomputed.districts, published.districts).filter { $0 != $1 }.map(\.0.district)
-            fail(.aggregate, "the published aggregate differs from the sum of the counted ballots in district(s) \(wrong.isEmpty ? ["(shape)"] : wrong)")
+            fail(.aggregate, "aggregate-mismatch", ["districts": "\(wrong.isEmpty ? ["(shape)"] : wrong)"])
         }
         for (i, d) in manifest.districts.enumerated() where counted[i] > roll[i] {
-            fail(.aggregate, "district \(d.id) counts \(counted[i]) ballots but has \(roll[i]) voters on the roll")
+            fail(.aggregate, "district-counts-over-roll", ["district": "\(d.id)", "counted": "\(counted[i])", "roll": "\(roll[i])"])
         }
         guard let signed = results else {
             if decryptionOrder.count >= manifest.trustees.quorum {
-                fail(.counts, "a quorum of valid partial decryptions was published but no results (protocol §5.2)")
+                fail(.counts, "quorum-without-results")
             }
             return
         }
         if let setup, signed.isValid(serverKey: setup.serverKey) { pass(.resultsSignature) } else {
-            fail(.resultsSignature, "the results are not signed by the election's server key")
+            fail(.resultsSignature, "results-unsigned")
         }
         let firstValid = Array(decryptionOrder.prefix(manifest.trustees.quorum)).sorted()
         let quorum = firstValid.compactMap { decryptions[$0] }
         guard quorum.count == manifest.trustees.quorum, signed.results.quorum == firstValid else {
-            fail(.counts, "the results name trustees \(signed.results.quorum); the first \(manifest.trustees.quorum) valid partial decryptions in the log are from \(firstValid)")
+            fail(.counts, "results-wrong-quorum", ["named": "\(signed.results.quorum)", "quorum": "\(manifest.trustees.quorum)", "first": "\(firstValid)"])
             return
         }
         let rollSizes = Dictionary(manifest.districts.enumerated().map { ($1.id, UInt32(clamping: roll[$0])) }, uniquingKeysWith: { a, _ in a })
         guard let combined = ElectionResults.combine(manifest: manifest, aggregate: published, partials: quorum, roll: rollSizes) else {
-            fail(.counts, "the quorum's partial decryptions do not combine into counts")
+            fail(.counts, "decryptions-do-not-combine")
             return
         }
         for (mine, theirs) in zip(combined.districts, signed.results.districts) {
             if mine.district == theirs.district && mine.counts == theirs.counts && mine.ballots == theirs.ballots && mine.roll == theirs.roll {
                 pass(.counts)
             } else {
-                fail(.counts, "district \(theirs.district): published counts \(theirs.counts) (ballots \(theirs.ballots), roll \(theirs.roll)), the decryptions give \(mine.counts) (ballots \(mine.ballots), roll \(mine.roll))")
+                fail(.counts, "counts-mismatch", ["district": "\(theirs.district)", "counts": "\(theirs.counts)", "ballots": "\(theirs.ballots)", "roll": "\(theirs.roll)", "computed": "\(mine.counts)", "computed_ballots": "\(mine.ballots)", "computed_roll": "\(mine.roll)"])
             }
             guard let district = manifest.district(theirs.district) else { continue }
             guard theirs.counts.count == district.options.count else {
-                fail(.winners, "district \(theirs.district): \(theirs.counts.count) counts for \(district.options.count) options; no winners can follow from them")
+                fail(.winners, "counts-shape", ["district": "\(theirs.district)", "counts": "\(theirs.counts.count)", "options": "\(district.options.count)"])
                 continue
             }
             let (elected, tied) = ElectionResults.winners(district: district, counts: theirs.counts, ballots: theirs.ballots)
             if elected == theirs.elected && tied == theirs.tied { pass(.winners) } else {
-                fail(.winners, "district \(theirs.district): published elected \(theirs.elected), tied \(theirs.tied); the counts give elected \(elected), tied \(tied)")
+                fail(.winners, "winners-mismatch", ["district": "\(theirs.district)", "elected": "\(theirs.elected)", "tied": "\(theirs.tied)", "computed_elected": "\(elected)", "computed_tied": "\(tied)"])
             }
         }
-        if combined.districts.count != signed.results.districts.count { fail(.counts, "the results list \(signed.results.districts.count) districts, the manifest \(combined.districts.count)") }
+        if combined.districts.count != signed.results.districts.count { fail(.counts, "results-district-count", ["listed": "\(signed.results.districts.count)", "manifest": "\(combined.districts.count)"]) }
     }
 }
