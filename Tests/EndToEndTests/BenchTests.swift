@@ -64,6 +64,10 @@ struct BenchTests {
         #expect(audit.status == 0, "\(audit.stdout.suffix(2000))")
         #expect((try? audit.json())?["passed"] as? Bool == true)
 
+        // --measure takes only an election a stopped fill left open; this one was closed.
+        let measured = try Tools.run(Tools.ballotServer, ["bench-capacity", "--measure", data, "--json"])
+        #expect(measured.status != 0 && measured.stdout.contains("is not open"), "\(measured.stdout)\(measured.stderr)")
+
         let again = try Tools.run(Tools.ballotServer, ["bench-capacity", "--ballots", "10", "--data", data])
         #expect(again.status != 0 && (again.stdout + again.stderr).contains("exists already"), "\(again.stdout)\(again.stderr)")
     }

@@ -35,11 +35,17 @@ struct BenchCapacityCommand: AsyncParsableCommand {
     var proofs = 2_000
     @Option(help: "Keep the election in this new directory instead of a temporary one.")
     var data: String?
+    @Option(help: "Fill nothing: measure the open election a run with --data left in this directory (stopped during its fill, each committed chunk of 4,096 voters stays).")
+    var measure: String?
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
         guard (10...2_000_000).contains(ballots) else { throw ValidationError("--ballots must be 10 to 2000000") }
         guard (10...1_000_000).contains(proofs) else { throw ValidationError("--proofs must be 10 to 1000000") }
+        if measure != nil, data != nil { throw ValidationError("give --data (fill and keep) or --measure (measure a kept election), not both") }
+        if let measure, !FileManager.default.fileExists(atPath: DataDirectory(path: measure).databasePath) {
+            throw ValidationError("--measure \(measure) holds no election.sqlite: give the directory an earlier run's --data named")
+        }
         if let data, FileManager.default.fileExists(atPath: data) {
             throw ValidationError("--data \(data) exists already: give a new directory (the benchmark makes its own election)")
         }
@@ -86,16 +92,28 @@ struct BenchCapacityCommand: AsyncParsableCommand {
             #if DEBUG
             if !output.json { print("warning: this is a debug build; run `swift run -c release ballot-server bench-capacity` for real figures") }
             #endif
-            let path = data ?? FileManager.default.temporaryDirectory.appendingPathComponent("ballot-capacity-\(UUID().uuidString)").path
-            defer { if data == nil { try? FileManager.default.removeItem(atPath: path) } }
+            let path = measure ?? data ?? FileManager.default.temporaryDirectory.appendingPathComponent("ballot-capacity-\(UUID().uuidString)").path
+            defer { if data == nil && measure == nil { try? FileManager.default.removeItem(atPath: path) } }
             let started = ContinuousClock.now
-            let options = try await Self.fill(path: path, ballots: ballots, progress: !output.json)
-            let fillSeconds = (ContinuousClock.now - started).seconds
-            let result = try await measure(path: path, options: options, fillSeconds: fillSeconds)
+            var held = ballots
+            let options: Int
+            if measure != nil {
+                let store = try await ElectionStore.open(DataDirectory(path: path), database: .sqlite)
+                guard try await store.currentState() == .open else {
+                    throw CommandError("bench", "the election in \(path) is not open: --measure needs one left open by a stopped fill")
+                }
+                held = try await store.counts().ballotsByDistrict.values.reduce(0, +)
+                options = store.manifest.district(BenchCommand.district)?.options.count ?? 0
+                try await store.storage.close()
+            } else {
+                options = try await Self.fill(path: path, ballots: ballots, progress: !output.json)
+            }
+            let fillSeconds = measure == nil ? (ContinuousClock.now - started).seconds : 0
+            let result = try await measureServer(path: path, ballots: held, options: options, fillSeconds: fillSeconds)
             reporter.emit(result) {
                 func mem(_ m: Memory) -> String { String(format: "%.1f MiB (peak %.1f MiB)", m.rssMiB, m.peakMiB) }
                 return """
-                bench-capacity: \(ballots) ballots × \(options) options, \(result.logEntries) log entries, SQLite \(result.databaseBytes / 1_048_576) MiB (filled in \(String(format: "%.1f", fillSeconds)) s), \(result.cores) cores
+                bench-capacity: \(result.ballots) ballots × \(options) options, \(result.logEntries) log entries, SQLite \(result.databaseBytes / 1_048_576) MiB (filled in \(String(format: "%.1f", fillSeconds)) s), \(result.cores) cores
                   serve started in \(String(format: "%.2f", result.serverStartSeconds)) s; resident memory \(mem(result.memoryAfterStart))
                   inclusion proof over HTTP (\(proofs) random log entries, one connection): p50 \(fmt(result.inclusionP50Microseconds)) µs, p99 \(fmt(result.inclusionP99Microseconds)) µs; in process (storage reads and hashing only): p50 \(fmt(result.inclusionInProcessP50Microseconds)) µs, p99 \(fmt(result.inclusionInProcessP99Microseconds)) µs
                   after the proofs: \(mem(result.memoryAfterProofs))
@@ -188,7 +206,7 @@ struct BenchCapacityCommand: AsyncParsableCommand {
     }
 
     /// Starts `serve` on the filled election and measures it.
-    private func measure(path: String, options: Int, fillSeconds: Double) async throws -> Result {
+    private func measureServer(path: String, ballots: Int, options: Int, fillSeconds: Double) async throws -> Result {
         let executable = currentExecutable()
         let startClock = ContinuousClock.now
         let server = try ServerProcess(executable: executable, dataDirectory: path, startTimeout: 600)
