@@ -98,6 +98,26 @@ struct CastRouteTests {
         }
     }
 
+    /// Someone who signs ballots with keys of their own (or re-sends for a voter who has voted)
+    /// would make the server check every proof before refusing: those refusals come from a read
+    /// before the proof check, so no proof of theirs is ever checked (the batch sizes in
+    /// /metrics count only the ballot that was accepted).
+    @Test(arguments: StorageBackend.all) func refusedKeysCostNoProofCheck(_ backend: StorageBackend) async throws {
+        let e = try await TestElection(backend: backend)
+        defer { e.remove() }
+        try await e.withRouter { client in
+            let key = try await e.enrolledKey(client, voter: 0)
+            #expect(try await e.cast(client, try e.ballot(key, voter: 0, option: 0)).status == .created)
+            for _ in 0..<5 {
+                expectError(try await e.cast(client, try e.ballot(try Ed25519PrivateKey(), voter: 0)), .forbidden, "not-enrolled")
+            }
+            expectError(try await e.cast(client, try e.ballot(key, voter: 0, option: 1)), .conflict, "already-voted")
+            let metrics = try await client.executeRequest(uri: "/metrics", method: .get, headers: [:], body: nil)
+            let text = String(buffer: metrics.body)
+            #expect(text.contains("evote_proof_batch_ballots_sum 1.0") || text.contains("evote_proof_batch_ballots_sum 1\n"), "\(text)")
+        }
+    }
+
     @Test(arguments: StorageBackend.all) func ballotForAnotherDistrictIsWrongDistrict(_ backend: StorageBackend) async throws {
         let e = try await TestElection(backend: backend)
         defer { e.remove() }
@@ -285,8 +305,8 @@ struct CastRouteTests {
     }
 
     /// The checks run in the documented order (docs/openapi.yaml, POST /v1/ballots): body,
-    /// election hash, district, signature, election key, proofs before the batch; inside the
-    /// batch the state, then the enrollment and its district before the earlier ballot.
+    /// election hash, district, signature; the state, the enrollment and an earlier ballot
+    /// read before the proofs; election key, proofs; inside the batch the same rules again.
     @Test(arguments: StorageBackend.all) func castChecksRunInTheDocumentedOrder(_ backend: StorageBackend) async throws {
         let e = try await TestElection(backend: backend)
         defer { e.remove() }
@@ -310,9 +330,12 @@ struct CastRouteTests {
                         .badRequest, "bad-signature")
             // Bad signature by a key that is not enrolled: bad-signature.
             expectError(try await e.cast(client, try forged(try e.ballot(try Ed25519PrivateKey(), voter: 0))), .badRequest, "bad-signature")
-            // Invalid content signed by a key that is not enrolled: invalid-choice (the proofs
-            // are checked before the write batch looks at the enrollment).
+            // Invalid content signed by a key that is not enrolled: not-enrolled (the enrollment
+            // is read before the proofs, so a stranger's ballot costs no proof check).
             expectError(try await e.cast(client, try e.ballot(try Ed25519PrivateKey(), district: "d01", selections: ["c01", "c02"])),
+                        .forbidden, "not-enrolled")
+            // Invalid content signed by an enrolled voter: invalid-choice.
+            expectError(try await e.cast(client, try e.ballot(key, district: "d01", selections: ["c01", "c02"])),
                         .badRequest, "invalid-choice")
             // A voter who has voted, sending a ballot for another district: wrong-district.
             let first = try e.ballot(key, voter: 0)

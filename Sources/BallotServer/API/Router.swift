@@ -235,8 +235,10 @@ struct BallotAPI: Sendable {
         guard ballot.hasValidSignature else { throw RuleError.badSignature }
         // Only a request signed by the key counts against the key's attempts: no one else can spend them.
         try limiter.admit(voter: "key:" + ballot.voterKey.hex)
-        _ = try await validateProofs(ballot.ballot, district: district)
         let rules = self.rules
+        // A ballot the rules will refuse anyway costs a read here, not a proof check.
+        if let refusal = try await store.storage.read({ try rules.castRefusal($0, ballot) }) { throw refusal }
+        _ = try await validateProofs(ballot.ballot, district: district)
         let recorded = try await committer.submit { batch in try rules.recordBallot(batch, ballot) }.get()
         if case .new = recorded { metrics.ballotAccepted() }
         let logged = try await store.loggedReceipt(kind: .ballot, subject: ballot.trackingCode.digest, index: recorded.index)

@@ -222,7 +222,7 @@ struct ElectionRules: Sendable {
 
     // MARK: ballots
 
-    private func requireOpen(_ tx: any StorageTransaction) throws -> RuleError? {
+    private func requireOpen(_ tx: any StorageReads) throws -> RuleError? {
         switch try tx.state() {
         case .setup: return .electionNotOpen
         case .closed: return .electionClosed
@@ -231,11 +231,24 @@ struct ElectionRules: Sendable {
     }
 
     /// The voter's enrollment, unrevoked and in `district`.
-    private func activeEnrollment(_ tx: any StorageTransaction, key: Ed25519PublicKey, district: String) throws -> Result<EnrollmentRow, RuleError> {
+    private func activeEnrollment(_ tx: any StorageReads, key: Ed25519PublicKey, district: String) throws -> Result<EnrollmentRow, RuleError> {
         guard let enrolled = try tx.enrollment(voterKey: key) else { return .failure(.notEnrolled) }
         guard enrolled.revokedAt == nil else { return .failure(.keyRevoked) }
         guard enrolled.district == district else { return .failure(.wrongDistrict(enrolled.district)) }
         return .success(enrolled)
+    }
+
+    /// The refusals a ballot can get without its proofs, read before the costly proof check so
+    /// that a ballot which will be refused anyway (voting not open, a key not enrolled, revoked
+    /// or of another district, a voter who cast another ballot) costs the server a read, not a
+    /// proof check. Advisory: `recordBallot` decides again inside the write transaction.
+    func castRefusal(_ tx: any StorageReads, _ ballot: SignedBallot) throws -> RuleError? {
+        if let refusal = try requireOpen(tx) { return refusal }
+        if case .failure(let refusal) = try activeEnrollment(tx, key: ballot.voterKey, district: ballot.ballot.district) { return refusal }
+        if let existing = try tx.ballot(voterKey: ballot.voterKey), existing.trackingCode != ballot.trackingCode {
+            return .alreadyVoted(existing.trackingCode)
+        }
+        return nil
     }
 
     /// One ballot per voter key. The caller has already checked the signature, the election
