@@ -251,12 +251,13 @@ struct BallotAPI: Sendable {
         let district = try await validate(ballot)
         guard body.hasValidSignature else { throw RuleError.badSignature }
         try limiter.admit(voter: "key:" + body.voterKey.hex)
+        let rules = self.rules
+        let voterKey = body.voterKey
+        if let refusal = try await store.storage.read({ try rules.spoilRefusal($0, voterKey: voterKey, district: ballot.district) }) { throw refusal }
         let key = try await validateProofs(ballot, district: district)
         guard Selections.problem(body.opening.selections, in: district) == nil,
               body.opening.opens(ballot.content, district: district, electionKey: key) else { throw RuleError.badOpening }
         let spoiled = SpoiledBallot(ballot: ballot, opening: body.opening)
-        let voterKey = body.voterKey
-        let rules = self.rules
         let recorded = try await committer.submit { batch in try rules.recordSpoiled(batch, spoiled, voterKey: voterKey) }.get()
         let logged = try await store.loggedReceipt(kind: .spoiled, subject: spoiled.trackingCode.digest, index: recorded.index)
         return try json(CastResponse(trackingCode: spoiled.trackingCode, logged: logged), status: status(recorded))

@@ -251,6 +251,14 @@ struct ElectionRules: Sendable {
         return nil
     }
 
+    /// The same for a challenge: voting open and the key enrolled, unrevoked, in the district
+    /// (an earlier ballot is left to the write batch, where a re-sent challenge finds its entry).
+    func spoilRefusal(_ tx: any StorageReads, voterKey: Ed25519PublicKey, district: String) throws -> RuleError? {
+        if let refusal = try requireOpen(tx) { return refusal }
+        if case .failure(let refusal) = try activeEnrollment(tx, key: voterKey, district: district) { return refusal }
+        return nil
+    }
+
     /// One ballot per voter key. The caller has already checked the signature, the election
     /// and the content against the district. A voter who already voted in person gets a
     /// receipt like anyone, but the ballot is superseded from the start: the remote channel
