@@ -104,6 +104,11 @@ struct BenchCommand: AsyncParsableCommand {
         let encryptMicroseconds: Double
         /// The steady send rate of `--rate`, nil when the clients cast as fast as they could.
         let castRate: Double?
+        let encryptTableBuildMicroseconds: Double
+        /// Raw OpenSSL multiplications timed in the same run (each includes encoding the point).
+        let encryptRawCost: RawMultiplicationCost
+        /// encrypt_us / one fixed-base multiplication of the same run: the figure to compare across runs.
+        let encryptInFixedBaseMultiplications: Double
         let tally: Tally?
         let cores: Int
         enum CodingKeys: String, CodingKey {
@@ -115,6 +120,9 @@ struct BenchCommand: AsyncParsableCommand {
             case ratioToRawOneCore = "ratio_to_raw_one_core"
             case rawEd25519VerifyPlusSignMicroseconds = "raw_ed25519_verify_plus_sign_us"
             case encryptMicroseconds = "encrypt_us"
+            case encryptTableBuildMicroseconds = "encrypt_table_build_us"
+            case encryptRawCost = "encrypt_raw_openssl"
+            case encryptInFixedBaseMultiplications = "encrypt_in_fixed_base_muls"
         }
     }
 
@@ -243,6 +251,10 @@ struct BenchCommand: AsyncParsableCommand {
             let rawRate = 1_000_000 / rawCheck
             // The voter's side in the same run: encrypting one ballot with every proof (OpenSSL,
             // constant time: the nonces are secret), to set beside other systems' encrypt times.
+            // The election key's table is built once per process first (timed on its own), as
+            // `voter simulate` and a polling station do; a one-ballot `voter cast` skips it.
+            let tableBuild = try BallotContent.prepareEncryption(electionKey: key)
+            let encryptRaw = try RawMultiplicationCost.measure(electionKey: key)
             let encrypt = try Self.measure(iterations: 50) {
                 let ctx = BallotContent.context(electionHash: election.electionHash, electionKey: key,
                                                 ballotID: try BallotID.random(), district: Self.district)
@@ -257,6 +269,9 @@ struct BenchCommand: AsyncParsableCommand {
                                 rawBallotCheckMicroseconds: rawCheck, rawBallotChecksPerSecondOneCore: rawRate,
                                 ratioToRawOneCore: castPhase.perSecond / rawRate, rawEd25519VerifyPlusSignMicroseconds: rawSign,
                                 encryptMicroseconds: encrypt, castRate: rate > 0 ? rate : nil,
+                                encryptTableBuildMicroseconds: Double(tableBuild.components.seconds) * 1e6 + Double(tableBuild.components.attoseconds) / 1e12,
+                                encryptRawCost: encryptRaw,
+                                encryptInFixedBaseMultiplications: encrypt / encryptRaw.fixedBaseMicros,
                                 tally: tally, cores: ProcessInfo.processInfo.activeProcessorCount)
             reporter.emit(result) {
                 func ms(_ v: Double?) -> String { v.map { String(format: "%.2f", $0) } ?? "n/a" }
@@ -275,7 +290,10 @@ struct BenchCommand: AsyncParsableCommand {
                     "  raw in-process ballot check (signature + \(contest.options.count) zero-or-one proofs + limit proof): \(fmt(rawCheck)) µs = \(fmt(rawRate)) /s on one core",
                     "  ratio cast rate / raw one-core check rate: \(String(format: "%.3f", result.ratioToRawOneCore))",
                     "  raw Ed25519 verify + sign: \(fmt(rawSign)) µs",
-                    "  encrypting one \(contest.options.count)-option ballot with its proofs (the voter's side, one core): \(fmt(encrypt)) µs",
+                    "  encrypting one \(contest.options.count)-option ballot with its proofs (the voter's side, one core): \(fmt(encrypt)) µs"
+                        + " = \(String(format: "%.1f", result.encryptInFixedBaseMultiplications)) OpenSSL s·G of this run (\(String(format: "%.2f", encryptRaw.fixedBaseMicros)) µs;"
+                        + " s·K \(String(format: "%.2f", encryptRaw.keyTableMicros)) µs with the key's table, \(String(format: "%.2f", encryptRaw.variableBaseMicros)) µs without;"
+                        + " table built once in \(String(format: "%.1f", result.encryptTableBuildMicroseconds / 1000)) ms)",
                 ]
                 if let tally {
                     lines.append("  tally of \(tally.ballots) ballots × \(tally.options) options: aggregate \(String(format: "%.2f", tally.aggregateSeconds)) s, decryption by 3 of 5 trustees with proofs + combination \(String(format: "%.2f", tally.decryptionSeconds)) s; decoding a stored ballot with point validation \(fmt(tally.decodeMicrosecondsPerBallot)) µs")

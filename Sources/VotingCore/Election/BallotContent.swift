@@ -43,18 +43,28 @@ public struct BallotContent: Sendable, Hashable, Codable {
         }
         let nonces = try given ?? district.options.map { _ in try Scalar.random() }
         precondition(nonces.count == district.options.count, "one nonce per option")
+        // One multiplier for the ballot: the key's table once this process has encrypted before.
+        let keyTable = ElectionKeyTable.forEncrypting(to: context.electionKey)
         var ciphertexts: [Ciphertext] = []
         var proofs: [ZeroOrOneProof] = []
         for (option, r) in zip(district.options, nonces) {
             let m: UInt64 = selected.contains(option.id) ? 1 : 0
-            let ct = Ciphertext.encrypt(m, nonce: r, key: context.electionKey)
+            let ct = Ciphertext.encrypt(m, nonce: r, keyTable: keyTable)
             ciphertexts.append(ct)
-            proofs.append(try ZeroOrOneProof.prove(ciphertext: ct, vote: m, nonce: r, context: context))
+            proofs.append(try ZeroOrOneProof.prove(ciphertext: ct, vote: m, nonce: r, context: context, keyTable: keyTable))
         }
         let nonceSum = nonces.dropFirst().reduce(nonces[0], +)
-        let limitProof = try KnownValueProof.prove(ciphertexts: ciphertexts, value: UInt64(selected.count), nonce: nonceSum, context: context)
+        let limitProof = try KnownValueProof.prove(ciphertexts: ciphertexts, value: UInt64(selected.count), nonce: nonceSum,
+                                                   context: context, keyTable: keyTable)
         return (BallotContent(ciphertexts: ciphertexts, proofs: proofs, limitProof: limitProof),
                 BallotOpening(selections: selections, nonces: nonces))
+    }
+
+    /// Builds now the once-per-process table that makes encrypting to `electionKey` faster
+    /// (otherwise built at the second ballot); returns how long building it took.
+    @discardableResult
+    public static func prepareEncryption(electionKey: GroupElement) throws -> Duration {
+        try ElectionKeyTable.prepared(for: electionKey).buildTime
     }
 
     /// The shape problem, if any: one ciphertext per option, one 0/1 proof per ciphertext.

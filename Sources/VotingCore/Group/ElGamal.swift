@@ -12,7 +12,22 @@ public struct Ciphertext: Sendable, Hashable, Codable {
 
     /// Encrypts the small integer `m` with nonce `r` to the election key (eq. 20).
     public static func encrypt(_ m: UInt64, nonce r: Scalar, key: GroupElement) -> Ciphertext {
-        Ciphertext(alpha: .base(r), beta: .linear(Scalar(m), r, key))
+        encrypt(m, nonce: r, keyTable: ElectionKeyTable.forEncrypting(to: key))
+    }
+
+    /// Eq. 20 with s·K taken from the key's table. For a vote (m = 0 or 1) both r·K and r·K + G
+    /// are computed and the vote picks one by masking (no branch, no OpenSSL call whose inputs
+    /// depend on m; the old `EC_POINT_mul(m, K, r)` did a different amount of work for 0 and 1).
+    /// Larger m (tests, tally fixtures) are not secret votes and take the direct sum.
+    static func encrypt(_ m: UInt64, nonce r: Scalar, keyTable K: ElectionKeyTable) -> Ciphertext {
+        let rK = K.times(r)
+        let beta: GroupElement
+        if m <= 1 {
+            beta = .select(UInt8(truncatingIfNeeded: m), rK, rK + .generator)
+        } else {
+            beta = rK + .base(Scalar(m))
+        }
+        return Ciphertext(alpha: .base(r), beta: beta)
     }
 
     /// Homomorphic addition: Enc(m1; r1) + Enc(m2; r2) = Enc(m1 + m2; r1 + r2) (eq. 21).
@@ -266,28 +281,37 @@ public struct ZeroOrOneProof: Sendable, Hashable, Codable {
     /// from the DRBG unless given (known-answer tests).
     public static func prove(ciphertext ct: Ciphertext, vote m: UInt64, nonce r: Scalar, context ctx: ProofContext,
                              randomness: (u: Scalar, cFake: Scalar, zFake: Scalar)? = nil) throws -> ZeroOrOneProof {
+        try prove(ciphertext: ct, vote: m, nonce: r, context: ctx, keyTable: ElectionKeyTable.forEncrypting(to: ctx.electionKey),
+                  randomness: randomness)
+    }
+
+    /// Eq. 24 without a branch on the vote. The real branch m commits a = u·G, b = u·K. The
+    /// simulated branch j = 1 − m is computed from its discrete logs, which the prover knows
+    /// through r: with s = zFake − cFake·r, a_j = zFake·G − cFake·alpha = s·G and
+    /// b_j = zFake·K − cFake·(beta − j·G) = s·K + (1 − 2m)·cFake·G. Every multiplication has a
+    /// single scalar on a fixed base (G's or K's table, constant time); both s·K + cFake·G and
+    /// s·K − cFake·G are computed, and m picks commitments, challenge shares and responses by
+    /// masking. The proof is the same as the textbook computation's (known-answer tests).
+    static func prove(ciphertext ct: Ciphertext, vote m: UInt64, nonce r: Scalar, context ctx: ProofContext,
+                      keyTable K: ElectionKeyTable,
+                      randomness: (u: Scalar, cFake: Scalar, zFake: Scalar)? = nil) throws -> ZeroOrOneProof {
         precondition(m <= 1, "ZeroOrOneProof proves 0 or 1 only")
-        let K = ctx.electionKey
+        let bit = UInt8(truncatingIfNeeded: m)
         let u = try randomness?.u ?? Scalar.random()
         let cFake = try randomness?.cFake ?? Scalar.random()
         let zFake = try randomness?.zFake ?? Scalar.random()
-        if m == 0 {
-            // Real branch 0, simulated branch 1: a1 = z1·G − c1·alpha, b1 = z1·K − c1·(beta − G).
-            let a0 = GroupElement.base(u), b0 = u * K
-            let a1 = GroupElement.linear(zFake, -cFake, ct.alpha)
-            let b1 = GroupElement.combination(generator: cFake, [(zFake, K), (-cFake, ct.beta)])
-            let c = challenge(ctx, ct, a0, b0, a1, b1)
-            let c0 = c - cFake
-            return ZeroOrOneProof(a0: a0, b0: b0, a1: a1, b1: b1, c0: c0, z0: u + c0 * r, z1: zFake)
-        } else {
-            // Real branch 1, simulated branch 0: a0 = z0·G − c0·alpha, b0 = z0·K − c0·beta.
-            let a1 = GroupElement.base(u), b1 = u * K
-            let a0 = GroupElement.linear(zFake, -cFake, ct.alpha)
-            let b0 = GroupElement.combination(generator: nil, [(zFake, K), (-cFake, ct.beta)])
-            let c = challenge(ctx, ct, a0, b0, a1, b1)
-            let c1 = c - cFake
-            return ZeroOrOneProof(a0: a0, b0: b0, a1: a1, b1: b1, c0: cFake, z0: zFake, z1: u + c1 * r)
-        }
+        let aReal = GroupElement.base(u), bReal = K.times(u)
+        let s = zFake - cFake * r
+        let aFake = GroupElement.base(s)
+        let sK = K.times(s), cG = GroupElement.base(cFake)
+        let bFake = GroupElement.select(bit, sK + cG, sK - cG)
+        let a0 = GroupElement.select(bit, aReal, aFake), a1 = GroupElement.select(bit, aFake, aReal)
+        let b0 = GroupElement.select(bit, bReal, bFake), b1 = GroupElement.select(bit, bFake, bReal)
+        let c = challenge(ctx, ct, a0, b0, a1, b1)
+        let cReal = c - cFake
+        let zReal = u + cReal * r
+        return ZeroOrOneProof(a0: a0, b0: b0, a1: a1, b1: b1, c0: .select(bit, cReal, cFake),
+                              z0: .select(bit, zReal, zFake), z1: .select(bit, zFake, zReal))
     }
 
     /// Adds the four equations of eqs. 25a, 25b, 26a, 26b to `batch` (weighted): z0·G − a0 − c0·alpha = O,
@@ -365,8 +389,14 @@ public struct KnownValueProof: Sendable, Hashable, Codable {
     /// Proves that the sum of `ciphertexts` encrypts `value` with nonce `r` (the sum of their nonces) (eq. 28).
     public static func prove(ciphertexts: [Ciphertext], value: UInt64, nonce r: Scalar, context ctx: ProofContext,
                              u given: Scalar? = nil) throws -> KnownValueProof {
+        try prove(ciphertexts: ciphertexts, value: value, nonce: r, context: ctx,
+                  keyTable: ElectionKeyTable.forEncrypting(to: ctx.electionKey), u: given)
+    }
+
+    static func prove(ciphertexts: [Ciphertext], value: UInt64, nonce r: Scalar, context ctx: ProofContext,
+                      keyTable K: ElectionKeyTable, u given: Scalar? = nil) throws -> KnownValueProof {
         let u = try given ?? Scalar.random()
-        let a = GroupElement.base(u), b = u * ctx.electionKey
+        let a = GroupElement.base(u), b = K.times(u)
         let c = challenge(ctx, ciphertexts, value, a, b)
         return KnownValueProof(a: a, b: b, z: u + c * r)
     }
