@@ -120,12 +120,13 @@ struct EncryptedBallotTests {
     /// id or district, a copied ballot is refused by its id, and a ballot encrypted to
     /// another key is refused.
     @Test func proofsAreBoundToTheElectionTheBallotIDAndTheDistrict() async throws {
-        let e = try await TestElection(voters: 4, districts: 2)
+        let e = try await TestElection(voters: 6, districts: 3)
         defer { e.remove() }
         try await e.withRouter { client in
             let alice = try await e.enrolledKey(client, voter: 0)
-            let bob = try await e.enrolledKey(client, voter: 2)
-            #expect(e.codes[0].district == "d01" && e.codes[2].district == "d01")
+            let bob = try await e.enrolledKey(client, voter: 3)
+            let carol = try await e.enrolledKey(client, voter: 2)
+            #expect(e.codes[0].district == "d01" && e.codes[3].district == "d01" && e.codes[2].district == "d03")
             let (original, _) = try e.encryptedBallot(alice, district: "d01", selections: ["c03"])
             #expect(try await e.cast(client, original).status == .created)
             let before = try await e.snapshot()
@@ -135,12 +136,16 @@ struct EncryptedBallotTests {
             // Alice's content under a fresh ballot id: the proofs no longer verify.
             let copied = try e.signed(bob, district: "d01", ballotID: try BallotID.random(), content: original.ballot.content)
             expectError(try await e.cast(client, copied), .badRequest, "invalid-choice")
-            // Proofs made for d01, sent as a ballot for d03 (same number of options): refused
-            // on the proofs, before the enrollment's district is looked at.
+            // Proofs made for d01, sent as a ballot for d03 (same number of options) by a voter
+            // of d03: refused on the proofs.
             #expect(e.district("d03").options.count == e.district("d01").options.count)
-            let (forD01, _) = try e.encryptedBallot(bob, district: "d01", selections: ["c01"])
-            let relabelled = try e.signed(bob, district: "d03", ballotID: forD01.ballot.ballotID, content: forD01.ballot.content)
+            let (forD01, _) = try e.encryptedBallot(carol, district: "d01", selections: ["c01"])
+            let relabelled = try e.signed(carol, district: "d03", ballotID: forD01.ballot.ballotID, content: forD01.ballot.content)
             expectError(try await e.cast(client, relabelled), .badRequest, "invalid-choice")
+            // The same sent by a voter of d01: refused on the enrollment's district, read before
+            // the proofs are checked.
+            let relabelledByBob = try e.signed(bob, district: "d03", ballotID: forD01.ballot.ballotID, content: forD01.ballot.content)
+            expectError(try await e.cast(client, relabelledByBob), .badRequest, "wrong-district")
             // Encrypted to a key nobody holds the secret of (or that the voter made up).
             let stray = GroupElement.base(try Scalar.random())
             expectError(try await e.cast(client, try e.ballot(bob, district: "d01", selections: ["c01"], electionKey: stray)),
