@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import VoterKit
 import VotingCore
@@ -76,11 +77,12 @@ extension PostgresInstancesTests {
         let receipts = election.work + "/receipts.jsonl"
         let load = BackgroundRun(Tools.voter, ["simulate", "--server", servers.map(\.url).joined(separator: ","), "--codes", election.codes,
                                                "--voters", "\(voters)", "--concurrency", "6", "--receipts-out", receipts, "--json"], timeout: 600)
-        var crashedAt = Date()
+        let crashedAtBox = Mutex(Date())
         let crashed = try await PostgresElection.when(receipts, reach: voters / 5, before: load) {
-            crashedAt = Date()
+            crashedAtBox.withLock { $0 = Date() }
             try cluster.crash()
         }
+        let crashedAt = crashedAtBox.withLock { $0 }
         #expect(crashed, "the load finished before PostgreSQL was stopped")
 
         // While it is down every instance answers reads and writes with 503 `unavailable` and

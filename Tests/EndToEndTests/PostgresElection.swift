@@ -112,15 +112,28 @@ struct PostgresElection {
 
     /// Waits (polling) until `voter simulate` has written `count` receipts to `path`, then runs
     /// `action`; false when the run ended first.
-    static func when(_ path: String, reach count: Int, before load: BackgroundRun, _ action: () throws -> Void) async throws -> Bool {
-        for _ in 0..<6000 where !load.isFinished {
-            if lineCount(path) >= count {
-                try action()
-                return true
+    /// The file is watched from a thread of its own, every 10 ms: a watcher on Swift's
+    /// cooperative pool missed a whole 7 s run once, when other tests' synchronous work held
+    /// both of the pool's threads (2 cores) and its sleeps overslept.
+    static func when(_ path: String, reach count: Int, before load: BackgroundRun, _ action: @escaping @Sendable () throws -> Void) async throws -> Bool {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Bool, any Error>) in
+            let watcher = Thread {
+                for _ in 0..<30_000 where !load.isFinished {
+                    if lineCount(path) >= count {
+                        do {
+                            try action()
+                            continuation.resume(returning: true)
+                        } catch {
+                            continuation.resume(throwing: error)
+                        }
+                        return
+                    }
+                    usleep(10_000)
+                }
+                continuation.resume(returning: false)
             }
-            try await Task.sleep(nanoseconds: 50_000_000)
+            watcher.start()
         }
-        return false
     }
 
     /// A fresh database on the cluster at `base` (psql), and how to drop it.
