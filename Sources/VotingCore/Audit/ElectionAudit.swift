@@ -50,8 +50,9 @@ public final class ElectionAudit {
 
     // Check 7: the registrar's lists, enrollments, reissues.
     private var roll: [Int] = []
-    private var commitments: [Key32: CommitmentInfo] = [:]
-    private var voters: [Key32: VoterRecord] = [:]
+    // Per-voter state in compact tables (≈250 bytes a voter; see KeyedRecordTable).
+    private var commitments = KeyedRecordTable<CommitmentRecord>()
+    private var voters = KeyedRecordTable<VoterKeyRecord>()
     private var active: [Int] = []
     private var pendingEnrollments: [PendingEnrollment] = []
 
@@ -63,8 +64,7 @@ public final class ElectionAudit {
 
     // Checks 8-12: ballots.
     private var stations: [UInt32: StationRegistration] = [:]
-    private var ballotIDs: Set<Key32> = []
-    private var ballotByRoot: [Key32: Key32] = [:]
+    private var ballotIDs = KeyedRecordTable<KeyOnly>()
     private var supervised: [Key32: SupervisedInfo] = [:]
     private var revealedPseudonyms: Set<Key32> = []
     private var pendingBallots: [PendingBallot] = []
@@ -216,7 +216,7 @@ public final class ElectionAudit {
     }
 
     /// Claims a ballot id in log order; false when an earlier entry claimed it.
-    private func claim(_ id: BallotID) -> Bool { ballotIDs.insert(Key32(id.bytes)).inserted }
+    private func claim(_ id: BallotID) -> Bool { ballotIDs.insert(KeyOnly(key: Key32(id.bytes))).inserted }
 
     private func apply(_ entry: LogEntry, setup: ElectionSetup, electionHash: Digest) async throws {
         let manifest = setup.manifest
@@ -233,7 +233,7 @@ public final class ElectionAudit {
                 fail(.enrollments, "\(at): voters added to the roll after voting opened")
             } else if let unknown = list.districts.first(where: { districtIndex[$0.district] == nil }) {
                 fail(.enrollments, "\(at): the roll list names district \(unknown.district), which is not in the manifest")
-            } else if list.districts.contains(where: { d in d.commitments.contains { commitments[Key32($0.value)] != nil } })
+            } else if list.districts.contains(where: { d in d.commitments.contains { commitments.contains(Key32($0.value)) } })
                         || Set(list.districts.flatMap { $0.commitments.map { Key32($0.value) } }).count != list.districts.reduce(0, { $0 + $1.commitments.count }) {
                 fail(.enrollments, "\(at): the roll list repeats a code commitment")
             } else {
@@ -242,8 +242,8 @@ public final class ElectionAudit {
                     guard let di = districtIndex[d.district] else { continue }
                     roll[Int(di)] += d.commitments.count
                     for c in d.commitments {
-                        let key = Key32(c.value)
-                        commitments[key] = CommitmentInfo(district: di, salt: Salt16(c.salt), root: key, status: .fresh, opener: nil)
+                        // A roll commitment is its own root.
+                        commitments.insert(CommitmentRecord(key: Key32(c.value), salt: Salt16(c.salt), district: di, root: Int32(commitments.count)))
                     }
                 }
             }
@@ -401,8 +401,9 @@ public final class ElectionAudit {
     private func applyEnrollment(_ e: Enrollment, index: UInt64, at: String) {
         let key = Key32(e.voterKey)
         let commitmentKey = Key32(e.commitment)
-        let info = commitments[commitmentKey]
-        let firstTime = voters[key] == nil
+        let found = commitments.find(commitmentKey)
+        let info = found.map { commitments[$0] }
+        let firstTime = !voters.contains(key)
         if !firstTime {
             fail(.enrollments, "\(at): key \(e.voterKey.hex.prefix(16))… enrolled twice")
         } else if districtIndex[e.district] == nil {
@@ -415,29 +416,34 @@ public final class ElectionAudit {
             fail(.enrollments, "\(at): the code commitment \(e.commitment.hex.prefix(16))… was already used by another enrollment")
         } else if info?.status == .retired {
             fail(.enrollments, "\(at): the code commitment \(e.commitment.hex.prefix(16))… was retired by a reissue")
-        } else if let info, let di = districtIndex[e.district] {
+        } else if let info, let found, let di = districtIndex[e.district] {
             active[Int(di)] += 1
-            commitments[commitmentKey]?.status = .used
-            commitments[commitmentKey]?.opener = key
+            let voter = voters.insert(VoterKeyRecord(key: key, district: di, enrolledAt: index, root: info.root)).number
+            var opened = info
+            opened.status = .used
+            opened.opener = Int32(voter)
+            commitments[found] = opened
             if active[Int(di)] > roll[Int(di)] {
                 fail(.enrollments, "\(at): district \(e.district) now has \(active[Int(di)]) active enrollments but \(roll[Int(di)]) voters on the roll")
             } else {
                 // The code opening and the proof of possession are judged in a batch.
                 pendingEnrollments.append(PendingEnrollment(index: index, enrollment: e, salt: info.salt.salt))
             }
-            voters[key] = VoterRecord(district: di, enrolledAt: index, root: info.root)
             return
         }
         if firstTime, let di = districtIndex[e.district] {
             // A key's first enrollment entry enrolls it for check 8 whatever its verdict here.
-            voters[key] = VoterRecord(district: di, enrolledAt: index, root: nil)
+            voters.insert(VoterKeyRecord(key: key, district: di, enrolledAt: index, root: -1))
         }
     }
 
     private func applyReissue(_ r: ReissueEntry, hash: Digest, setup: ElectionSetup, at: String, index: UInt64) {
         let order = r.order
         let old = Key32(order.replaces)
-        let info = commitments[old]
+        let found = commitments.find(old)
+        let info = found.map { commitments[$0] }
+        let opener = info.flatMap { $0.opener >= 0 ? Int($0.opener) : nil }
+        let openerKey = opener.map { voters[$0].key }
         if hash != electionHash || !r.isSigned(by: setup.commissionKey) {
             fail(.enrollments, "\(at): the code reissue is not signed by the commission's registrar key for this election")
         } else if state == .closed {
@@ -446,19 +452,23 @@ public final class ElectionAudit {
             fail(.enrollments, "\(at): the reissue replaces \(order.replaces.hex.prefix(16))…, which is no commitment of district \(order.district)")
         } else if info?.status == .retired {
             fail(.enrollments, "\(at): the reissue replaces a commitment already retired")
-        } else if commitments[Key32(order.commitment.value)] != nil {
+        } else if commitments.contains(Key32(order.commitment.value)) {
             fail(.enrollments, "\(at): the reissue's new commitment is already on the roll")
-        } else if r.revoked.map(Key32.init) != (info?.opener.map { [$0] } ?? []) {
-            fail(.enrollments, "\(at): the reissue revokes \(r.revoked.map { String($0.hex.prefix(16)) }) but the retired code enrolled \(info?.opener == nil ? "no key" : "another key")")
-        } else if let opener = info?.opener, voters[opener]?.hasBallot == true {
+        } else if r.revoked.map(Key32.init) != (openerKey.map { [$0] } ?? []) {
+            fail(.enrollments, "\(at): the reissue revokes \(r.revoked.map { String($0.hex.prefix(16)) }) but the retired code enrolled \(openerKey == nil ? "no key" : "another key")")
+        } else if let opener, voters[opener].hasBallot {
             fail(.enrollments, "\(at): the reissue revokes a key that has already cast a ballot")
-        } else if let info {
+        } else if let info, let found {
             pass(.enrollments)
-            commitments[old]?.status = .retired
-            commitments[Key32(order.commitment.value)] = CommitmentInfo(district: info.district, salt: Salt16(order.commitment.salt),
-                                                                         root: info.root, status: .fresh, opener: nil)
-            if let opener = info.opener, voters[opener]?.revokedAt == nil {
-                voters[opener]?.revokedAt = index
+            var retired = info
+            retired.status = .retired
+            commitments[found] = retired
+            commitments.insert(CommitmentRecord(key: Key32(order.commitment.value), salt: Salt16(order.commitment.salt),
+                                                district: info.district, root: info.root))
+            if let opener, voters[opener].revoked == nil {
+                var revoked = voters[opener]
+                revoked.revokedAt = index
+                voters[opener] = revoked
                 active[Int(info.district)] -= 1
             }
         }
@@ -573,7 +583,8 @@ public final class ElectionAudit {
             return
         }
         let pseudonym = Key32(item.pseudonym)
-        guard let root = commitments[pseudonym], root.root == pseudonym, root.district == info.district else {
+        guard let rootNumber = commitments.find(pseudonym), commitments[rootNumber].root == Int32(rootNumber),
+              commitments[rootNumber].district == info.district else {
             fail(.supervisedBallots, "\(at): supervised ballot \(item.supervised.short) is for \(item.pseudonym.hex.prefix(16))…, which is no roll entry of its district")
             return
         }
@@ -581,7 +592,8 @@ public final class ElectionAudit {
             fail(.supervisedBallots, "\(at): a second supervised ballot (\(item.supervised.short)) for the same roll entry")
             return
         }
-        let expected = ballotByRoot[pseudonym]
+        let rootRecord = commitments[rootNumber]
+        let expected = rootRecord.hasBallot ? rootRecord.ballot : nil
         let stated = item.superseded.map { Key32($0.digest) }
         guard expected == stated else {
             fail(.supervisedBallots, expected == nil
@@ -596,7 +608,9 @@ public final class ElectionAudit {
                 return
             }
             subtract(ballot.content.ciphertexts, district: info.district)
-            ballotByRoot[pseudonym] = nil
+            var superseded = rootRecord
+            superseded.hasBallot = false
+            commitments[rootNumber] = superseded
         }
         supervised[code]?.revealed = true
         pass(.supervisedBallots)
@@ -690,7 +704,8 @@ public final class ElectionAudit {
             }
             let b = ballot.ballot
             let voter = Key32(ballot.voterKey)
-            let record = voters[voter]
+            let found = voters.find(voter)
+            let record = found.map { voters[$0] }
             let code = ballot.trackingCode.short
             if !insideWindow(index) {
                 fail(.ballotEligibility, "entry \(index): ballot \(code) logged outside the voting window")
@@ -698,21 +713,27 @@ public final class ElectionAudit {
                 fail(.ballotEligibility, "entry \(index): ballot \(code) is not validly signed for this election")
             } else if record == nil || record?.district != districtIndex[b.district] || (record?.enrolledAt ?? .max) > index {
                 fail(.ballotEligibility, "entry \(index): ballot \(code) is not from a key enrolled in district \(b.district) before it")
-            } else if let revoked = record?.revokedAt, revoked < index {
+            } else if let revoked = record?.revoked, revoked < index {
                 fail(.ballotEligibility, "entry \(index): ballot \(code) is from key \(ballot.voterKey.hex.prefix(16))…, revoked by a reissue at entry \(revoked)")
             } else if record?.hasBallot == true {
                 fail(.ballotEligibility, "entry \(index): a second ballot from key \(ballot.voterKey.hex.prefix(16))…")
             } else if batch[position].idClaimedBefore {
                 fail(.ballotEligibility, "entry \(index): ballot \(code) reuses a ballot id already in the log")
-            } else if let record {
+            } else if var record, let found {
                 pass(.ballotEligibility)
-                voters[voter]?.hasBallot = true
+                record.hasBallot = true
+                voters[found] = record
                 if key == nil {
                     fail(.ballotProofs, "entry \(index): a ballot before the election key was published")
                 } else if check.proofs {
                     pass(.ballotProofs)
                     add(b.content.ciphertexts, district: record.district)
-                    if let root = record.root { ballotByRoot[root] = Key32(ballot.trackingCode.digest) }
+                    if record.root >= 0 {
+                        var root = commitments[Int(record.root)]
+                        root.ballot = Key32(ballot.trackingCode.digest)
+                        root.hasBallot = true
+                        commitments[Int(record.root)] = root
+                    }
                 } else {
                     fail(.ballotProofs, "entry \(index): ballot \(code) has a proof that does not verify or the wrong shape")
                 }
