@@ -20,10 +20,29 @@ struct BenchAuditCommand: AsyncParsableCommand {
     var ballots = 100_000
     @Option(help: "Keep the generated record here instead of a temporary file.")
     var record: String?
+    @Flag(help: "Keep the generated record even when it went to a temporary file (its path is printed).")
+    var keepRecord = false
+    @Flag(help: "Write the record (to --record) and stop: no audit, no raw rates.")
+    var generateOnly = false
+    @Option(help: "Audit this existing record instead of generating one (the raw rates use its first 512 ballots); the file is kept.")
+    var auditRecord: String?
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
         guard (10...2_000_000).contains(ballots) else { throw ValidationError("--ballots must be 10 to 2000000") }
+        if generateOnly && record == nil { throw ValidationError("--generate-only needs --record PATH") }
+        if generateOnly && auditRecord != nil { throw ValidationError("--generate-only and --audit-record exclude each other") }
+    }
+
+    struct GeneratedRecord: Encodable {
+        let ballots: Int
+        let path: String
+        let recordBytes: Int
+        let generationSeconds: Double
+        enum CodingKeys: String, CodingKey {
+            case ballots, path
+            case recordBytes = "record_bytes", generationSeconds = "generation_s"
+        }
     }
 
     struct Result: Encodable {
@@ -56,16 +75,30 @@ struct BenchAuditCommand: AsyncParsableCommand {
             #if DEBUG
             if !output.json { print("warning: this is a debug build; run `swift run -c release ballot-server bench-audit` for real figures") }
             #endif
-            let path = record ?? FileManager.default.temporaryDirectory.appendingPathComponent("ballot-record-\(UUID().uuidString).jsonl").path
-            defer { if record == nil { try? FileManager.default.removeItem(atPath: path) } }
+            let path = auditRecord ?? record ?? FileManager.default.temporaryDirectory.appendingPathComponent("ballot-record-\(UUID().uuidString).jsonl").path
+            // A temporary record always goes; a named one is kept (as before), an existing one is never touched.
+            let keep = auditRecord != nil || record != nil || keepRecord
+            defer { if !keep { try? FileManager.default.removeItem(atPath: path) } }
             let cores = ProcessInfo.processInfo.activeProcessorCount
             let started = ContinuousClock.now
-            let (bytes, sample) = try await SyntheticRecord.write(ballots: ballots, to: path, parallelism: cores, progress: !output.json)
-            let generation = (ContinuousClock.now - started).seconds
+            let (bytes, sample): (Int, SyntheticRecord.Sample)
+            if let auditRecord {
+                (bytes, sample) = try SyntheticRecord.sample(record: auditRecord)
+            } else {
+                (bytes, sample) = try await SyntheticRecord.write(ballots: ballots, to: path, parallelism: cores, progress: !output.json)
+            }
+            let generation = auditRecord == nil ? (ContinuousClock.now - started).seconds : 0
+            if generateOnly {
+                reporter.emit(GeneratedRecord(ballots: ballots, path: path, recordBytes: bytes, generationSeconds: generation)) {
+                    "bench-audit: wrote \(ballots) ballots to \(path), \(bytes / 1_048_576) MiB, in \(String(format: "%.1f", generation)) s"
+                }
+                return
+            }
 
             let voter = currentExecutable().deletingLastPathComponent().appendingPathComponent("voter")
             let auditStarted = ContinuousClock.now
             let (status, report, peakKiB) = try Self.runAudit(voter: voter, record: path)
+            let audited = auditRecord == nil ? ballots : (report?.ballots ?? 0)
             let auditSeconds = (ContinuousClock.now - auditStarted).seconds
             let peak = Double(peakKiB) / 1024
             // Raw (after the audit, so the record's write-back is over): the same checks in process on every core, no I/O, no parsing: each core checks
@@ -102,14 +135,14 @@ struct BenchAuditCommand: AsyncParsableCommand {
             guard openSSLHeld else { throw CommandError("bench", "the sample ballots failed the OpenSSL batch check") }
             guard batchesHeld else { throw CommandError("bench", "the sample ballots failed the raw batch check") }
 
-            let rate = Double(ballots) / auditSeconds
-            let result = Result(ballots: ballots, options: sample.options, recordBytes: bytes, generationSeconds: generation,
+            let rate = Double(audited) / auditSeconds
+            let result = Result(ballots: audited, options: sample.options, recordBytes: bytes, generationSeconds: generation,
                                 auditSeconds: auditSeconds, auditBallotsPerSecond: rate, rawBatchChecksPerSecondAllCores: rawRate,
                                 rawProofChecksPerSecondAllCores: singleRate, openSSLBatchChecksPerSecondAllCores: openSSLRate,
                                 ratio: rate / rawRate, auditPeakMemoryMiB: peak, auditPassed: status == 0 && report?.passed == true, cores: cores)
             reporter.emit(result) {
                 """
-                bench-audit: \(ballots) ballots × \(sample.options) options, record \(bytes / 1_048_576) MiB (generated in \(String(format: "%.1f", generation)) s), \(cores) cores
+                bench-audit: \(audited) ballots × \(sample.options) options, record \(bytes / 1_048_576) MiB (generated in \(String(format: "%.1f", generation)) s), \(cores) cores
                   voter audit --record: \(String(format: "%.1f", auditSeconds)) s = \(fmt(rate)) ballots/s, peak memory \(String(format: "%.1f", peak)) MiB, \(result.auditPassed ? "all checks passed" : "AUDIT FAILED")
                   raw in-process ballot checks on \(cores) cores, in batches of \(share): \(fmt(rawRate)) /s; one by one: \(fmt(singleRate)) /s
                   the same batches with OpenSSL's EC_POINTs_mul for the folded equation: \(fmt(openSSLRate)) /s (pure Swift \(String(format: "%.2f", rawRate / openSSLRate))× faster)
@@ -192,11 +225,56 @@ enum SyntheticRecord {
         }
     }
 
-    /// One generated voter: its code and commitment, its enrollment and its cast ballot.
+    /// One generated voter: its enrollment and its cast ballot.
     struct Voter: Sendable {
-        let commitment: CodeCommitment
         let enrollment: Enrollment
         let ballot: SignedBallot
+    }
+
+    /// Voter `i`'s secrets, derived from the run's random seed so that the roll pass and the
+    /// voting pass can each make them again instead of holding a million voters in memory.
+    /// (Test data only: the seed never leaves the generator.)
+    struct VoterSecrets {
+        let code: String
+        let salt: Salt
+        let keySeed: [UInt8]
+
+        init(seed: [UInt8], index: Int) {
+            func derive(_ label: String) -> [UInt8] {
+                SHA256.hash(parts: [seed, Array(label.utf8), withUnsafeBytes(of: UInt64(index).bigEndian, Array.init)]).bytes
+            }
+            // 80 bits as 16 Crockford base32 characters, like EnrollmentCode.generate.
+            let bits = derive("code").prefix(10).reduce((value: [UInt8](), acc: UInt64(0), n: 0)) { state, byte in
+                var (value, acc, n) = state
+                acc = acc << 8 | UInt64(byte)
+                n += 8
+                while n >= 5 {
+                    n -= 5
+                    value.append(EnrollmentCode.alphabet[Int((acc >> UInt64(n)) & 31)])
+                }
+                return (value, acc & 0xff, n)
+            }
+            code = String(decoding: bits.value, as: UTF8.self)
+            salt = Salt(trusted: Array(derive("salt").prefix(16)))
+            keySeed = derive("key")
+        }
+
+        func commitment(electionHash: Digest) -> CodeCommitment {
+            CodeCommitment(salt: salt, value: EnrollmentCode.commitment(normalizedCode: code, salt: salt, electionHash: electionHash))
+        }
+    }
+
+    /// `body(i)` for every i in `range`, on `parallelism` tasks, results in order.
+    static func parallelMap<T: Sendable>(_ range: Range<Int>, parallelism: Int, _ body: @escaping @Sendable (Int) throws -> T) async throws -> [T] {
+        try await withThrowingTaskGroup(of: [(Int, T)].self) { group in
+            for w in 0..<parallelism {
+                group.addTask { try stride(from: range.lowerBound + w, to: range.upperBound, by: parallelism).map { ($0, try body($0)) } }
+            }
+            var all: [(Int, T)] = []
+            all.reserveCapacity(range.count)
+            for try await part in group { all += part }
+            return all.sorted { $0.0 < $1.0 }.map(\.1)
+        }
     }
 
     static func write(ballots: Int, to path: String, parallelism: Int, progress: Bool) async throws -> (Int, Sample) {
@@ -238,56 +316,58 @@ enum SyntheticRecord {
         guard let key = ElectionKeyRecord.derive(from: dealings, trustees: [1, 2, 3]) else { throw CommandError("bench", "no key") }
         try writer.append(.electionKey, key.canonicalBytes, at: time)
 
-        // Every voter, generated in parallel chunks: code and commitment, enrollment, ballot.
-        let bar = ProgressBar("generate voters", total: ballots, enabled: progress)
-        var voters: [Voter] = []
-        voters.reserveCapacity(ballots)
-        let chunk = 512
-        for start in stride(from: 0, to: ballots, by: chunk) {
-            let count = min(chunk, ballots - start)
-            let made: [Voter] = try await withThrowingTaskGroup(of: [(Int, Voter)].self) { group in
-                for w in 0..<parallelism {
-                    group.addTask {
-                        try stride(from: w, to: count, by: parallelism).map { i in
-                            let code = EnrollmentCode.normalize(try EnrollmentCode.generate())
-                            let commitment = try CodeCommitment.make(normalizedCode: code, electionHash: hash)
-                            let voter = try Ed25519PrivateKey()
-                            let pop = try voter.signature(for: EnrollmentRequest.signedBytes(electionHash: hash, voterKey: voter.publicKey, normalizedCode: code))
-                            let enrollment = Enrollment(voterKey: voter.publicKey, district: contest.id, commitment: commitment.value, code: code, signature: pop)
-                            let choice = contest.options[(start + i) % contest.options.count].id
-                            let id = try BallotID.random()
-                            let context = BallotContent.context(electionHash: hash, electionKey: key.key, ballotID: id, district: contest.id)
-                            let (content, _) = try BallotContent.encrypt(selections: [choice], district: contest, context: context)
-                            let ballot = try Ballot(electionHash: hash, ballotID: id, district: contest.id, content: content).cast(with: voter)
-                            return (i, Voter(commitment: commitment, enrollment: enrollment, ballot: ballot))
-                        }
-                    }
-                }
-                var all: [(Int, Voter)] = []
-                for try await part in group { all += part }
-                return all.sorted { $0.0 < $1.0 }.map(\.1)
-            }
-            voters += made
-            bar.advance(by: count)
-        }
-        bar.finish()
-        // The registrar's signed lists, then the open, then enrollments and ballots in batches.
-        for part in voters.map(\.commitment).shuffled().chunked(RollImport.maxCommitmentsPerEntry) {
-            let list = RollImport(districts: [.init(district: contest.id, commitments: part)])
+        // Streamed in two passes over voter numbers, so memory does not grow with the ballots:
+        // the registrar's signed lists (each voter's commitment), then the open, then every
+        // voter's enrollment and ballot, made again from the seed, in chunks on every core.
+        let seed = try SecureRandom.bytes(32)
+        let rollBar = ProgressBar("generate roll", total: ballots, enabled: progress)
+        for start in stride(from: 0, to: ballots, by: RollImport.maxCommitmentsPerEntry) {
+            let range = start..<min(ballots, start + RollImport.maxCommitmentsPerEntry)
+            let part = try await parallelMap(range, parallelism: parallelism) { VoterSecrets(seed: seed, index: $0).commitment(electionHash: hash) }
+            let list = RollImport(districts: [.init(district: contest.id, commitments: part.shuffled())])
             try writer.append(.roll, try list.payload(electionHash: hash, commissionKey: commission), at: time)
+            rollBar.advance(by: range.count)
         }
+        rollBar.finish()
         time += 1000
         try writer.append(.window, try WindowChange.sign(electionHash: hash, action: .open, issuedAt: time, commissionKey: commission).canonicalBytes, at: time)
-        for batch in voters.chunked(256) {
+
+        let bar = ProgressBar("generate voters", total: ballots, enabled: progress)
+        let chunk = 256
+        @Sendable func makeVoters(_ range: Range<Int>) async throws -> [Voter] {
+            try await parallelMap(range, parallelism: parallelism) { i in
+                let secrets = VoterSecrets(seed: seed, index: i)
+                let commitment = secrets.commitment(electionHash: hash)
+                let voter = try Ed25519PrivateKey(rawRepresentation: secrets.keySeed)
+                let pop = try voter.signature(for: EnrollmentRequest.signedBytes(electionHash: hash, voterKey: voter.publicKey, normalizedCode: secrets.code))
+                let enrollment = Enrollment(voterKey: voter.publicKey, district: contest.id, commitment: commitment.value, code: secrets.code, signature: pop)
+                let choice = contest.options[i % contest.options.count].id
+                let id = try BallotID.random()
+                let context = BallotContent.context(electionHash: hash, electionKey: key.key, ballotID: id, district: contest.id)
+                let (content, _) = try BallotContent.encrypt(selections: [choice], district: contest, context: context)
+                let ballot = try Ballot(electionHash: hash, ballotID: id, district: contest.id, content: content).cast(with: voter)
+                return Voter(enrollment: enrollment, ballot: ballot)
+            }
+        }
+        var sampleBallots: [SignedBallot] = []
+        // The next chunk is made while this one is written, so no core waits for the writer.
+        var next: Task<[Voter], any Error>? = Task { try await makeVoters(0..<min(chunk, ballots)) }
+        var start = 0
+        while let making = next {
+            let batch = try await making.value
+            let following = start + chunk
+            next = following < ballots ? Task { try await makeVoters(following..<min(ballots, following + chunk)) } : nil
             time += 1
             for v in batch { try writer.append(.enrollment, v.enrollment.canonicalBytes, at: time) }
             for v in batch { try writer.append(.ballot, v.ballot.canonicalBytes, at: time) }
             writer.addCounted(batch.map { $0.ballot.ballot.content.ciphertexts })
+            for v in batch where sampleBallots.count < 512 { sampleBallots.append(try SignedBallot.decode(canonical: v.ballot.canonicalBytes)) }
+            bar.advance(by: batch.count)
+            start = following
         }
-        guard !voters.isEmpty else { throw CommandError("bench", "no ballots generated") }
-        let sample = Sample(ballots: try voters.prefix(512).map { try SignedBallot.decode(canonical: $0.ballot.canonicalBytes) },
-                            district: contest, electionHash: hash, key: key.key)
-        voters = []
+        bar.finish()
+        guard !sampleBallots.isEmpty else { throw CommandError("bench", "no ballots generated") }
+        let sample = Sample(ballots: sampleBallots, district: contest, electionHash: hash, key: key.key)
         time += 1000
         try writer.append(.window, try WindowChange.sign(electionHash: hash, action: .close, issuedAt: time, commissionKey: commission).canonicalBytes, at: time)
         let aggregate = TallyAggregate(districts: [.init(district: contest.id, ballots: UInt32(ballots), ciphertexts: writer.sums)])
@@ -306,6 +386,31 @@ enum SyntheticRecord {
         try writer.append(.results, SignedResults(results: results, signature: try server.signature(for: results.canonicalBytes)).payload, at: time)
         try writer.finish(at: time)
         return (writer.bytes, sample)
+    }
+
+    /// The size of an existing record and its first 512 ballots as a sample for the raw rates
+    /// (`bench-audit --audit-record`); reads only until it has them.
+    static func sample(record path: String) throws -> (Int, Sample) {
+        let bytes = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        var setup: ElectionSetup?
+        var key: GroupElement?
+        var ballots: [SignedBallot] = []
+        let reader = try RecordFileReader(path: path)
+        while ballots.count < 512, let output = try reader.next() {
+            guard case .line(_, _, let line) = output, case .entry(let body) = try RecordItem.parse(line: line) else { continue }
+            let entry = try LogEntry.decode(canonical: body.data.bytes)
+            switch entry.kind {
+            case .election: setup = try ElectionSetup.decode(canonical: entry.payload)
+            case .electionKey: key = try ElectionKeyRecord.decode(canonical: entry.payload).key
+            case .ballot: ballots.append(try SignedBallot.decode(canonical: entry.payload))
+            default: continue
+            }
+        }
+        guard let setup, let key, let first = ballots.first, let district = setup.manifest.district(first.ballot.district) else {
+            throw CommandError("bench", "\(path) has no election setup, election key or ballot to sample")
+        }
+        return (bytes, Sample(ballots: ballots.filter { $0.ballot.district == district.id }, district: district,
+                              electionHash: setup.electionHash, key: key))
     }
 
     /// Appends entries, keeps the Merkle frontier, signs a checkpoint every 1000 entries.

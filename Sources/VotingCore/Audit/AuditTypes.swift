@@ -279,6 +279,12 @@ struct Key32: Hashable, Sendable {
         a = word(0); b = word(8); c = word(16); d = word(24)
     }
 
+    init(a: UInt64, b: UInt64, c: UInt64, d: UInt64) {
+        self.a = a; self.b = b; self.c = c; self.d = d
+    }
+
+    static let zero = Key32(a: 0, b: 0, c: 0, d: 0)
+
     init(_ digest: Digest) { self.init(digest.bytes) }
     init(_ key: Ed25519PublicKey) { self.init(key.rawRepresentation) }
 }
@@ -286,6 +292,10 @@ struct Key32: Hashable, Sendable {
 /// A 16-byte salt as two words (no heap allocation per commitment).
 struct Salt16: Sendable {
     let hi: UInt64, lo: UInt64
+    init(hi: UInt64, lo: UInt64) {
+        self.hi = hi
+        self.lo = lo
+    }
     init(_ salt: Salt) {
         let k = Key32(salt.bytes + [UInt8](repeating: 0, count: 16))
         hi = k.a
@@ -296,25 +306,4 @@ struct Salt16: Sendable {
         for w in [hi, lo] { for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: w >> UInt64(shift))) } }
         return Salt(trusted: bytes)
     }
-}
-
-/// What the auditor keeps for each registrar commitment.
-struct CommitmentInfo: Sendable {
-    enum Status: UInt8, Sendable { case fresh, used, retired }
-    let district: Int32
-    let salt: Salt16
-    /// The first commitment of the roll entry (a reissue's new commitment inherits the old one's root).
-    let root: Key32
-    var status: Status
-    /// The key whose enrollment opened it.
-    var opener: Key32?
-}
-
-/// What the auditor keeps for each enrolled voter key.
-struct VoterRecord: Sendable {
-    let district: Int32
-    let enrolledAt: UInt64
-    let root: Key32?
-    var revokedAt: UInt64?
-    var hasBallot = false
 }

@@ -51,8 +51,9 @@ public final class ElectionAudit {
 
     // Check 7: the registrar's lists, enrollments, reissues.
     private var roll: [Int] = []
-    private var commitments: [Key32: CommitmentInfo] = [:]
-    private var voters: [Key32: VoterRecord] = [:]
+    // Per-voter state in compact tables (≈250 bytes a voter; see KeyedRecordTable).
+    private var commitments = KeyedRecordTable<CommitmentRecord>()
+    private var voters = KeyedRecordTable<VoterKeyRecord>()
     private var active: [Int] = []
     private var pendingEnrollments: [PendingEnrollment] = []
 
@@ -64,8 +65,7 @@ public final class ElectionAudit {
 
     // Checks 8-12: ballots.
     private var stations: [UInt32: StationRegistration] = [:]
-    private var ballotIDs: Set<Key32> = []
-    private var ballotByRoot: [Key32: Key32] = [:]
+    private var ballotIDs = KeyedRecordTable<KeyOnly>()
     private var supervised: [Key32: SupervisedInfo] = [:]
     private var revealedPseudonyms: Set<Key32> = []
     private var pendingBallots: [PendingBallot] = []
@@ -220,7 +220,7 @@ public final class ElectionAudit {
     }
 
     /// Claims a ballot id in log order; false when an earlier entry claimed it.
-    private func claim(_ id: BallotID) -> Bool { ballotIDs.insert(Key32(id.bytes)).inserted }
+    private func claim(_ id: BallotID) -> Bool { ballotIDs.insert(KeyOnly(key: Key32(id.bytes))).inserted }
 
     private func apply(_ entry: LogEntry, setup: ElectionSetup, electionHash: Digest) async throws {
         let manifest = setup.manifest
@@ -237,7 +237,7 @@ public final class ElectionAudit {
                 fail(.enrollments, "roll-after-open", ["entry": "\(at)"])
             } else if let unknown = list.districts.first(where: { districtIndex[$0.district] == nil }) {
                 fail(.enrollments, "roll-unknown-district", ["entry": "\(at)", "district": "\(unknown.district)"])
-            } else if list.districts.contains(where: { d in d.commitments.contains { commitments[Key32($0.value)] != nil } })
+            } else if list.districts.contains(where: { d in d.commitments.contains { commitments.contains(Key32($0.value)) } })
                         || Set(list.districts.flatMap { $0.commitments.map { Key32($0.value) } }).count != list.districts.reduce(0, { $0 + $1.commitments.count }) {
                 fail(.enrollments, "roll-repeats-commitment", ["entry": "\(at)"])
             } else {
@@ -246,8 +246,8 @@ public final class ElectionAudit {
                     guard let di = districtIndex[d.district] else { continue }
                     roll[Int(di)] += d.commitments.count
                     for c in d.commitments {
-                        let key = Key32(c.value)
-                        commitments[key] = CommitmentInfo(district: di, salt: Salt16(c.salt), root: key, status: .fresh, opener: nil)
+                        // A roll commitment is its own root.
+                        commitments.insert(CommitmentRecord(key: Key32(c.value), salt: Salt16(c.salt), district: di, root: Int32(commitments.count)))
                     }
                 }
             }
@@ -405,8 +405,9 @@ public final class ElectionAudit {
     private func applyEnrollment(_ e: Enrollment, index: UInt64, at: UInt64) {
         let key = Key32(e.voterKey)
         let commitmentKey = Key32(e.commitment)
-        let info = commitments[commitmentKey]
-        let firstTime = voters[key] == nil
+        let found = commitments.find(commitmentKey)
+        let info = found.map { commitments[$0] }
+        let firstTime = !voters.contains(key)
         if !firstTime {
             fail(.enrollments, "key-enrolled-twice", ["entry": "\(at)", "key": "\(e.voterKey.hex.prefix(16))"])
         } else if districtIndex[e.district] == nil {
@@ -419,29 +420,34 @@ public final class ElectionAudit {
             fail(.enrollments, "commitment-used", ["entry": "\(at)", "commitment": "\(e.commitment.hex.prefix(16))"])
         } else if info?.status == .retired {
             fail(.enrollments, "commitment-retired", ["entry": "\(at)", "commitment": "\(e.commitment.hex.prefix(16))"])
-        } else if let info, let di = districtIndex[e.district] {
+        } else if let info, let found, let di = districtIndex[e.district] {
             active[Int(di)] += 1
-            commitments[commitmentKey]?.status = .used
-            commitments[commitmentKey]?.opener = key
+            let voter = voters.insert(VoterKeyRecord(key: key, district: di, enrolledAt: index, root: info.root)).number
+            var opened = info
+            opened.status = .used
+            opened.opener = Int32(voter)
+            commitments[found] = opened
             if active[Int(di)] > roll[Int(di)] {
                 fail(.enrollments, "district-over-roll", ["entry": "\(at)", "district": "\(e.district)", "active": "\(active[Int(di)])", "roll": "\(roll[Int(di)])"])
             } else {
                 // The code opening and the proof of possession are judged in a batch.
                 pendingEnrollments.append(PendingEnrollment(index: index, enrollment: e, salt: info.salt.salt))
             }
-            voters[key] = VoterRecord(district: di, enrolledAt: index, root: info.root)
             return
         }
         if firstTime, let di = districtIndex[e.district] {
             // A key's first enrollment entry enrolls it for check 8 whatever its verdict here.
-            voters[key] = VoterRecord(district: di, enrolledAt: index, root: nil)
+            voters.insert(VoterKeyRecord(key: key, district: di, enrolledAt: index, root: -1))
         }
     }
 
     private func applyReissue(_ r: ReissueEntry, hash: Digest, setup: ElectionSetup, at: UInt64, index: UInt64) {
         let order = r.order
         let old = Key32(order.replaces)
-        let info = commitments[old]
+        let found = commitments.find(old)
+        let info = found.map { commitments[$0] }
+        let opener = info.flatMap { $0.opener >= 0 ? Int($0.opener) : nil }
+        let openerKey = opener.map { voters[$0].key }
         if hash != electionHash || !r.isSigned(by: setup.commissionKey) {
             fail(.enrollments, "reissue-unsigned", ["entry": "\(at)"])
         } else if state == .closed {
@@ -450,20 +456,24 @@ public final class ElectionAudit {
             fail(.enrollments, "reissue-unknown-commitment", ["entry": "\(at)", "commitment": "\(order.replaces.hex.prefix(16))", "district": "\(order.district)"])
         } else if info?.status == .retired {
             fail(.enrollments, "reissue-retired", ["entry": "\(at)"])
-        } else if commitments[Key32(order.commitment.value)] != nil {
+        } else if commitments.contains(Key32(order.commitment.value)) {
             fail(.enrollments, "reissue-commitment-exists", ["entry": "\(at)"])
-        } else if r.revoked.map(Key32.init) != (info?.opener.map { [$0] } ?? []) {
-            fail(.enrollments, info?.opener == nil ? "reissue-revokes-unused" : "reissue-revokes-other",
+        } else if r.revoked.map(Key32.init) != (openerKey.map { [$0] } ?? []) {
+            fail(.enrollments, openerKey == nil ? "reissue-revokes-unused" : "reissue-revokes-other",
                  ["entry": "\(at)", "revoked": "\(r.revoked.map { String($0.hex.prefix(16)) })"])
-        } else if let opener = info?.opener, voters[opener]?.hasBallot == true {
+        } else if let opener, voters[opener].hasBallot {
             fail(.enrollments, "reissue-revokes-voter", ["entry": "\(at)"])
-        } else if let info {
+        } else if let info, let found {
             pass(.enrollments)
-            commitments[old]?.status = .retired
-            commitments[Key32(order.commitment.value)] = CommitmentInfo(district: info.district, salt: Salt16(order.commitment.salt),
-                                                                         root: info.root, status: .fresh, opener: nil)
-            if let opener = info.opener, voters[opener]?.revokedAt == nil {
-                voters[opener]?.revokedAt = index
+            var retired = info
+            retired.status = .retired
+            commitments[found] = retired
+            commitments.insert(CommitmentRecord(key: Key32(order.commitment.value), salt: Salt16(order.commitment.salt),
+                                                district: info.district, root: info.root))
+            if let opener, voters[opener].revoked == nil {
+                var revoked = voters[opener]
+                revoked.revokedAt = index
+                voters[opener] = revoked
                 active[Int(info.district)] -= 1
             }
         }
@@ -578,7 +588,8 @@ public final class ElectionAudit {
             return
         }
         let pseudonym = Key32(item.pseudonym)
-        guard let root = commitments[pseudonym], root.root == pseudonym, root.district == info.district else {
+        guard let rootNumber = commitments.find(pseudonym), commitments[rootNumber].root == Int32(rootNumber),
+              commitments[rootNumber].district == info.district else {
             fail(.supervisedBallots, "reveal-not-roll-entry", ["entry": "\(at)", "code": "\(item.supervised.short)", "pseudonym": "\(item.pseudonym.hex.prefix(16))"])
             return
         }
@@ -586,7 +597,8 @@ public final class ElectionAudit {
             fail(.supervisedBallots, "reveal-second", ["entry": "\(at)", "code": "\(item.supervised.short)"])
             return
         }
-        let expected = ballotByRoot[pseudonym]
+        let rootRecord = commitments[rootNumber]
+        let expected = rootRecord.hasBallot ? rootRecord.ballot : nil
         let stated = item.superseded.map { Key32($0.digest) }
         guard expected == stated else {
             if let expected {
@@ -603,7 +615,9 @@ public final class ElectionAudit {
                 return
             }
             subtract(ballot.content.ciphertexts, district: info.district)
-            ballotByRoot[pseudonym] = nil
+            var superseded = rootRecord
+            superseded.hasBallot = false
+            commitments[rootNumber] = superseded
         }
         supervised[code]?.revealed = true
         pass(.supervisedBallots)
@@ -697,7 +711,8 @@ public final class ElectionAudit {
             }
             let b = ballot.ballot
             let voter = Key32(ballot.voterKey)
-            let record = voters[voter]
+            let found = voters.find(voter)
+            let record = found.map { voters[$0] }
             let code = ballot.trackingCode.short
             if !insideWindow(index) {
                 fail(.ballotEligibility, "ballot-outside-window", ["entry": "\(index)", "code": "\(code)"])
@@ -705,21 +720,27 @@ public final class ElectionAudit {
                 fail(.ballotEligibility, "ballot-unsigned", ["entry": "\(index)", "code": "\(code)"])
             } else if record == nil || record?.district != districtIndex[b.district] || (record?.enrolledAt ?? .max) > index {
                 fail(.ballotEligibility, "ballot-not-enrolled", ["entry": "\(index)", "code": "\(code)", "district": "\(b.district)"])
-            } else if let revoked = record?.revokedAt, revoked < index {
+            } else if let revoked = record?.revoked, revoked < index {
                 fail(.ballotEligibility, "ballot-key-revoked", ["entry": "\(index)", "code": "\(code)", "key": "\(ballot.voterKey.hex.prefix(16))", "reissue": "\(revoked)"])
             } else if record?.hasBallot == true {
                 fail(.ballotEligibility, "ballot-second", ["entry": "\(index)", "key": "\(ballot.voterKey.hex.prefix(16))"])
             } else if batch[position].idClaimedBefore {
                 fail(.ballotEligibility, "ballot-id-reused", ["entry": "\(index)", "code": "\(code)"])
-            } else if let record {
+            } else if var record, let found {
                 pass(.ballotEligibility)
-                voters[voter]?.hasBallot = true
+                record.hasBallot = true
+                voters[found] = record
                 if key == nil {
                     fail(.ballotProofs, "ballot-before-key", ["entry": "\(index)"])
                 } else if check.proofs {
                     pass(.ballotProofs)
                     add(b.content.ciphertexts, district: record.district)
-                    if let root = record.root { ballotByRoot[root] = Key32(ballot.trackingCode.digest) }
+                    if record.root >= 0 {
+                        var root = commitments[Int(record.root)]
+                        root.ballot = Key32(ballot.trackingCode.digest)
+                        root.hasBallot = true
+                        commitments[Int(record.root)] = root
+                    }
                 } else {
                     fail(.ballotProofs, "ballot-proof-invalid", ["entry": "\(index)", "code": "\(code)"])
                 }
