@@ -124,22 +124,6 @@ struct CodeCommitmentTests {
             + "49ca9cccf179b645991664b39d77ef317c71b845b1e30bd509112041d3a19783")
     }
 
-    @Test("PBKDF2SHA256 (pads hashed once) equals OpenSSL's PKCS5_PBKDF2_HMAC on random inputs, long keys and partial blocks")
-    func pbkdf2AgainstOpenSSL() throws {
-        for round in 0..<60 {
-            let password = try SecureRandom.bytes([0, 1, 16, 63, 64, 65, 100][round % 7])
-            let salt = try SecureRandom.bytes(round % 90)
-            let iterations = 1 + round % 5
-            let length = [1, 31, 32, 33, 64, 70][round % 6]
-            #expect(PBKDF2SHA256.derive(password: password, salt: salt, iterations: iterations, length: length)
-                    == PBKDF2SHA256.deriveUsingOpenSSL(password: password, salt: salt, iterations: iterations, length: length),
-                    "round \(round)")
-        }
-        let password = Array("0K1MQ9XD4TBN7RWE".utf8), salt = try SecureRandom.bytes(72)
-        #expect(PBKDF2SHA256.derive(password: password, salt: salt, iterations: 512)
-                == PBKDF2SHA256.deriveUsingOpenSSL(password: password, salt: salt, iterations: 512))
-    }
-
     @Test("the commitment changes with the code, the salt, the election hash; isOpened only by the normalized code")
     func bindings() throws {
         let code = "0K1MQ9XD4TBN7RWE"

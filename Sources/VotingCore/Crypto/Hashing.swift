@@ -88,26 +88,9 @@ public func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
 }
 
 /// PBKDF2-HMAC-SHA-256 (RFC 8018 §5.2) over OpenSSL: the slow, salted hash of enrollment
-/// codes (docs/protocol.md §8.2). Computed by `evote_pbkdf2_hmac_sha256` (COpenSSL shim), which
-/// hashes the HMAC pads once instead of once per iteration: the auditor opens every
-/// enrollment's commitment, so this is per-voter work of `voter audit`.
+/// codes (docs/protocol.md §8.2).
 public enum PBKDF2SHA256 {
     public static func derive(password: [UInt8], salt: [UInt8], iterations: Int, length: Int = 32) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: length)
-        // Fails only if an OpenSSL digest call fails (it cannot for SHA-256 in memory) or iterations < 1.
-        let ok = password.withUnsafeBufferPointer { p in
-            salt.withUnsafeBufferPointer { s in
-                out.withUnsafeMutableBufferPointer { o in
-                    evote_pbkdf2_hmac_sha256(p.baseAddress, p.count, s.baseAddress, s.count, UInt(max(iterations, 0)), o.baseAddress, o.count)
-                }
-            }
-        }
-        precondition(ok == 1 || length == 0, "PBKDF2-HMAC-SHA-256 failed (iterations \(iterations))")
-        return out
-    }
-
-    /// The same through OpenSSL's `PKCS5_PBKDF2_HMAC`, kept as the reference the tests compare against.
-    static func deriveUsingOpenSSL(password: [UInt8], salt: [UInt8], iterations: Int, length: Int = 32) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: length)
         // PKCS5_PBKDF2_HMAC fails only on allocation failure or a zero/negative length, neither reachable here.
         let ok = password.withUnsafeBufferPointer { p in
