@@ -144,6 +144,30 @@ public struct BallotServerClient: Sendable {
         try await post("/v1/ballots", ballot.wire)
     }
 
+    /// Casts a ballot whose JSON body (`SignedBallotWire`) was encoded beforehand: the
+    /// benchmark's load generator encodes before timing, as it signs before timing.
+    public func cast(json: [UInt8]) async throws -> CastResponse {
+        try await post("/v1/ballots", json: json)
+    }
+
+    /// The server's Prometheus text (`GET /metrics`).
+    public func metricsText() async throws -> String {
+        var request = HTTPClientRequest(url: baseURL + "/metrics")
+        request.method = .GET
+        let response: HTTPClientResponse
+        let body: ByteBuffer
+        do {
+            response = try await http.execute(request, timeout: timeout)
+            body = try await response.body.collect(upTo: 16 * 1024 * 1024)
+        } catch {
+            throw await transportError(error)
+        }
+        guard response.status == .ok else {
+            throw VoterError("http-\(response.status.code)", L("error.http-no-body", ["status": "\(response.status)"]))
+        }
+        return String(decoding: body.readableBytesView, as: UTF8.self)
+    }
+
     public func spoil(_ request: SpoilRequestBody) async throws -> CastResponse {
         try await post("/v1/ballots/spoiled", request)
     }
@@ -229,7 +253,10 @@ public struct BallotServerClient: Sendable {
 
     /// POSTs are safe to retry: enrollment and casting are idempotent for the same signed body.
     func post<B: Encodable, T: Decodable>(_ path: String, _ body: B) async throws -> T {
-        let data = try JSONEncoder().encode(body)
+        try await post(path, json: Array(try JSONEncoder().encode(body)))
+    }
+
+    func post<T: Decodable>(_ path: String, json data: [UInt8]) async throws -> T {
         var lastError: (any Error)?
         for attempt in 0..<attempts {
             var request = HTTPClientRequest(url: baseURL + path)
@@ -237,7 +264,7 @@ public struct BallotServerClient: Sendable {
             request.headers.add(name: "Content-Type", value: "application/json")
             if let signer {
                 // A fresh nonce per attempt: a resend after a lost answer is a new request.
-                let auth = try signer.authorize(method: "POST", path: path, body: Array(data))
+                let auth = try signer.authorize(method: "POST", path: path, body: data)
                 for (name, value) in auth.headerValues { request.headers.add(name: name, value: value) }
             }
             request.body = .bytes(ByteBuffer(bytes: data))

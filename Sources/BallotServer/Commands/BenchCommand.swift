@@ -88,6 +88,61 @@ struct BenchCommand: AsyncParsableCommand {
         }
     }
 
+    /// The servers' proof batches during the casting phase (their /metrics before and after).
+    struct ProofBatches: Encodable {
+        /// Batches checked.
+        let batches: Int
+        /// Ballots per batch on average.
+        let meanBallots: Double
+        /// Share of batches that held one ballot (checked alone, at the single-ballot cost).
+        let singleShare: Double
+        enum CodingKeys: String, CodingKey { case batches, meanBallots = "mean_ballots", singleShare = "single_share" }
+
+        /// The servers' `evote_proof_batch_ballots` histogram.
+        static func sample(_ instances: [BallotServerClient]) async throws -> HistogramSample {
+            HistogramSample("evote_proof_batch_ballots", in: try await BenchCommand.metricsTexts(instances))
+        }
+
+        init?(from before: HistogramSample, to after: HistogramSample) {
+            let phase = after.since(before)
+            guard let mean = phase.mean, let single = phase.share(atMost: 1) else { return nil }
+            batches = Int(phase.count)
+            meanBallots = mean
+            singleShare = single
+        }
+    }
+
+    struct BatchCost: Encodable {
+        let ballots: Int
+        let microsecondsPerBallot: Double
+        enum CodingKeys: String, CodingKey { case ballots, microsecondsPerBallot = "us_per_ballot" }
+    }
+
+    /// The server's batch check (`ProofBatcher.judge`) over the first n of `sample`, for n = 1, 2, 4 … 128.
+    static func batchCosts(_ sample: [SignedBallot], district: District, electionHash: Digest, key: GroupElement) throws -> [BatchCost] {
+        let items = sample.map { ballot in
+            (content: ballot.ballot.content, district: district,
+             context: BallotContent.context(electionHash: electionHash, electionKey: key, ballotID: ballot.ballot.ballotID, district: district.id))
+        }
+        var costs: [BatchCost] = []
+        var n = 1
+        while n <= min(128, items.count) {
+            let batch = Array(items.prefix(n))
+            var rounds = 0
+            let started = ContinuousClock.now
+            repeat {
+                var cost = ProofBatcher.Cost()
+                guard ProofBatcher.judge(batch, cost: &cost).allSatisfy({ $0 == nil }) else {
+                    throw CommandError("bench", "a benchmark ballot failed the batch check")
+                }
+                rounds += 1
+            } while (ContinuousClock.now - started) < .milliseconds(200)
+            costs.append(BatchCost(ballots: n, microsecondsPerBallot: (ContinuousClock.now - started).seconds * 1e6 / Double(rounds * n)))
+            n *= 2
+        }
+        return costs
+    }
+
     struct Result: Encodable {
         let database: String
         let instances: Int
@@ -97,6 +152,9 @@ struct BenchCommand: AsyncParsableCommand {
         let enrollment: Phase
         let casting: Phase
         let castCPU: CastCPU
+        let proofBatches: ProofBatches?
+        /// The proofs of one ballot checked in batches of n (µs per ballot, one core, same run): what the batch size saves.
+        let proofCheckByBatchSize: [BatchCost]
         let rawBallotCheckMicroseconds: Double
         let rawBallotChecksPerSecondOneCore: Double
         let ratioToRawOneCore: Double
@@ -115,6 +173,8 @@ struct BenchCommand: AsyncParsableCommand {
             case database, instances, voters, clients, options, enrollment, casting, cores, tally
             case castRate = "cast_rate"
             case castCPU = "cast_cpu"
+            case proofBatches = "proof_batches"
+            case proofCheckByBatchSize = "proof_check_by_batch_size"
             case rawBallotCheckMicroseconds = "raw_ballot_check_us"
             case rawBallotChecksPerSecondOneCore = "raw_ballot_checks_per_second_one_core"
             case ratioToRawOneCore = "ratio_to_raw_one_core"
@@ -221,19 +281,24 @@ struct BenchCommand: AsyncParsableCommand {
             }
             enrollProgress.finish()
 
-            // Signed before timing: the load generator should spend its CPU on HTTP, not on signing.
+            // Signed and encoded to JSON before timing: the load generator should spend its CPU
+            // on HTTP, not on signing or encoding (voters do that on their own machines).
             let ballots = try wallets.map { wallet -> SignedBallot in
                 let choice = election.manifest.district(try wallet.enrolledDistrict())?.options.first?.id ?? "against-all"
                 return try VoterActions.prepareBallot(wallet: wallet, selections: [choice], election: election).0.cast(with: try wallet.signingKey())
             }
+            let encoder = JSONEncoder()
+            let bodies = try ballots.map { (body: Array(try encoder.encode($0.wire)), trackingCode: $0.trackingCode) }
             let castProgress = ProgressBar("cast", total: ballots.count, enabled: !output.json)
+            let batchesBefore = try await ProofBatches.sample(instances)
             let cpuBefore = CPUSample(servers: servers, postmaster: postmaster)
-            let (_, castPhase) = try await runConcurrently(Array(ballots.enumerated()), clients: clients, rate: rate, progress: castProgress) { i, ballot in
-                let response = try await instances[i % instanceCount].cast(ballot)
+            let (_, castPhase) = try await runConcurrently(Array(bodies.enumerated()), clients: clients, rate: rate, progress: castProgress) { i, ballot in
+                let response = try await instances[i % instanceCount].cast(json: ballot.body)
                 guard response.trackingCode == ballot.trackingCode else { throw VoterError("bench", "tracking code mismatch") }
                 return response.logged.receipt.logIndex
             }
             let castCPU = CPUSample(servers: servers, postmaster: postmaster).perBallot(since: cpuBefore, ballots: ballots.count)
+            let proofBatches = ProofBatches(from: batchesBefore, to: try await ProofBatches.sample(instances))
             castProgress.finish()
 
             // The same run's raw cost of what the server must check per ballot: the voter's
@@ -249,6 +314,8 @@ struct BenchCommand: AsyncParsableCommand {
                 }
             }
             let rawRate = 1_000_000 / rawCheck
+            let decoded = try ballots.prefix(128).map { try SignedBallot.decode(canonical: $0.canonicalBytes) }
+            let batchCosts = try Self.batchCosts(decoded, district: contest, electionHash: election.electionHash, key: key)
             // The voter's side in the same run: encrypting one ballot with every proof (OpenSSL,
             // constant time: the nonces are secret), to set beside other systems' encrypt times.
             // The election key's table is built once per process first (timed on its own), as
@@ -265,7 +332,8 @@ struct BenchCommand: AsyncParsableCommand {
             let databaseName: String
             if case .postgres = location { databaseName = "postgresql" } else { databaseName = "sqlite" }
             let result = Result(database: databaseName, instances: instanceCount, voters: voters, clients: clients, options: contest.options.count,
-                                enrollment: enrollPhase, casting: castPhase, castCPU: castCPU,
+                                enrollment: enrollPhase, casting: castPhase, castCPU: castCPU, proofBatches: proofBatches,
+                                proofCheckByBatchSize: batchCosts,
                                 rawBallotCheckMicroseconds: rawCheck, rawBallotChecksPerSecondOneCore: rawRate,
                                 ratioToRawOneCore: castPhase.perSecond / rawRate, rawEd25519VerifyPlusSignMicroseconds: rawSign,
                                 encryptMicroseconds: encrypt, castRate: rate > 0 ? rate : nil,
@@ -287,6 +355,9 @@ struct BenchCommand: AsyncParsableCommand {
                     "  cast:   \(fmt(castPhase.perSecond)) ballots/s   p50 \(fmt(castPhase.p50Ms)) ms   p99 \(fmt(castPhase.p99Ms)) ms   (every proof verified by the server"
                         + (rate > 0 ? "; sent at a steady \(fmt(rate))/s, latency from each ballot's send time)" : ")"),
                     cpuLine,
+                    proofBatches.map { "  proof batches while casting: \($0.batches), \(String(format: "%.1f", $0.meanBallots)) ballots each on average, \(String(format: "%.0f", $0.singleShare * 100)) % of them a single ballot" }
+                        ?? "  proof batches while casting: not reported by the server",
+                    "  proof check per ballot in batches of n (one core, µs): " + batchCosts.map { "\($0.ballots): \(fmt($0.microsecondsPerBallot))" }.joined(separator: ", "),
                     "  raw in-process ballot check (signature + \(contest.options.count) zero-or-one proofs + limit proof): \(fmt(rawCheck)) µs = \(fmt(rawRate)) /s on one core",
                     "  ratio cast rate / raw one-core check rate: \(String(format: "%.3f", result.ratioToRawOneCore))",
                     "  raw Ed25519 verify + sign: \(fmt(rawSign)) µs",
@@ -342,6 +413,13 @@ struct BenchCommand: AsyncParsableCommand {
         func pct(_ p: Double) -> Double { latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
         let ordered = collected.sorted { $0.0 < $1.0 }.map(\.1)
         return (ordered, Phase(count: items.count, seconds: seconds, perSecond: Double(items.count) / seconds, p50Ms: pct(0.5), p99Ms: pct(0.99)))
+    }
+
+    /// Every instance's /metrics text, in order.
+    static func metricsTexts(_ instances: [BallotServerClient]) async throws -> [String] {
+        var texts: [String] = []
+        for instance in instances { texts.append(try await instance.metricsText()) }
+        return texts
     }
 
     static func measure(iterations: Int, _ body: () throws -> Void) throws -> Double {
