@@ -10,6 +10,8 @@ final class ElectionStore: Sendable {
     let rules: ElectionRules
     let clock: Clock
     private let keyCache = Mutex<GroupElement?>(nil)
+    /// The log tree's upper levels, for proofs (committed nodes never change).
+    let nodeCache = MerkleNodeCache()
 
     private init(storage: any ElectionStorage, rules: ElectionRules, clock: Clock) {
         self.storage = storage
@@ -240,9 +242,9 @@ final class ElectionStore: Sendable {
     /// A receipt for the entry at `index`, against the first checkpoint that covers it, with
     /// the entry and its inclusion proof. Signed here, after the entry's commit.
     func loggedReceipt(kind: Receipt.Kind, subject: Digest, index: UInt64) async throws -> LoggedReceipt {
-        let (entry, checkpoint, proof) = try await storage.read { r -> ([UInt8], SignedCheckpoint, [Digest]) in
+        let (entry, checkpoint, proof) = try await storage.read { [nodeCache] r -> ([UInt8], SignedCheckpoint, [Digest]) in
             guard let checkpoint = try r.checkpoint(covering: index), let entry = try r.entryBytes(at: index) else { throw RuleError.internalError }
-            return (entry, checkpoint, try Merkle.inclusionProof(index: index, size: checkpoint.checkpoint.treeSize, in: r))
+            return (entry, checkpoint, try Merkle.inclusionProof(index: index, size: checkpoint.checkpoint.treeSize, in: nodeCache.reading(r)))
         }
         let receipt = try Receipt.issue(kind: kind, electionHash: electionHash, subject: subject, logIndex: index,
                                         leafHash: Merkle.leafHash(entry), checkpoint: checkpoint, serverKey: serverKey)
@@ -271,12 +273,12 @@ final class ElectionStore: Sendable {
     }
 
     func lookup(trackingCode: TrackingCode) async throws -> BallotLookup {
-        try await storage.read { r in
+        try await storage.read { [nodeCache] r in
             guard let row = try r.ballot(trackingCode: trackingCode) else {
                 throw RuleError.notFound("A ballot with tracking code \(trackingCode.short)")
             }
             guard let checkpoint = try r.latestCheckpoint(), let entry = try r.entryBytes(at: row.logIndex) else { throw RuleError.internalError }
-            let proof = try Merkle.inclusionProof(index: row.logIndex, size: checkpoint.checkpoint.treeSize, in: r)
+            let proof = try Merkle.inclusionProof(index: row.logIndex, size: checkpoint.checkpoint.treeSize, in: nodeCache.reading(r))
             return BallotLookup(trackingCode: trackingCode, logIndex: row.logIndex, entry: HexBytes(entry),
                                 checkpoint: checkpoint, inclusionProof: proof)
         }
@@ -284,8 +286,14 @@ final class ElectionStore: Sendable {
 
     func logSize() async throws -> UInt64 { try await storage.read { try $0.logSize() } }
 
+    /// Loads the log tree's stored upper levels into `nodeCache` (serve calls it at start).
+    func warmNodeCache() async throws {
+        let stored = try await storage.read { [nodeCache] r in try r.nodes(fromLevel: nodeCache.minLevel) }
+        nodeCache.warm(with: stored)
+    }
+
     func inclusionProof(index: UInt64, treeSize: UInt64) async throws -> [Digest] {
-        try await storage.read { r in
+        try await storage.read { [nodeCache] r in
             let size = try r.logSize()
             guard treeSize <= size else {
                 throw RuleError(.badRequest, code: "beyond-log",
@@ -295,12 +303,12 @@ final class ElectionStore: Sendable {
                 throw RuleError(.badRequest, code: "index-out-of-range",
                                 message: "index \(index) is not below tree_size \(treeSize); ask for an entry inside the tree.")
             }
-            return try Merkle.inclusionProof(index: index, size: treeSize, in: r)
+            return try Merkle.inclusionProof(index: index, size: treeSize, in: nodeCache.reading(r))
         }
     }
 
     func consistencyProof(first: UInt64, second: UInt64) async throws -> [Digest] {
-        try await storage.read { r in
+        try await storage.read { [nodeCache] r in
             let size = try r.logSize()
             guard second <= size else {
                 throw RuleError(.badRequest, code: "beyond-log",
@@ -310,7 +318,7 @@ final class ElectionStore: Sendable {
                 throw RuleError(.badRequest, code: "invalid-range",
                                 message: "first must be at least 1 and at most second; a proof from the empty tree proves nothing.")
             }
-            return try Merkle.consistencyProof(size1: first, size2: second, in: r)
+            return try Merkle.consistencyProof(size1: first, size2: second, in: nodeCache.reading(r))
         }
     }
 

@@ -482,6 +482,14 @@ final class PostgresTransaction: StorageTransaction {
             .flatMap { Digest(bytes: bytes($0)) }
     }
 
+    func nodes(fromLevel level: Int) throws -> [StoredNode] {
+        try rows("SELECT level, idx, hash FROM log_nodes WHERE level >= \(Int64(level))").map { row in
+            let (nodeLevel, idx, hash) = try decode(row, (Int64, Int64, ByteBuffer).self)
+            guard let digest = Digest(bytes: bytes(hash)) else { throw RuleError.internalError }
+            return StoredNode(level: Int(nodeLevel), index: uint64(idx), hash: digest)
+        }
+    }
+
     func insertNodes(_ nodes: [StoredNode]) throws {
         for node in nodes {
             try run("INSERT INTO log_nodes (level, idx, hash) VALUES (\(Int64(node.level)), \(int64(node.index)), \(bytea(node.hash.bytes)))")

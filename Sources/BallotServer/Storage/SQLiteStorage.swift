@@ -123,6 +123,15 @@ struct SQLiteTransaction: StorageTransaction {
                           arguments: [level, Int64(clamping: index)]).flatMap { Digest(bytes: [UInt8]($0)) }
     }
 
+    func nodes(fromLevel level: Int) throws -> [StoredNode] {
+        try Row.fetchAll(db, sql: "SELECT level, idx, hash FROM log_nodes WHERE level >= ?", arguments: [level]).map { row in
+            let idx: Int64 = row["idx"]
+            let hash: Data = row["hash"]
+            guard let digest = Digest(bytes: [UInt8](hash)) else { throw RuleError.internalError }
+            return StoredNode(level: row["level"], index: UInt64(max(0, idx)), hash: digest)
+        }
+    }
+
     func insertNodes(_ nodes: [StoredNode]) throws {
         let insert = try db.cachedStatement(sql: "INSERT INTO log_nodes (level, idx, hash) VALUES (?, ?, ?)")
         for node in nodes { try insert.execute(arguments: [node.level, Int64(clamping: node.index), blob(node.hash.bytes)]) }
