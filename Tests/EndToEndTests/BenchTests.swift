@@ -20,6 +20,15 @@ struct BenchTests {
         for field in ["encrypt_us", "raw_ballot_check_us", "raw_ed25519_verify_plus_sign_us"] {
             #expect((json[field] as? Double ?? 0) > 0, "\(field): \(outcome.stdout)")
         }
+        // The server's own proof batches during the casting phase: ten ballots in at least one batch.
+        let batches = json["proof_batches"] as? [String: Any]
+        #expect((batches?["batches"] as? Int ?? 0) >= 1, "\(outcome.stdout)")
+        let mean = batches?["mean_ballots"] as? Double ?? 0
+        #expect(mean >= 1 && mean <= 10, "\(outcome.stdout)")
+        // The batch check's cost by batch size, over the run's own ten ballots: 1, 2, 4, 8.
+        let costs = json["proof_check_by_batch_size"] as? [[String: Any]] ?? []
+        #expect(costs.compactMap { $0["ballots"] as? Int } == [1, 2, 4, 8], "\(outcome.stdout)")
+        #expect(costs.allSatisfy { ($0["us_per_ballot"] as? Double ?? 0) > 0 }, "\(outcome.stdout)")
     }
 
     /// bench-group itself is the opt-in FastP256Bench (about 20 s of CPU in a debug build); its
@@ -43,16 +52,30 @@ struct BenchTests {
         let work = try Tools.temporaryDirectory("bench-capacity")
         defer { try? FileManager.default.removeItem(atPath: work) }
         let data = work + "/election"
-        let outcome = try Tools.run(Tools.ballotServer, ["bench-capacity", "--ballots", "24", "--proofs", "20", "--data", data, "--json"], timeout: 300)
+        // Filled and left open (--fill-only), then measured by a second run (--measure), as a
+        // million-ballot election is: the fill beside other work, the measurement on an idle machine.
+        let filled = try Tools.run(Tools.ballotServer, ["bench-capacity", "--ballots", "24", "--data", data, "--fill-only", "--json"], timeout: 300)
+        #expect(filled.status == 0, "\(filled.stdout)\(filled.stderr)")
+        let fill = try filled.json()
+        #expect(fill["ballots"] as? Int == 24)
+        #expect((fill["fill_s"] as? Double ?? 0) > 0, "\(filled.stdout)")
+        let open = try Tools.run(Tools.ballotServer, ["status", "--data", data, "--json"])
+        #expect(open.stdout.contains("\"open\""), "\(open.stdout)")
+
+        let outcome = try Tools.run(Tools.ballotServer, ["bench-capacity", "--measure", data, "--proofs", "20", "--json"], timeout: 300)
         #expect(outcome.status == 0, "\(outcome.stdout)\(outcome.stderr)")
         let json = try outcome.json()
         #expect(json["ballots"] as? Int == 24)
         #expect(json["proofs"] as? Int == 20)
         // 24 enrollments and 24 ballots besides the set-up entries.
         #expect((json["log_entries"] as? Int ?? 0) > 48, "\(outcome.stdout)")
-        for field in ["inclusion_p50_us", "inclusion_p99_us", "inclusion_in_process_p50_us", "close_s", "fill_s"] {
+        for field in ["inclusion_p50_us", "inclusion_p99_us", "inclusion_in_process_p50_us", "close_s"] {
             #expect((json[field] as? Double ?? 0) > 0, "\(field): \(outcome.stdout)")
         }
+        // The server's own answer times for the 20 proofs, from its request-duration histogram.
+        let within = json["inclusion_server_within_1ms_share"] as? Double
+        #expect((0...1).contains(within ?? -1), "\(outcome.stdout)")
+        #expect((json["inclusion_server_p99_bound_us"] as? Double ?? 0) >= 250, "\(outcome.stdout)")
         for phase in ["memory_after_start", "memory_after_proofs", "memory_after_close"] {
             #expect(((json[phase] as? [String: Any])?["rss_mib"] as? Double ?? 0) > 0, "\(phase): \(outcome.stdout)")
         }
@@ -70,5 +93,8 @@ struct BenchTests {
 
         let again = try Tools.run(Tools.ballotServer, ["bench-capacity", "--ballots", "10", "--data", data])
         #expect(again.status != 0 && (again.stdout + again.stderr).contains("exists already"), "\(again.stdout)\(again.stderr)")
+        let fillOnlyAlone = try Tools.run(Tools.ballotServer, ["bench-capacity", "--ballots", "10", "--fill-only"])
+        #expect(fillOnlyAlone.status != 0 && (fillOnlyAlone.stdout + fillOnlyAlone.stderr).contains("--fill-only needs --data"),
+                "\(fillOnlyAlone.stdout)\(fillOnlyAlone.stderr)")
     }
 }

@@ -37,12 +37,15 @@ struct BenchCapacityCommand: AsyncParsableCommand {
     var data: String?
     @Option(help: "Fill nothing: measure the open election a run with --data left in this directory (stopped during its fill, each committed chunk of 4,096 voters stays).")
     var measure: String?
+    @Flag(name: .customLong("fill-only"), help: "With --data: fill the election and stop, leaving it open for a later --measure (on an idle machine).")
+    var fillOnly = false
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
         guard (10...2_000_000).contains(ballots) else { throw ValidationError("--ballots must be 10 to 2000000") }
         guard (10...1_000_000).contains(proofs) else { throw ValidationError("--proofs must be 10 to 1000000") }
         if measure != nil, data != nil { throw ValidationError("give --data (fill and keep) or --measure (measure a kept election), not both") }
+        if fillOnly, data == nil { throw ValidationError("--fill-only needs --data DIR: the filled election is kept there for --measure") }
         if let measure, !FileManager.default.fileExists(atPath: DataDirectory(path: measure).databasePath) {
             throw ValidationError("--measure \(measure) holds no election.sqlite: give the directory an earlier run's --data named")
         }
@@ -72,6 +75,11 @@ struct BenchCapacityCommand: AsyncParsableCommand {
         let inclusionP99Microseconds: Double
         let inclusionInProcessP50Microseconds: Double
         let inclusionInProcessP99Microseconds: Double
+        /// The server's own answer times for the same proofs (its request-duration histogram):
+        /// the share answered within 1 ms, and the bucket bounds under which half and 99 % fall.
+        let inclusionServerWithin1msShare: Double?
+        let inclusionServerP50BoundMicroseconds: Double?
+        let inclusionServerP99BoundMicroseconds: Double?
         let closeSeconds: Double
         let cores: Int
         enum CodingKeys: String, CodingKey {
@@ -82,6 +90,9 @@ struct BenchCapacityCommand: AsyncParsableCommand {
             case inclusionP50Microseconds = "inclusion_p50_us", inclusionP99Microseconds = "inclusion_p99_us"
             case inclusionInProcessP50Microseconds = "inclusion_in_process_p50_us"
             case inclusionInProcessP99Microseconds = "inclusion_in_process_p99_us"
+            case inclusionServerWithin1msShare = "inclusion_server_within_1ms_share"
+            case inclusionServerP50BoundMicroseconds = "inclusion_server_p50_bound_us"
+            case inclusionServerP99BoundMicroseconds = "inclusion_server_p99_bound_us"
             case closeSeconds = "close_s"
         }
     }
@@ -109,6 +120,19 @@ struct BenchCapacityCommand: AsyncParsableCommand {
                 options = try await Self.fill(path: path, ballots: ballots, progress: !output.json)
             }
             let fillSeconds = measure == nil ? (ContinuousClock.now - started).seconds : 0
+            if fillOnly {
+                struct Filled: Encodable {
+                    let ballots: Int
+                    let data: String
+                    let fillSeconds: Double
+                    enum CodingKeys: String, CodingKey { case ballots, data, fillSeconds = "fill_s" }
+                }
+                let filled = Filled(ballots: held, data: path, fillSeconds: fillSeconds)
+                reporter.emit(filled) {
+                    "bench-capacity: \(held) ballots filled into \(path) in \(String(format: "%.1f", fillSeconds)) s; measure it with `ballot-server bench-capacity --measure \(path)`"
+                }
+                return
+            }
             let result = try await measureServer(path: path, ballots: held, options: options, fillSeconds: fillSeconds)
             reporter.emit(result) {
                 func mem(_ m: Memory) -> String { String(format: "%.1f MiB (peak %.1f MiB)", m.rssMiB, m.peakMiB) }
@@ -116,6 +140,7 @@ struct BenchCapacityCommand: AsyncParsableCommand {
                 bench-capacity: \(result.ballots) ballots × \(options) options, \(result.logEntries) log entries, SQLite \(result.databaseBytes / 1_048_576) MiB (filled in \(String(format: "%.1f", fillSeconds)) s), \(result.cores) cores
                   serve started in \(String(format: "%.2f", result.serverStartSeconds)) s; resident memory \(mem(result.memoryAfterStart))
                   inclusion proof over HTTP (\(proofs) random log entries, one connection): p50 \(fmt(result.inclusionP50Microseconds)) µs, p99 \(fmt(result.inclusionP99Microseconds)) µs; in process (storage reads and hashing only): p50 \(fmt(result.inclusionInProcessP50Microseconds)) µs, p99 \(fmt(result.inclusionInProcessP99Microseconds)) µs
+                  the server's own answer times for those proofs (its request-duration histogram): \(result.inclusionServerWithin1msShare.map { String(format: "%.2f", $0 * 100) } ?? "n/a") % within 1 ms; half within \(result.inclusionServerP50BoundMicroseconds.map(fmt) ?? "n/a") µs, 99 % within \(result.inclusionServerP99BoundMicroseconds.map(fmt) ?? "n/a") µs (bucket bounds)
                   after the proofs: \(mem(result.memoryAfterProofs))
                   close (ballot-server close --server, the order, the reveals and the aggregate in one transaction): \(String(format: "%.2f", result.closeSeconds)) s; after it: \(mem(result.memoryAfterClose))
                 """
@@ -215,25 +240,32 @@ struct BenchCapacityCommand: AsyncParsableCommand {
         let afterStart = try Self.memory(server.pid)
 
         // Round trips over loopback, one connection, as a voter's `verify` asks.
-        let (size, roundTrips) = try await BallotServerClient.withPooledHTTPClient(connections: 1) { http in
+        // The server's own answer times come from its request-duration histogram, read
+        // before and after the timed proofs (nothing else is asked meanwhile).
+        let (size, roundTrips, serverTimes) = try await BallotServerClient.withPooledHTTPClient(connections: 1) { http in
             let client = try BallotServerClient(baseURL: server.url, http: http)
             let size = try await client.latestCheckpoint().checkpoint.treeSize
-            var times: [Double] = []
-            times.reserveCapacity(proofs)
-            for n in 0..<(proofs + 100) {
+            func proof() async throws -> Double {
                 let index = UInt64.random(in: 0..<size)
                 let t0 = ContinuousClock.now
                 let body = try await client.inclusionProof(index: index, treeSize: size)
                 let t = (ContinuousClock.now - t0).seconds * 1e6
                 guard body.index == index, body.treeSize == size else { throw CommandError("bench", "the server answered another inclusion proof") }
-                if n >= 100 { times.append(t) }  // the first 100 warm the connection and the caches
+                return t
             }
-            return (size, times)
+            for _ in 0..<100 { _ = try await proof() }  // warm the connection
+            let before = HistogramSample("evote_request_duration_seconds", in: [try await client.metricsText()])
+            var times: [Double] = []
+            times.reserveCapacity(proofs)
+            for _ in 0..<proofs { times.append(try await proof()) }
+            let after = HistogramSample("evote_request_duration_seconds", in: [try await client.metricsText()])
+            return (size, times, after.since(before))
         }
         let afterProofs = try Self.memory(server.pid)
 
         // The same proofs in process: what the server's storage and hashing cost without HTTP.
         let store = try await ElectionStore.open(DataDirectory(path: path), database: .sqlite)
+        try await store.warmNodeCache()  // as serve does at start
         var local: [Double] = []
         for _ in 0..<proofs {
             let index = UInt64.random(in: 0..<size)
@@ -267,6 +299,9 @@ struct BenchCapacityCommand: AsyncParsableCommand {
                       serverStartSeconds: startSeconds, memoryAfterStart: afterStart, memoryAfterProofs: afterProofs, memoryAfterClose: afterClose,
                       proofs: proofs, inclusionP50Microseconds: pct(roundTrips, 0.5), inclusionP99Microseconds: pct(roundTrips, 0.99),
                       inclusionInProcessP50Microseconds: pct(local, 0.5), inclusionInProcessP99Microseconds: pct(local, 0.99),
+                      inclusionServerWithin1msShare: serverTimes.share(atMost: 0.001),
+                      inclusionServerP50BoundMicroseconds: serverTimes.bound(quantile: 0.5).map { $0 * 1e6 },
+                      inclusionServerP99BoundMicroseconds: serverTimes.bound(quantile: 0.99).map { $0 * 1e6 },
                       closeSeconds: closeSeconds, cores: ProcessInfo.processInfo.activeProcessorCount)
     }
 

@@ -170,7 +170,7 @@ final class ServerMetrics: Sendable {
         enrollments = registry.makeCounter(descriptor: Self.name("enrollments_accepted", "total", "Voter keys newly enrolled"))
         latency = registry.makeDurationHistogram(
             descriptor: Self.name("request_duration", "seconds", "Time to answer an API request, refusals included"),
-            buckets: [.milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+            buckets: [.microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2.5), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
                       .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5)])
         logEntries = registry.makeGauge(descriptor: Self.name("log", "entries", "Entries in the transparency log"))
         storageWritable = registry.makeGauge(descriptor: Self.name("storage", "writable", "1 when the last batch committed, 0 while storage fails (disk full, read-only, database down)"))
