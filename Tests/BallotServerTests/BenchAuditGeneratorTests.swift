@@ -26,6 +26,18 @@ struct BenchAuditGeneratorTests {
         #expect(read.ballots.map(\.ballot.ballotID) == sample.ballots.map(\.ballot.ballotID))
         #expect(read.electionHash == sample.electionHash)
         #expect(read.checkBatch(read.ballots))
+        // The enrollments with their salts, for the raw rate of all the audit's cryptography:
+        // the same ones, found again with their salts from the registrar's signed lists.
+        #expect(sample.enrollments.count == 300)
+        #expect(read.enrollments.map(\.enrollment) == sample.enrollments.map(\.enrollment))
+        #expect(read.enrollments.map(\.salt) == sample.enrollments.map(\.salt))
+        #expect(read.enrollments.allSatisfy(read.checkEnrollment))
+        // A wrong salt or a forged proof of possession fails the raw check as it fails the audit.
+        let first = try #require(read.enrollments.first)
+        #expect(!read.checkEnrollment((first.enrollment, try Salt.random())))
+        let forged = Enrollment(voterKey: first.enrollment.voterKey, district: first.enrollment.district, commitment: first.enrollment.commitment,
+                                code: first.enrollment.code, signature: read.enrollments[1].enrollment.signature)
+        #expect(!read.checkEnrollment((forged, first.salt)))
     }
 
     @Test func voterSecretsAreDeterministicAndWellFormed() throws {
