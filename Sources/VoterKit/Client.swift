@@ -154,14 +154,7 @@ public struct BallotServerClient: Sendable {
     public func metricsText() async throws -> String {
         var request = HTTPClientRequest(url: baseURL + "/metrics")
         request.method = .GET
-        let response: HTTPClientResponse
-        let body: ByteBuffer
-        do {
-            response = try await http.execute(request, timeout: timeout)
-            body = try await response.body.collect(upTo: 16 * 1024 * 1024)
-        } catch {
-            throw await transportError(error)
-        }
+        let (response, body) = try await exchange(request)
         guard response.status == .ok else {
             throw VoterError("http-\(response.status.code)", L("error.http-no-body", ["status": "\(response.status)"]))
         }
@@ -282,15 +275,18 @@ public struct BallotServerClient: Sendable {
         throw lastError ?? VoterError("unreachable", L("error.no-answer"))
     }
 
-    private func send<T: Decodable>(_ request: HTTPClientRequest) async throws -> T {
-        let response: HTTPClientResponse
-        let body: ByteBuffer
+    /// Sends `request` and collects the whole answer (transport failures mapped to `VoterError`).
+    private func exchange(_ request: HTTPClientRequest) async throws -> (HTTPClientResponse, ByteBuffer) {
         do {
-            response = try await http.execute(request, timeout: timeout)
-            body = try await response.body.collect(upTo: 64 * 1024 * 1024)
+            let response = try await http.execute(request, timeout: timeout)
+            return (response, try await response.body.collect(upTo: 64 * 1024 * 1024))
         } catch {
             throw await transportError(error)
         }
+    }
+
+    private func send<T: Decodable>(_ request: HTTPClientRequest) async throws -> T {
+        let (response, body) = try await exchange(request)
         let data = Data(body.readableBytesView)
         guard (200..<300).contains(Int(response.status.code)) else {
             if let problem = try? JSONDecoder().decode(ErrorBody.self, from: data) {
