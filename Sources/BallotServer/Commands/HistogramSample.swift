@@ -30,7 +30,7 @@ struct HistogramSample: Sendable {
 
     /// What was recorded after `before`.
     func since(_ before: HistogramSample) -> HistogramSample {
-        HistogramSample(buckets: buckets.mapValues { $0 }.merging(before.buckets.mapValues { -$0 }, uniquingKeysWith: +),
+        HistogramSample(buckets: buckets.merging(before.buckets.mapValues { -$0 }, uniquingKeysWith: +),
                         sum: sum - before.sum, count: count - before.count)
     }
 
