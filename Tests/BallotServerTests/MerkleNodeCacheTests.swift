@@ -51,49 +51,68 @@ struct MerkleNodeCacheTests {
         #expect(cache.count <= 2 * 1000 / 4)
     }
 
-    @Test("the levels under minLevel always come from storage, and a node storage lacks is not remembered")
-    func lowerLevelsAndMissingNodes() throws {
+    @Test("the levels under minLevel always come from storage; a node storage lacks is not kept; one read out of order brings the nodes before it")
+    func lowerLevelsMissingAndOutOfOrderNodes() throws {
         let source = CountingSource(leaves: 8)
         let cache = MerkleNodeCache(minLevel: 3)
         let cached = cache.reading(source)
         _ = try cached.node(level: 0, index: 1)
         _ = try cached.node(level: 0, index: 1)
         #expect(source.asked.withLock { $0[0] } == 2)
-        // Level 3, index 1 (leaves 8–15) does not exist yet: not cached as missing.
-        #expect(try cached.node(level: 3, index: 1) == nil)
-        #expect(cache.count == 0)
-        source.tree.withLock { tree in
-            for i in 8..<16 { tree.append(leafHash: Merkle.leafHash(Array("entry \(i)".utf8))) }
-        }
-        let grown = try #require(try cached.node(level: 3, index: 1))
-        #expect(grown == (try source.node(level: 3, index: 1)))
+        // Level 3, index 0 (leaves 0–7) exists: kept.
+        #expect(try cached.node(level: 3, index: 0) == (try source.node(level: 3, index: 0)))
         #expect(cache.count == 1)
+        // Index 1 (leaves 8–15) does not exist yet: not kept as missing.
+        #expect(try cached.node(level: 3, index: 1) == nil)
+        #expect(cache.count == 1)
+        source.tree.withLock { tree in
+            for i in 8..<32 { tree.append(leafHash: Merkle.leafHash(Array("entry \(i)".utf8))) }
+        }
+        // Index 3 before 1 and 2 (as a receipt's proof reads a level): 1 and 2 are read once and kept with it.
+        #expect(try cached.node(level: 3, index: 3) == (try source.node(level: 3, index: 3)))
+        #expect(cache.count == 4)
+        let asked = source.asked(atLeast: 3)
+        for i in UInt64(0)..<4 { #expect(try cached.node(level: 3, index: i) == (try source.node(level: 3, index: i))) }
+        // Only the reference reads above asked storage: the cached reads did not.
+        #expect(source.asked(atLeast: 3) == asked + 4)
+
+        // A gap longer than maxGap (a cache never warmed on a long log) is not filled: answered, not kept.
+        let long = CountingSource(leaves: Int(MerkleNodeCache.maxGap + 2) * 8)
+        let cold = MerkleNodeCache(minLevel: 3)
+        let far = MerkleNodeCache.maxGap + 1
+        #expect(try cold.reading(long).node(level: 3, index: far) == (try long.node(level: 3, index: far)))
+        #expect(cold.count == 0)
     }
 
     @Test("warm start: the stored upper levels from either storage, and only those", arguments: StorageBackend.all)
     func warmFromStorage(_ backend: StorageBackend) async throws {
         let e = try await TestElection(backend: backend, voters: 2, districts: 1, stage: .created)
         defer { e.remove() }
-        // Synthetic nodes far beyond this election's log, at levels 5 to 8.
+        // This election's log is a few entries (no stored node above level 1): synthetic
+        // nodes at levels 5 to 8, indexes 0 to 2, stand in for a long log's upper levels.
         let nodes = (5...8).flatMap { level in
-            (0..<3).map { i in StoredNode(level: level, index: 1_000_000 + UInt64(i), hash: SHA256.hash(Array("\(level)/\(i)".utf8))) }
+            (0..<3).map { i in StoredNode(level: level, index: UInt64(i), hash: SHA256.hash(Array("\(level)/\(i)".utf8))) }
         }
         try await e.store.storage.write { tx in try tx.insertNodes(nodes) }
-        let stored = try await e.store.storage.read { try $0.nodes(fromLevel: 6) }
-        #expect(Set(stored.map { "\($0.level)/\($0.index)/\($0.hash.hex)" })
-                == Set(nodes.filter { $0.level >= 6 }.map { "\($0.level)/\($0.index)/\($0.hash.hex)" }))
+        let stored = try await e.store.storage.read { r -> [String] in
+            var seen: [String] = []
+            try r.forEachNode(fromLevel: 6) { seen.append("\($0.level)/\($0.index)/\($0.hash.hex)") }
+            return seen
+        }
+        // By level, then index.
+        #expect(stored == nodes.filter { $0.level >= 6 }.map { "\($0.level)/\($0.index)/\($0.hash.hex)" })
 
-        let before = e.store.nodeCache.count
+        #expect(e.store.nodeCache.count == 0)
         try await e.store.warmNodeCache()
         #expect(e.store.nodeCache.minLevel == 6)
-        #expect(e.store.nodeCache.count == before + 9)
+        #expect(e.store.nodeCache.count == 9)
         // Answered from memory: the source below knows no node at all.
         let empty = CountingSource(leaves: 0)
         let reading = e.store.nodeCache.reading(empty)
         for node in nodes where node.level >= 6 {
             #expect(try reading.node(level: node.level, index: node.index) == node.hash)
         }
-        #expect(try reading.node(level: 5, index: 1_000_000) == nil)
+        #expect(try reading.node(level: 5, index: 0) == nil)
         #expect(empty.asked(atLeast: 6) == 0)
     }
 }

@@ -96,8 +96,9 @@ protocol StorageReads: MerkleNodeSource {
     func entries(kinds: Set<LogEntryKind>, from start: UInt64, limit: Int) throws -> [(UInt64, LogEntryKind, [UInt8])]
     /// Payloads of every entry of `kind`, in index order.
     func payloads(kind: LogEntryKind) throws -> [(index: UInt64, payload: [UInt8])]
-    /// Every stored perfect subtree at `level` and above (the proof cache's warm start).
-    func nodes(fromLevel level: Int) throws -> [StoredNode]
+    /// Every stored perfect subtree at `level` and above, by level then index (the proof
+    /// cache's warm start), one at a time.
+    func forEachNode(fromLevel level: Int, _ body: (StoredNode) throws -> Void) throws
     func latestCheckpoint() throws -> SignedCheckpoint?
     func checkpoint(size: UInt64) throws -> SignedCheckpoint?
     /// The first checkpoint whose tree covers entry `index` (the one sealed with it).

@@ -288,8 +288,9 @@ final class ElectionStore: Sendable {
 
     /// Loads the log tree's stored upper levels into `nodeCache` (serve calls it at start).
     func warmNodeCache() async throws {
-        let stored = try await storage.read { [nodeCache] r in try r.nodes(fromLevel: nodeCache.minLevel) }
-        nodeCache.warm(with: stored)
+        try await storage.read { [nodeCache] r in
+            try r.forEachNode(fromLevel: nodeCache.minLevel) { nodeCache.remember($0) }
+        }
     }
 
     func inclusionProof(index: UInt64, treeSize: UInt64) async throws -> [Digest] {

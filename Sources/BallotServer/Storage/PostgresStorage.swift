@@ -482,11 +482,11 @@ final class PostgresTransaction: StorageTransaction {
             .flatMap { Digest(bytes: bytes($0)) }
     }
 
-    func nodes(fromLevel level: Int) throws -> [StoredNode] {
-        try rows("SELECT level, idx, hash FROM log_nodes WHERE level >= \(Int64(level))").map { row in
+    func forEachNode(fromLevel level: Int, _ body: (StoredNode) throws -> Void) throws {
+        for row in try rows("SELECT level, idx, hash FROM log_nodes WHERE level >= \(Int64(level)) ORDER BY level, idx") {
             let (nodeLevel, idx, hash) = try decode(row, (Int64, Int64, ByteBuffer).self)
             guard let digest = Digest(bytes: bytes(hash)) else { throw RuleError.internalError }
-            return StoredNode(level: Int(nodeLevel), index: uint64(idx), hash: digest)
+            try body(StoredNode(level: Int(nodeLevel), index: uint64(idx), hash: digest))
         }
     }
 

@@ -123,12 +123,13 @@ struct SQLiteTransaction: StorageTransaction {
                           arguments: [level, Int64(clamping: index)]).flatMap { Digest(bytes: [UInt8]($0)) }
     }
 
-    func nodes(fromLevel level: Int) throws -> [StoredNode] {
-        try Row.fetchAll(db, sql: "SELECT level, idx, hash FROM log_nodes WHERE level >= ?", arguments: [level]).map { row in
+    func forEachNode(fromLevel level: Int, _ body: (StoredNode) throws -> Void) throws {
+        let rows = try Row.fetchCursor(db, sql: "SELECT level, idx, hash FROM log_nodes WHERE level >= ? ORDER BY level, idx", arguments: [level])
+        while let row = try rows.next() {
             let idx: Int64 = row["idx"]
             let hash: Data = row["hash"]
             guard let digest = Digest(bytes: [UInt8](hash)) else { throw RuleError.internalError }
-            return StoredNode(level: row["level"], index: UInt64(max(0, idx)), hash: digest)
+            try body(StoredNode(level: row["level"], index: UInt64(max(0, idx)), hash: digest))
         }
     }
 
