@@ -11,20 +11,8 @@ struct KeyedRecordTableTests {
         var value: Int
     }
 
-    static func key(_ rng: inout SplitMix) -> Key32 {
+    static func key(_ rng: inout SplitMix64) -> Key32 {
         Key32(a: rng.next(), b: rng.next(), c: rng.next(), d: rng.next())
-    }
-
-    /// A small deterministic generator, so a failure can be replayed.
-    struct SplitMix {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
     }
 
     @Test func insertThenFind() {
@@ -49,7 +37,7 @@ struct KeyedRecordTableTests {
 
     @Test func updatesStayInPlace() {
         var table = KeyedRecordTable<Counter>()
-        var rng = SplitMix(state: 1)
+        var rng = SplitMix64(state: 1)
         let keys = (0..<1000).map { _ in Self.key(&rng) }
         for (i, k) in keys.enumerated() { table.insert(Counter(key: k, value: i)) }
         for k in keys { if let n = table.find(k) { table[n].value += 1_000_000 } }
@@ -60,7 +48,7 @@ struct KeyedRecordTableTests {
     @Test func growthAgainstADictionary() {
         var table = KeyedRecordTable<Counter>()
         var reference: [Key32: Int] = [:]
-        var rng = SplitMix(state: 42)
+        var rng = SplitMix64(state: 42)
         let total = KeyedRecordTable<Counter>.pageSize * 2 + 123
         var keys: [Key32] = []
         for i in 0..<total {
@@ -84,7 +72,7 @@ struct KeyedRecordTableTests {
     @Test func collisions() {
         var table = KeyedRecordTable<Counter>(hash: { Int($0.a % 3) &* 0x7FFF_FFFF })
         var reference: [Key32: Int] = [:]
-        var rng = SplitMix(state: 7)
+        var rng = SplitMix64(state: 7)
         for i in 0..<3000 {
             let k = Self.key(&rng)
             #expect(table.insert(Counter(key: k, value: i)).inserted)
@@ -99,7 +87,7 @@ struct KeyedRecordTableTests {
         #expect(MemoryLayout<CommitmentRecord>.stride <= 96)
         #expect(MemoryLayout<VoterKeyRecord>.stride <= 64)
         var table = KeyedRecordTable<VoterKeyRecord>()
-        var rng = SplitMix(state: 3)
+        var rng = SplitMix64(state: 3)
         for i in 0..<200_000 { table.insert(VoterKeyRecord(key: Self.key(&rng), district: 0, enrolledAt: UInt64(i), root: Int32(i))) }
         // Records (64 B) plus at most 4 slots of 4 B each, plus the last page's slack.
         #expect(table.allocatedBytes / table.count < 128)
